@@ -1,0 +1,72 @@
+// /etc/lockbox/lockbox.conf: one file, systemd-style [Section] Key=Value, read by
+// every component. Defaults first, then the file; unknown keys and bad values are
+// reported with file and line. See docs/configuration.md for every key.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "clock.h"
+#include "result.h"
+
+namespace lockbox {
+
+struct Config {
+    // [Host]
+    std::string tenant;           // required by lockboxd and approvald
+    std::string host_name;        // default: gethostname()
+
+    // [Policy]
+    usec_t max_grant = 4 * 3600 * USEC_PER_SEC;
+    usec_t pending_timeout = 12 * 3600 * USEC_PER_SEC;
+    usec_t clock_skew = 30 * USEC_PER_SEC;
+    usec_t kill_grace = 2 * USEC_PER_SEC;              // SIGTERM → SIGKILL
+    std::vector<usec_t> warn_before = {600 * USEC_PER_SEC, 60 * USEC_PER_SEC};
+
+    // [Keys]
+    std::string trusted_dir;      // default LOCKBOX_TRUSTED_DIR
+    std::string signing_key;      // default LOCKBOX_SIGNING_KEY
+    uid_t key_owner = 0;          // KeyOwner=: tests run keys owned by another uid
+
+    // [Roles]
+    std::string engineer_group = "lockbox-engineers";
+    std::string manager_group = "lockbox-managers";
+    std::string approver_group = "lockbox-approvers";
+
+    // [Accounts]
+    uint32_t uid_min = 2100000000;
+    uint32_t uid_max = 2100099999;
+    std::string shell = "/bin/bash";
+    bool record = true;
+    std::string record_shell = "/usr/bin/tlog-rec-session";
+    std::string home_base;        // default StateDir/home
+    bool keep_home = false;
+    std::string key_options = "restrict,pty";  // prefix of AuthorizedKeys lines
+
+    // [Notify]
+    std::string notify_command = "/usr/sbin/sendmail -t -i";
+    std::vector<std::string> approver_emails;
+    std::string mail_domain;      // engineer address = login@MailDomain; empty = no mail
+
+    // [Paths]
+    std::string state_dir;        // default LOCKBOX_STATE_DIR
+    std::string runtime_dir;      // default LOCKBOX_RUNTIME_DIR/lockbox
+
+    // Derived paths (computed after loading, never set from the file directly).
+    std::string approval_dir() const { return state_dir + "/approval"; }
+    std::string enforcer_dir() const { return state_dir + "/enforcer"; }
+    std::string nss_cache_path() const { return runtime_dir + "/nss.cache"; }
+};
+
+// Built-in defaults with paths from the build configuration.
+Config default_config();
+
+// Reads the file at path over the defaults. A missing file is an error unless
+// missing_ok; every problem names file:line, the key, the value and what is expected.
+Result<Config> load_config(const std::string& path, bool missing_ok = false);
+
+// Same as load_config for text already in memory (used by the fuzzer and tests).
+Result<Config> parse_config(const std::string& text, const std::string& origin);
+
+}  // namespace lockbox

@@ -1,0 +1,38 @@
+// The grant token's payload (DESIGN.md §4) with a validating parser: every claim
+// typed and bounded, times RFC 3339 UTC.
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "clock.h"
+#include "result.h"
+
+namespace lockbox {
+
+struct Approval {
+    std::string role;   // "manager" | "approver"
+    std::string user;
+    usec_t at = 0;
+    bool operator==(const Approval&) const = default;
+};
+
+struct GrantClaims {
+    std::string iss;
+    std::string sub;                    // engineer login name
+    std::string aud;                    // tenant
+    std::string jti;                    // grant id = request id (UUID)
+    usec_t iat = 0, nbf = 0, exp = 0;
+    std::vector<std::string> hosts;
+    std::string ticket;
+    std::string reason;
+    std::vector<std::string> ssh_keys;
+    std::vector<Approval> approved_by;
+    bool operator==(const GrantClaims&) const = default;
+};
+
+std::string grant_claims_to_json(const GrantClaims& claims);
+// Error code "malformed" with a message naming the claim.
+Result<GrantClaims> parse_grant_claims(std::string_view json);
+
+}  // namespace lockbox

@@ -1,0 +1,52 @@
+#include <cerrno>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+
+#include "bus_api.h"
+#include "ctl.h"
+
+namespace lockboxctl {
+
+lockbox::Result<lockbox::Config> Context::config() const {
+    return lockbox::load_config(config_path, /*missing_ok=*/true);
+}
+
+lockbox::Result<BusPtr> Context::system_bus() const {
+    sd_bus* raw = nullptr;
+    int r;
+    // sd_bus_open_system honours DBUS_SYSTEM_BUS_ADDRESS itself (through
+    // secure_getenv), which is what the tests use to reach a private bus.
+    r = sd_bus_open_system(&raw);
+    if (r < 0)
+        return lockbox::make_error("bus-unavailable",
+                                   std::string("cannot connect to the system bus: ") + std::strerror(-r));
+    BusPtr bus(raw);
+    sd_bus_set_method_call_timeout(bus.get(), timeout_usec);
+    return bus;
+}
+
+int fail(const std::string& message) {
+    std::fprintf(stderr, "lockboxctl: %s\n", message.c_str());
+    return EXIT_FAILED;
+}
+
+int fail(const lockbox::Error& error) { return fail(error.message); }
+
+std::string describe_bus_error(const sd_bus_error* error, int r, const char* service) {
+    if (error && sd_bus_error_is_set(error)) {
+        const char* name = error->name;
+        if (std::strcmp(name, "org.freedesktop.DBus.Error.ServiceUnknown") == 0 ||
+            std::strcmp(name, "org.freedesktop.DBus.Error.NameHasNoOwner") == 0)
+            return std::string(service) + " is not running (is the service started?)";
+        if (std::strcmp(name, "org.freedesktop.DBus.Error.NoReply") == 0 ||
+            std::strcmp(name, "org.freedesktop.DBus.Error.Timeout") == 0)
+            return std::string(service) + " did not answer in time";
+        if (error->message && *error->message)
+            return error->message;
+        return name;
+    }
+    return std::string("call to ") + service + " failed: " + std::strerror(-r);
+}
+
+}  // namespace lockboxctl

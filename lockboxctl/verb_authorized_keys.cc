@@ -1,0 +1,8 @@
+// Placeholder until this verb group is built; registers nothing.
+#include "ctl.h"
+
+namespace lockboxctl {
+
+void register_authorized_keys_verb(CLI::App& /*app*/, Context& /*ctx*/, int& /*exit_code*/) {}
+
+}  // namespace lockboxctl
