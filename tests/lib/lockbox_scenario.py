@@ -100,3 +100,20 @@ def request_state(sb, request_id):
 def engineer_uid():
     line = e2e.getent("passwd", ENGINEER)
     return int(line.split(":")[2]) if line else None
+
+
+def read_system_config(path="/etc/lockbox/lockbox.conf"):
+    """The sections of a lockbox.conf as dicts (only what write_system_config writes)."""
+    sections = {}
+    current = None
+    with open(path) as f:
+        for line in f:
+            line = line.strip()
+            if not line or line.startswith(("#", ";")):
+                continue
+            if line.startswith("["):
+                current = sections.setdefault(line.strip("[]"), {})
+            elif "=" in line and current is not None:
+                key, value = line.split("=", 1)
+                current[key.strip()] = value.strip()
+    return sections

@@ -1,0 +1,105 @@
+#!/usr/bin/env python3
+"""End-to-end figures on a real sshd in the sandbox (run by tools/bench).
+
+- ssh login time with pam_lockbox in the stack vs the same sshd and user with the
+  pam_lockbox lines removed, interleaved round by round (target <= 1.05x);
+- kill delay: time from a grant's exp until the last engineer process is gone,
+  with 1 and with 100 ssh sessions (target <= 100 ms), judged from /proc.
+"""
+import os
+import statistics
+import subprocess
+import sys
+import time
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "tests", "lib"))
+
+import lockbox_e2e as e2e  # noqa: E402
+import lockbox_fixture as lf  # noqa: E402
+import lockbox_scenario as sc  # noqa: E402
+from lockbox_time import parse_rfc3339  # noqa: E402
+
+ROUNDS = int(os.environ.get("LOCKBOX_BENCH_ROUNDS", "15"))
+
+
+def grant(sb, engineer, key, duration, ticket):
+    r = sc.create_request(sb, key + ".pub", duration=duration, ticket=ticket, engineer=engineer)
+    if r.returncode != 0:
+        raise RuntimeError(r.stderr)
+    rid = r.stdout.strip()
+    for who in (sc.MANAGER, sc.APPROVER):
+        r = sc.ctl(sb, ["request", "approve", rid], user=who)
+        if r.returncode != 0:
+            raise RuntimeError(r.stderr)
+    e2e.wait_for(lambda: e2e.getent("passwd", engineer) is not None, 5, "engineer resolves")
+    return rid
+
+
+def set_pam_lockbox(enabled, stock, with_lockbox):
+    with open("/etc/pam.d/sshd", "w") as f:
+        f.write(with_lockbox if enabled else stock)
+
+
+def login_time(sb, user, key):
+    t0 = time.perf_counter()
+    r = sb.ssh(user, key, "true")
+    dt = time.perf_counter() - t0
+    if r.returncode != 0:
+        raise RuntimeError(f"login failed: {r.stderr}")
+    return dt
+
+
+def kill_delay(sb, engineer, key, sessions, ticket):
+    rid = grant(sb, engineer, key, "40s" if sessions > 1 else "12s", ticket)
+    uid = int(e2e.getent("passwd", engineer).split(":")[2])
+    exp = parse_rfc3339(sc.ctl_json(sb, ["grant", "show", rid], user="root")["exp"])
+    clients = []
+    for _ in range(sessions):
+        clients.append(sb.ssh_spawn(engineer, key, "sleep 1000", stdout=subprocess.DEVNULL,
+                                    stderr=subprocess.DEVNULL))
+    e2e.wait_for(lambda: len(e2e.processes_of_uid(uid)) >= sessions, 60, f"{sessions} sessions")
+    if time.time() >= exp:
+        raise RuntimeError("sessions took longer to start than the grant lasted")
+    while time.time() < exp - 0.2:
+        time.sleep(min(1.0, exp - 0.2 - time.time()))
+    deadline = exp + 10
+    while e2e.processes_of_uid(uid) and time.time() < deadline:
+        time.sleep(0.002)
+    gone = time.time()
+    for c in clients:
+        try:
+            c.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            c.kill()
+    return (gone - exp) * 1000
+
+
+def main():
+    lf.enter_namespace()
+    with e2e.E2ESandbox() as sb:
+        sc.deploy(sb)
+        key = sb.make_ssh_key("bench")
+        grant(sb, "bella", key, "4h", "BENCH-1")
+        with open("/etc/pam.d/sshd") as f:
+            with_lockbox = f.read()
+        stock = "".join(line for line in with_lockbox.splitlines(True) if "pam_lockbox" not in line)
+        login_time(sb, "bella", key)  # warm caches once
+        with_times, without_times = [], []
+        for _ in range(ROUNDS):
+            set_pam_lockbox(True, stock, with_lockbox)
+            with_times.append(login_time(sb, "bella", key))
+            set_pam_lockbox(False, stock, with_lockbox)
+            without_times.append(login_time(sb, "bella", key))
+        set_pam_lockbox(True, stock, with_lockbox)
+        w, wo = statistics.median(with_times), statistics.median(without_times)
+        print(f"ssh login (median of {ROUNDS}): with pam_lockbox {w * 1000:.1f} ms, "
+              f"without {wo * 1000:.1f} ms, ratio {w / wo:.3f}x (target <= 1.05x)")
+        d1 = kill_delay(sb, "cora", key, 1, "BENCH-2")
+        print(f"kill delay after exp, 1 session: {d1:.0f} ms (target <= 100 ms; /proc polled every 2 ms)")
+        d100 = kill_delay(sb, "dina", key, 100, "BENCH-3")
+        print(f"kill delay after exp, 100 sessions: {d100:.0f} ms (target <= 100 ms)")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
