@@ -30,6 +30,16 @@ struct NssGroupEntry {
     usec_t expires = 0;
 };
 
+// The file's bytes. Refuses (code "invalid-entry") names that are not valid login
+// names, uid/gid 0, duplicate names or ids, strings with ':', '\n' or NUL or longer
+// than LOCKBOX_NSS_CACHE_MAX_STRING, home/shell that are not absolute paths.
+Result<std::vector<uint8_t>> encode_nss_cache(const std::vector<NssUserEntry>& users,
+                                              const std::vector<NssGroupEntry>& groups,
+                                              usec_t written_at);
+
+// Encodes, then replaces `path` atomically: a temp file beside it (O_EXCL), mode
+// 0644, fsync, the old file marked stale, rename, fsync of the directory. Readers
+// see either the old or the new file, never a partial one.
 Status write_nss_cache(const std::string& path, const std::vector<NssUserEntry>& users,
                        const std::vector<NssGroupEntry>& groups);
 
