@@ -26,8 +26,11 @@ public:
 
     // All fields as NAME=value strings, in the order journald will get them.
     std::vector<std::string> fields() const;
-    // Sends to journald; returns the error if journald refused it (the caller
-    // keeps the record in its outbox and retries).
+    // Sends to journald; returns the error (code "journal-unavailable") if
+    // journald refused it or is not running (no /run/systemd/journal/socket,
+    // which sd_journal_sendv alone would report as success); the caller keeps
+    // the record in its outbox and retries. Field names are upper-cased, other
+    // characters than [A-Z0-9_] become '_', LOCKBOX_ is prefixed when missing.
     Status send() const;
 
 private:

@@ -1,6 +1,6 @@
 // Every audit event Lockbox writes to journald, with its fixed MESSAGE_ID
 // (generated once with systemd-id128 new; never change one). systemd/lockbox.catalog
-// explains each id; tests/core/test_audit_catalog keeps the two in step.
+// explains each id; tests/system/test_catalog.py keeps the two in step.
 #pragma once
 
 #include <array>

@@ -1,0 +1,500 @@
+#include "config.h"
+
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cctype>
+#include <climits>
+#include <cstring>
+#include <functional>
+#include <map>
+#include <memory>
+#include <optional>
+#include <string_view>
+
+#include <ini.h>
+
+#include "lockbox_build_config.h"
+#include "names.h"
+#include "time_format.h"
+
+namespace lockbox {
+namespace {
+
+constexpr size_t MAX_LINE = 4096;
+constexpr size_t MAX_PROBLEMS = 20;
+constexpr size_t MAX_PATH = 4096;
+constexpr size_t MAX_APPROVERS = 64;
+constexpr size_t MAX_WARN_BEFORE = 8;
+constexpr uint32_t UID_FLOOR = 1000;
+constexpr uint32_t UID_CEILING = 2147483647;  // 2^31-1: uid_t is signed in places
+constexpr usec_t HOUR = 3600 * USEC_PER_SEC;
+
+// A setter returns nothing on success, else what the value should have been.
+using Expected = std::optional<std::string>;
+using Setter = std::function<Expected(Config&, const std::string&)>;
+
+bool is_space(char c) { return c == ' ' || c == '\t'; }
+
+std::string_view trim(std::string_view s) {
+    while (!s.empty() && (is_space(s.front()) || s.front() == '\r'))
+        s.remove_prefix(1);
+    while (!s.empty() && (is_space(s.back()) || s.back() == '\r'))
+        s.remove_suffix(1);
+    return s;
+}
+
+// "Key=value   # note": a '#' or ';' after whitespace starts a comment, so a
+// value may still contain them ("SR#991").
+std::string_view strip_inline_comment(std::string_view value) {
+    for (size_t i = 0; i < value.size(); i++)
+        if ((value[i] == '#' || value[i] == ';') && (i == 0 || is_space(value[i - 1])))
+            return trim(value.substr(0, i));
+    return trim(value);
+}
+
+bool has_control(std::string_view s) {
+    return std::any_of(s.begin(), s.end(), [](char c) { return static_cast<unsigned char>(c) < 0x20 || c == 0x7f; });
+}
+
+Expected set_duration(usec_t& out, const std::string& v, usec_t min, usec_t max, const char* bounds) {
+    usec_t d = 0;
+    if (v != "0") {  // "0" only where min allows it; parse_duration refuses zero
+        auto r = parse_duration(v);
+        if (!r)
+            return std::string("a duration such as 30s, 10m, 4h, 1h30m, ") + bounds;
+        d = *r;
+    }
+    if (d < min || d > max)
+        return std::string("a duration ") + bounds;
+    out = d;
+    return std::nullopt;
+}
+
+Expected set_path(std::string& out, const std::string& v) {
+    if (v.empty() || v[0] != '/' || v.size() > MAX_PATH || has_control(v))
+        return "an absolute path";
+    // ".." would let a relative climb escape the directories the units protect.
+    if (v == "/.." || v.find("/../") != std::string::npos || v.ends_with("/.."))
+        return "an absolute path without '..'";
+    std::string p = v;
+    while (p.size() > 1 && p.back() == '/')
+        p.pop_back();
+    out = p;
+    return std::nullopt;
+}
+
+Expected set_bool(bool& out, const std::string& v) {
+    std::string l = v;
+    std::transform(l.begin(), l.end(), l.begin(), [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+    if (l == "yes" || l == "true" || l == "1" || l == "on")
+        out = true;
+    else if (l == "no" || l == "false" || l == "0" || l == "off")
+        out = false;
+    else
+        return "a boolean (yes/no, true/false, on/off, 1/0)";
+    return std::nullopt;
+}
+
+std::optional<uint32_t> parse_uint(const std::string& v) {
+    if (v.empty() || v.size() > 10)
+        return std::nullopt;
+    uint64_t n = 0;
+    for (char c : v) {
+        if (c < '0' || c > '9')
+            return std::nullopt;
+        n = n * 10 + static_cast<uint64_t>(c - '0');
+    }
+    if (n > UID_CEILING)
+        return std::nullopt;
+    return static_cast<uint32_t>(n);
+}
+
+Expected set_uid(uint32_t& out, const std::string& v) {
+    auto n = parse_uint(v);
+    if (!n || *n < UID_FLOOR)
+        return "a uid between 1000 and 2147483647";
+    out = *n;
+    return std::nullopt;
+}
+
+Expected set_group(std::string& out, const std::string& v) {
+    if (!is_valid_user_name(v))
+        return "a group name ([a-z_][a-z0-9_-]*, at most 32 characters)";
+    out = v;
+    return std::nullopt;
+}
+
+std::vector<std::string_view> split_words(std::string_view s) {
+    std::vector<std::string_view> words;
+    size_t i = 0;
+    while (i < s.size()) {
+        while (i < s.size() && is_space(s[i]))
+            i++;
+        size_t start = i;
+        while (i < s.size() && !is_space(s[i]))
+            i++;
+        if (i > start)
+            words.push_back(s.substr(start, i - start));
+    }
+    return words;
+}
+
+bool is_valid_email(std::string_view a) {
+    if (a.size() < 3 || a.size() > 254 || has_control(a))
+        return false;
+    size_t at = a.find('@');
+    if (at == 0 || at == std::string_view::npos || a.find('@', at + 1) != std::string_view::npos)
+        return false;
+    for (char c : a)
+        if (static_cast<unsigned char>(c) > 0x7e || c == '<' || c == '>' || c == ',' || c == '"')
+            return false;
+    std::string domain(a.substr(at + 1));
+    std::transform(domain.begin(), domain.end(), domain.begin(),
+                   [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+    return is_valid_host_name(domain);
+}
+
+const std::map<std::string, std::map<std::string, Setter>>& schema() {
+    static const std::map<std::string, std::map<std::string, Setter>> s = {
+        {"Host",
+         {
+             {"Tenant",
+              [](Config& c, const std::string& v) -> Expected {
+                  if (!is_valid_tenant_name(v))
+                      return "a tenant name ([a-z0-9][a-z0-9._-]*, at most 64 characters)";
+                  c.tenant = v;
+                  return std::nullopt;
+              }},
+             {"Name",
+              [](Config& c, const std::string& v) -> Expected {
+                  if (!is_valid_host_name(v))
+                      return "a lowercase host name (RFC 1123, at most 253 characters)";
+                  c.host_name = v;
+                  return std::nullopt;
+              }},
+         }},
+        {"Policy",
+         {
+             {"MaxGrant",
+              [](Config& c, const std::string& v) {
+                  return set_duration(c.max_grant, v, 1, 24 * HOUR, "greater than 0 and at most 24h");
+              }},
+             {"PendingTimeout",
+              [](Config& c, const std::string& v) {
+                  return set_duration(c.pending_timeout, v, 1, 7 * 24 * HOUR, "greater than 0 and at most 168h");
+              }},
+             {"ClockSkew",
+              [](Config& c, const std::string& v) {
+                  return set_duration(c.clock_skew, v, 0, 600 * USEC_PER_SEC, "between 0 and 10m");
+              }},
+             {"KillGrace",
+              [](Config& c, const std::string& v) {
+                  return set_duration(c.kill_grace, v, 0, 60 * USEC_PER_SEC, "between 0 and 60s");
+              }},
+             {"WarnBefore",
+              [](Config& c, const std::string& v) -> Expected {
+                  const char* want = "space-separated durations, each greater than 0 and at most 24h, at most 8";
+                  auto words = split_words(v);
+                  if (words.size() > MAX_WARN_BEFORE)
+                      return want;
+                  std::vector<usec_t> out;
+                  for (auto w : words) {
+                      auto d = parse_duration(w);
+                      if (!d || *d > 24 * HOUR)
+                          return want;
+                      out.push_back(*d);
+                  }
+                  // Largest first: the session warner walks them in that order.
+                  std::sort(out.begin(), out.end(), std::greater<>());
+                  out.erase(std::unique(out.begin(), out.end()), out.end());
+                  c.warn_before = std::move(out);
+                  return std::nullopt;
+              }},
+         }},
+        {"Keys",
+         {
+             {"TrustedDir", [](Config& c, const std::string& v) { return set_path(c.trusted_dir, v); }},
+             {"SigningKey", [](Config& c, const std::string& v) { return set_path(c.signing_key, v); }},
+             {"KeyOwner",
+              [](Config& c, const std::string& v) -> Expected {
+                  auto n = parse_uint(v);
+                  if (!n)
+                      return "a numeric uid between 0 and 2147483647";
+                  c.key_owner = static_cast<uid_t>(*n);
+                  return std::nullopt;
+              }},
+         }},
+        {"Roles",
+         {
+             {"EngineerGroup", [](Config& c, const std::string& v) { return set_group(c.engineer_group, v); }},
+             {"ManagerGroup", [](Config& c, const std::string& v) { return set_group(c.manager_group, v); }},
+             {"ApproverGroup", [](Config& c, const std::string& v) { return set_group(c.approver_group, v); }},
+         }},
+        {"Accounts",
+         {
+             {"UIDMin", [](Config& c, const std::string& v) { return set_uid(c.uid_min, v); }},
+             {"UIDMax", [](Config& c, const std::string& v) { return set_uid(c.uid_max, v); }},
+             {"Shell", [](Config& c, const std::string& v) { return set_path(c.shell, v); }},
+             {"Record", [](Config& c, const std::string& v) { return set_bool(c.record, v); }},
+             {"RecordShell", [](Config& c, const std::string& v) { return set_path(c.record_shell, v); }},
+             {"HomeBase", [](Config& c, const std::string& v) { return set_path(c.home_base, v); }},
+             {"KeepHome", [](Config& c, const std::string& v) { return set_bool(c.keep_home, v); }},
+             {"KeyOptions",
+              [](Config& c, const std::string& v) -> Expected {
+                  // Goes verbatim before the key in sshd's AuthorizedKeysCommand output.
+                  if (v.size() > 512 || has_control(v) || v.find(' ') != std::string::npos ||
+                      v.find('\t') != std::string::npos)
+                      return "authorized_keys options without spaces (e.g. restrict,pty), at most 512 characters";
+                  c.key_options = v;
+                  return std::nullopt;
+              }},
+         }},
+        {"Notify",
+         {
+             {"Command",
+              [](Config& c, const std::string& v) -> Expected {
+                  auto words = split_words(v);
+                  if (words.empty() || words[0][0] != '/' || v.size() > 1024 || has_control(v))
+                      return "a command line starting with an absolute path (e.g. /usr/sbin/sendmail -t -i)";
+                  c.notify_command = v;
+                  return std::nullopt;
+              }},
+             {"Approvers",
+              [](Config& c, const std::string& v) -> Expected {
+                  auto words = split_words(v);
+                  if (words.size() > MAX_APPROVERS)
+                      return "at most 64 space-separated e-mail addresses";
+                  std::vector<std::string> out;
+                  for (auto w : words) {
+                      if (!is_valid_email(w))
+                          return "space-separated e-mail addresses (user@example.com)";
+                      out.emplace_back(w);
+                  }
+                  c.approver_emails = std::move(out);
+                  return std::nullopt;
+              }},
+             {"MailDomain",
+              [](Config& c, const std::string& v) -> Expected {
+                  if (!v.empty() && !is_valid_host_name(v))
+                      return "a lowercase domain name, or empty for no mail to engineers";
+                  c.mail_domain = v;
+                  return std::nullopt;
+              }},
+         }},
+        {"Paths",
+         {
+             {"StateDir", [](Config& c, const std::string& v) { return set_path(c.state_dir, v); }},
+             {"RuntimeDir", [](Config& c, const std::string& v) { return set_path(c.runtime_dir, v); }},
+         }},
+    };
+    return s;
+}
+
+struct ParseState {
+    ParseState(const std::string& t, const std::string& o) : text(t), origin(o), config(default_config()) {}
+
+    const std::string& text;
+    const std::string& origin;
+    size_t pos = 0;
+    int line = 0;
+    std::string value;  // the current line's value, whole (inih would cut at 200)
+    std::map<std::string, int> seen;
+    std::vector<std::string> problems;
+    bool home_base_set = false;
+    Config config;
+
+    void problem(int at, const std::string& what) {
+        if (problems.size() < MAX_PROBLEMS)
+            problems.push_back(origin + ":" + std::to_string(at) + ": " + what);
+        else if (problems.size() == MAX_PROBLEMS)
+            problems.push_back(origin + ": too many problems, stopped listing");
+    }
+};
+
+// Feeds inih one normalized line at a time and counts lines, so every problem
+// names file:line. inih's own limits (200-byte lines, indented continuation
+// lines, inline comments only after ';') never see the operator's text: keys and
+// sections are passed on, values are kept here and read back by the handler.
+char* read_line(char* str, int num, void* stream) {
+    auto* st = static_cast<ParseState*>(stream);
+    if (st->pos >= st->text.size())
+        return nullptr;
+    size_t end = st->text.find('\n', st->pos);
+    if (end == std::string::npos)
+        end = st->text.size();
+    std::string_view raw(st->text.data() + st->pos, end - st->pos);
+    st->pos = end + 1;
+    st->line++;
+    if (st->line == 1 && raw.starts_with("\xef\xbb\xbf"))
+        raw.remove_prefix(3);
+
+    std::string out;
+    std::string_view line = trim(raw);
+    st->value.clear();
+    if (raw.size() > MAX_LINE) {
+        st->problem(st->line, "line longer than 4096 bytes");
+    } else if (line.empty() || line[0] == '#' || line[0] == ';') {
+        // blank or comment
+    } else if (line.find('\0') != std::string_view::npos) {
+        st->problem(st->line, "NUL byte in line");
+    } else if (line[0] == '[') {
+        std::string_view l = strip_inline_comment(line);
+        if (l.size() < 3 || l.back() != ']' || l.find(']') != l.size() - 1)
+            st->problem(st->line, "malformed section header \"" + std::string(line.substr(0, 80)) + "\"");
+        else {
+            out = std::string(l);
+            std::string name = out.substr(1, out.size() - 2);
+            // Reported once here; keys below an unknown header are then skipped.
+            if (!schema().count(name))
+                st->problem(st->line, "unknown section [" + name + "]");
+        }
+    } else {
+        size_t eq = line.find('=');
+        std::string_view key = eq == std::string_view::npos ? line : trim(line.substr(0, eq));
+        if (eq == std::string_view::npos)
+            st->problem(st->line, "expected Key=Value, got \"" + std::string(line.substr(0, 80)) + "\"");
+        else if (key.empty() || key.size() > 64 ||
+                 !std::all_of(key.begin(), key.end(), [](char c) { return std::isalnum(static_cast<unsigned char>(c)); }))
+            st->problem(st->line, "malformed key \"" + std::string(key.substr(0, 80)) + "\"");
+        else {
+            st->value = std::string(strip_inline_comment(line.substr(eq + 1)));
+            out = std::string(key) + "=";
+        }
+    }
+    if (out.size() + 2 > static_cast<size_t>(num)) {  // cannot happen: keys ≤ 64
+        out.clear();
+        st->problem(st->line, "line too long");
+    }
+    out += '\n';
+    std::memcpy(str, out.c_str(), out.size() + 1);
+    return str;
+}
+
+int handle_key(void* user, const char* section, const char* name, const char* /*value*/) {
+    auto* st = static_cast<ParseState*>(user);
+    const std::string& value = st->value;
+    if (!*section) {
+        st->problem(st->line, std::string("key ") + name + "= outside of any [Section]");
+        return 1;
+    }
+    const auto& sch = schema();
+    auto sec = sch.find(section);
+    if (sec == sch.end())
+        return 1;  // the section header was reported
+    auto key = sec->second.find(name);
+    if (key == sec->second.end()) {
+        st->problem(st->line, std::string("unknown key ") + name + "= in [" + section + "]");
+        return 1;
+    }
+    std::string full = std::string(section) + "." + name;
+    auto [it, fresh] = st->seen.emplace(full, st->line);
+    if (!fresh) {
+        st->problem(st->line, std::string("[") + section + "] " + name + "= set twice (first at line " +
+                                  std::to_string(it->second) + ")");
+        return 1;
+    }
+    if (auto expected = key->second(st->config, value)) {
+        st->problem(st->line, std::string("bad value for ") + name + "=\"" + value.substr(0, 200) +
+                                  "\": expected " + *expected);
+        return 1;
+    }
+    if (full == "Accounts.HomeBase")
+        st->home_base_set = true;
+    return 1;  // keep going: report every problem in one pass
+}
+
+std::string current_host_name() {
+    char buf[HOST_NAME_MAX + 1] = {};
+    if (gethostname(buf, sizeof buf - 1) != 0)
+        return "localhost";
+    std::string h(buf);
+    std::transform(h.begin(), h.end(), h.begin(), [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+    return h;
+}
+
+struct FdCloser {
+    void operator()(int* fd) const {
+        if (*fd >= 0)
+            close(*fd);
+        delete fd;
+    }
+};
+
+}  // namespace
+
+Config default_config() {
+    Config c;
+    c.host_name = current_host_name();
+    c.trusted_dir = LOCKBOX_TRUSTED_DIR;
+    c.signing_key = LOCKBOX_SIGNING_KEY;
+    c.state_dir = LOCKBOX_STATE_DIR;
+    c.runtime_dir = std::string(LOCKBOX_RUNTIME_DIR) + "/lockbox";
+    c.home_base = c.state_dir + "/home";
+    return c;
+}
+
+Result<Config> parse_config(const std::string& text, const std::string& origin) {
+    if (text.size() > MAX_CONFIG_SIZE)
+        return make_error("config-too-large", origin + ": larger than 1 MiB, refused");
+    ParseState st(text, origin);
+    int r = ini_parse_stream(read_line, &st, handle_key, &st);
+    if (r != 0 && st.problems.empty())  // read_line hands inih only lines it accepts
+        st.problem(r > 0 ? r : st.line, "cannot parse this line");
+
+    Config& c = st.config;
+    if (!st.home_base_set)
+        c.home_base = c.state_dir + "/home";
+    if (c.uid_min >= c.uid_max) {
+        auto at = st.seen.count("Accounts.UIDMax") ? st.seen["Accounts.UIDMax"]
+                  : st.seen.count("Accounts.UIDMin") ? st.seen["Accounts.UIDMin"]
+                                                     : 0;
+        st.problem(at, "UIDMin=" + std::to_string(c.uid_min) + " must be below UIDMax=" + std::to_string(c.uid_max));
+    }
+    if (!st.problems.empty()) {
+        std::string msg;
+        for (const auto& p : st.problems)
+            msg += (msg.empty() ? "" : "\n") + p;
+        return make_error("bad-config", msg);
+    }
+    return std::move(st.config);
+}
+
+Result<Config> load_config(const std::string& path, bool missing_ok) {
+    std::unique_ptr<int, FdCloser> fd(new int(open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK)));
+    if (*fd < 0) {
+        int e = errno;
+        if (e == ENOENT && missing_ok)
+            return default_config();
+        return make_error(e == ENOENT ? "config-missing" : "config-io",
+                          "cannot open configuration " + path + ": " + std::strerror(e));
+    }
+    struct stat st {};
+    if (fstat(*fd, &st) != 0)
+        return make_error("config-io", "cannot stat configuration " + path + ": " + std::strerror(errno));
+    if (!S_ISREG(st.st_mode))
+        return make_error("config-io", "configuration " + path + " is not a regular file");
+    if (static_cast<uint64_t>(st.st_size) > MAX_CONFIG_SIZE)
+        return make_error("config-too-large", path + ": larger than 1 MiB, refused");
+
+    std::string text;
+    char buf[65536];
+    while (true) {
+        ssize_t n = read(*fd, buf, sizeof buf);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n < 0)
+            return make_error("config-io", "cannot read configuration " + path + ": " + std::strerror(errno));
+        if (n == 0)
+            break;
+        text.append(buf, static_cast<size_t>(n));
+        if (text.size() > MAX_CONFIG_SIZE)  // grew while we read
+            return make_error("config-too-large", path + ": larger than 1 MiB, refused");
+    }
+    return parse_config(text, path);
+}
+
+}  // namespace lockbox

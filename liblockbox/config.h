@@ -3,6 +3,9 @@
 // reported with file and line. See docs/configuration.md for every key.
 #pragma once
 
+#include <sys/types.h>
+
+#include <cstddef>
 #include <cstdint>
 #include <string>
 #include <vector>
@@ -11,6 +14,9 @@
 #include "result.h"
 
 namespace lockbox {
+
+// Files above this size are refused before parsing (a config is a few KiB).
+constexpr size_t MAX_CONFIG_SIZE = 1024 * 1024;
 
 struct Config {
     // [Host]

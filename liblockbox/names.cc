@@ -1,0 +1,228 @@
+#include "names.h"
+
+#include <array>
+#include <cstdint>
+#include <vector>
+
+#include <sodium.h>
+
+namespace lockbox {
+namespace {
+
+bool is_lower(char c) { return c >= 'a' && c <= 'z'; }
+bool is_digit(char c) { return c >= '0' && c <= '9'; }
+bool is_hex_lower(char c) { return is_digit(c) || (c >= 'a' && c <= 'f'); }
+
+// One DNS label: 1..63 of [a-z0-9-], not starting or ending with '-' (RFC 1123
+// allows a leading digit).
+bool is_valid_label(std::string_view label) {
+    if (label.empty() || label.size() > 63)
+        return false;
+    if (label.front() == '-' || label.back() == '-')
+        return false;
+    for (char c : label)
+        if (!is_lower(c) && !is_digit(c) && c != '-')
+            return false;
+    return true;
+}
+
+// Decodes one UTF-8 sequence at text[i]; returns its length, or 0 if it is not
+// well-formed (overlong forms, surrogates and code points above U+10FFFF are
+// refused, so one string cannot have two spellings).
+size_t utf8_sequence(std::string_view text, size_t i, uint32_t& cp) {
+    auto byte = [&](size_t k) { return static_cast<uint8_t>(text[k]); };
+    uint8_t b0 = byte(i);
+    size_t len;
+    uint32_t min;
+    if (b0 < 0x80) {
+        cp = b0;
+        return 1;
+    } else if ((b0 & 0xe0) == 0xc0) {
+        len = 2, cp = b0 & 0x1f, min = 0x80;
+    } else if ((b0 & 0xf0) == 0xe0) {
+        len = 3, cp = b0 & 0x0f, min = 0x800;
+    } else if ((b0 & 0xf8) == 0xf0) {
+        len = 4, cp = b0 & 0x07, min = 0x10000;
+    } else {
+        return 0;
+    }
+    if (i + len > text.size())
+        return 0;
+    for (size_t k = 1; k < len; k++) {
+        uint8_t b = byte(i + k);
+        if ((b & 0xc0) != 0x80)
+            return 0;
+        cp = (cp << 6) | (b & 0x3f);
+    }
+    if (cp < min || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff))
+        return 0;
+    return len;
+}
+
+struct KeyTypeSpec {
+    std::string_view name;
+    size_t fields;           // SSH strings after the type name
+    bool ed25519;            // first field is a 32-byte public key
+    std::string_view curve;  // first field names the curve
+};
+
+// Security-key types carry the FIDO application string as their last field.
+constexpr std::array<KeyTypeSpec, 7> SSH_KEY_TYPES = {{
+    {"ssh-ed25519", 1, true, ""},
+    {"ssh-rsa", 2, false, ""},  // e, n
+    {"ecdsa-sha2-nistp256", 2, false, "nistp256"},
+    {"ecdsa-sha2-nistp384", 2, false, "nistp384"},
+    {"ecdsa-sha2-nistp521", 2, false, "nistp521"},
+    {"sk-ssh-ed25519@openssh.com", 2, true, ""},
+    {"sk-ecdsa-sha2-nistp256@openssh.com", 3, false, "nistp256"},
+}};
+
+const KeyTypeSpec* key_type_spec(std::string_view type) {
+    for (const auto& t : SSH_KEY_TYPES)
+        if (t.name == type)
+            return &t;
+    return nullptr;
+}
+
+}  // namespace
+
+bool is_valid_user_name(std::string_view name) {
+    if (name.empty() || name.size() > MAX_USER_NAME)
+        return false;
+    if (!is_lower(name[0]) && name[0] != '_')
+        return false;
+    for (char c : name.substr(1))
+        if (!is_lower(c) && !is_digit(c) && c != '_' && c != '-')
+            return false;
+    return true;
+}
+
+bool is_valid_host_name(std::string_view name) {
+    if (name.empty() || name.size() > MAX_HOST_NAME)
+        return false;
+    size_t start = 0;
+    while (true) {
+        size_t dot = name.find('.', start);
+        std::string_view label = name.substr(start, dot == std::string_view::npos ? name.npos : dot - start);
+        if (!is_valid_label(label))
+            return false;  // also refuses "", "a..b", ".a" and a trailing dot
+        if (dot == std::string_view::npos)
+            return true;
+        start = dot + 1;
+    }
+}
+
+bool is_valid_tenant_name(std::string_view name) {
+    if (name.empty() || name.size() > MAX_TENANT_NAME)
+        return false;
+    if (!is_lower(name[0]) && !is_digit(name[0]))
+        return false;
+    for (char c : name.substr(1))
+        if (!is_lower(c) && !is_digit(c) && c != '.' && c != '_' && c != '-')
+            return false;
+    return true;
+}
+
+bool is_valid_ticket(std::string_view ticket) {
+    if (ticket.empty() || ticket.size() > MAX_TICKET)
+        return false;
+    for (char c : ticket)
+        if (c < 0x21 || c > 0x7e)
+            return false;
+    return true;
+}
+
+bool is_valid_reason(std::string_view text) {
+    if (text.empty() || text.size() > MAX_REASON)
+        return false;
+    for (size_t i = 0; i < text.size();) {
+        uint32_t cp = 0;
+        size_t len = utf8_sequence(text, i, cp);
+        if (len == 0)
+            return false;
+        // C0, DEL and C1 controls: a reason ends up in mails, tables and
+        // terminals, where these would rewrite what the reader sees.
+        if (cp < 0x20 || (cp >= 0x7f && cp <= 0x9f))
+            return false;
+        i += len;
+    }
+    return true;
+}
+
+bool is_valid_ssh_public_key(std::string_view line) {
+    if (line.empty() || line.size() > MAX_SSH_KEY)
+        return false;
+    size_t sp1 = line.find(' ');
+    if (sp1 == std::string_view::npos)
+        return false;
+    std::string_view type = line.substr(0, sp1);
+    if (!key_type_spec(type))
+        return false;
+    std::string_view rest = line.substr(sp1 + 1);
+    size_t sp2 = rest.find(' ');
+    std::string_view body = rest.substr(0, sp2);
+    if (sp2 != std::string_view::npos) {
+        // May be empty: ssh-keygen -C '' writes "type body " with a trailing space.
+        std::string_view comment = rest.substr(sp2 + 1);
+        for (char c : comment)
+            if (c < 0x20 || c > 0x7e)
+                return false;
+    }
+    if (body.empty() || body.size() % 4 != 0)
+        return false;
+
+    // Standard base64 with padding, as OpenSSH writes it; libsodium refuses
+    // characters outside the alphabet and misplaced padding.
+    std::vector<uint8_t> blob(body.size() / 4 * 3);
+    size_t blob_len = 0;
+    const char* end = nullptr;
+    if (sodium_base642bin(blob.data(), blob.size(), body.data(), body.size(), nullptr, &blob_len, &end,
+                          sodium_base64_VARIANT_ORIGINAL) != 0 ||
+        end != body.data() + body.size())
+        return false;
+    // The blob is a sequence of SSH strings (uint32 length, bytes): the key type,
+    // which must be the type the line claims, then the type's key fields, and
+    // nothing after them, so a truncated or padded key is refused here rather
+    // than by sshd later.
+    std::vector<std::string_view> parts;
+    for (size_t at = 0; at < blob_len;) {
+        if (blob_len - at < 4 || parts.size() == 4)
+            return false;
+        uint32_t n = (uint32_t{blob[at]} << 24) | (uint32_t{blob[at + 1]} << 16) | (uint32_t{blob[at + 2]} << 8) |
+                     blob[at + 3];
+        at += 4;
+        if (n > blob_len - at)
+            return false;
+        parts.emplace_back(reinterpret_cast<const char*>(blob.data() + at), n);
+        at += n;
+    }
+    if (parts.empty() || parts[0] != type)
+        return false;
+    const auto* spec = key_type_spec(type);
+    if (parts.size() != 1 + spec->fields)
+        return false;
+    for (size_t i = 1; i < parts.size(); i++)
+        if (parts[i].empty())
+            return false;
+    if (spec->ed25519 && parts[1].size() != 32)
+        return false;
+    if (!spec->curve.empty() && parts[1] != spec->curve)
+        return false;
+    return true;
+}
+
+bool is_valid_uuid(std::string_view id) {
+    if (id.size() != 36)
+        return false;
+    for (size_t i = 0; i < id.size(); i++) {
+        if (i == 8 || i == 13 || i == 18 || i == 23) {
+            if (id[i] != '-')
+                return false;
+        } else if (!is_hex_lower(id[i])) {
+            return false;
+        }
+    }
+    return true;
+}
+
+}  // namespace lockbox

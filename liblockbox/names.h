@@ -1,7 +1,9 @@
 // Character-set and length rules for every name that crosses a boundary. One
 // definition, used by the token parser, the daemons, the modules' writers and the CLI.
+// Every predicate refuses the empty string and values over its MAX_* length.
 #pragma once
 
+#include <cstddef>
 #include <string_view>
 
 namespace lockbox {

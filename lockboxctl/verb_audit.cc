@@ -1,8 +1,298 @@
-// Placeholder until this verb group is built; registers nothing.
+// lockboxctl audit [--since T] [--request ID] [--json]: the audit trail as
+// journald holds it (DESIGN.md §7), oldest first; a table for people, JSON for tools.
+#include <algorithm>
+#include <cerrno>
+#include <cstdio>
+#include <cstring>
+#include <map>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+#include <systemd/sd-journal.h>
+
+#include "clock.h"
 #include "ctl.h"
+#include "names.h"
+#include "time_format.h"
 
 namespace lockboxctl {
+namespace {
 
-void register_audit_verb(CLI::App& /*app*/, Context& /*ctx*/, int& /*exit_code*/) {}
+struct JournalCloser {
+    void operator()(sd_journal* j) const { sd_journal_close(j); }
+};
+using JournalPtr = std::unique_ptr<sd_journal, JournalCloser>;
+
+constexpr const char* IDENTIFIERS[] = {"lockboxd", "lockbox-approvald", "pam_lockbox"};
+constexpr size_t DEFAULT_LIMIT = 10000;
+constexpr size_t MAX_LIMIT = 1000000;
+constexpr size_t MAX_FIELD = 64 * 1024;  // per field; larger values are cut by sd-journal
+constexpr size_t MAX_RECORDING_LOOKUPS = 1000;
+
+struct AuditOptions {
+    std::string since;
+    std::string request;
+    bool json = false;
+    size_t limit = DEFAULT_LIMIT;
+};
+
+struct Entry {
+    lockbox::usec_t realtime = 0;
+    std::map<std::string, std::string> fields;  // LOCKBOX_*, MESSAGE_ID, MESSAGE, SYSLOG_IDENTIFIER
+
+    std::string get(const std::string& name) const {
+        auto it = fields.find(name);
+        return it == fields.end() ? std::string() : it->second;
+    }
+};
+
+bool wanted_field(std::string_view name) {
+    return name.starts_with("LOCKBOX_") || name == "MESSAGE_ID" || name == "MESSAGE" || name == "SYSLOG_IDENTIFIER" ||
+           name == "_BOOT_ID";
+}
+
+// Fields used internally but not printed: journald's own bookkeeping.
+bool printed_field(std::string_view name) { return name != "_BOOT_ID"; }
+
+// "--since 2026-11-29T20:00:00Z" or "--since 2h" (that long ago).
+lockbox::Result<lockbox::usec_t> parse_since(const std::string& text) {
+    if (auto t = lockbox::parse_rfc3339(text))
+        return *t;
+    if (auto d = lockbox::parse_duration(text))
+        return lockbox::system_clock().now() - *d;
+    return lockbox::make_error("bad-usage", "--since \"" + text.substr(0, 64) +
+                                                "\" is neither an RFC 3339 UTC time (2026-11-29T20:00:00Z) nor a "
+                                                "duration (2h, 30m)");
+}
+
+lockbox::Status add_match(sd_journal* j, const std::string& match) {
+    int r = sd_journal_add_match(j, match.data(), match.size());
+    if (r < 0)
+        return lockbox::make_error("journal", "cannot filter the journal on " + match + ": " + std::strerror(-r));
+    return {};
+}
+
+// Matches on different fields are ANDed, values of one field ORed, by sd-journal.
+// _UID=0 is a trusted field journald sets itself: any local user may send an
+// entry that claims SYSLOG_IDENTIFIER=lockboxd, only root's count as audit.
+lockbox::Status add_matches(sd_journal* j, const AuditOptions& o) {
+    for (const char* id : IDENTIFIERS)
+        if (auto s = add_match(j, std::string("SYSLOG_IDENTIFIER=") + id); !s)
+            return s;
+    if (auto s = add_match(j, "_UID=0"); !s)
+        return s;
+    if (!o.request.empty())
+        if (auto s = add_match(j, "LOCKBOX_REQUEST_ID=" + o.request); !s)
+            return s;
+    return {};
+}
+
+lockbox::Result<Entry> read_entry(sd_journal* j) {
+    Entry e;
+    uint64_t rt = 0;
+    int r = sd_journal_get_realtime_usec(j, &rt);
+    if (r < 0)
+        return lockbox::make_error("journal", std::string("cannot read an entry's time: ") + std::strerror(-r));
+    e.realtime = static_cast<lockbox::usec_t>(rt);
+    const void* data = nullptr;
+    size_t len = 0;
+    SD_JOURNAL_FOREACH_DATA(j, data, len) {
+        std::string_view field(static_cast<const char*>(data), len);
+        size_t eq = field.find('=');
+        if (eq == std::string_view::npos)
+            continue;
+        std::string name(field.substr(0, eq));
+        if (wanted_field(name))
+            e.fields.emplace(std::move(name), std::string(field.substr(eq + 1)));  // first value wins
+    }
+    return e;
+}
+
+// tlog-rec-session writes the session's terminal to journald with TLOG_USER,
+// TLOG_SESSION (the kernel audit session id, which pam_lockbox records as
+// LOCKBOX_AUDIT_SESSION) and TLOG_REC (the recording id tlog-play -M takes).
+// Audit session ids repeat across boots, hence the _BOOT_ID match.
+void attach_recording(sd_journal* j, Entry& e) {
+    std::string session = e.get("LOCKBOX_AUDIT_SESSION");
+    std::string user = e.get("LOCKBOX_ENGINEER");
+    std::string boot = e.get("_BOOT_ID");
+    if (session.empty() || user.empty() || boot.empty())
+        return;
+    sd_journal_flush_matches(j);
+    if (!add_match(j, "TLOG_SESSION=" + session) || !add_match(j, "TLOG_USER=" + user) ||
+        !add_match(j, "_BOOT_ID=" + boot))
+        return;
+    constexpr lockbox::usec_t SLACK = 60 * lockbox::USEC_PER_SEC;  // tlog starts after PAM's session hook
+    if (sd_journal_seek_realtime_usec(j, static_cast<uint64_t>(std::max<lockbox::usec_t>(e.realtime - SLACK, 0))) < 0 ||
+        sd_journal_next(j) <= 0)
+        return;
+    const void* data = nullptr;
+    size_t len = 0;
+    if (sd_journal_get_data(j, "TLOG_REC", &data, &len) < 0)
+        return;
+    std::string_view field(static_cast<const char*>(data), len);
+    e.fields["recording"] = std::string(field.substr(std::string_view("TLOG_REC=").size()));
+}
+
+lockbox::Result<std::vector<Entry>> read_entries(const AuditOptions& o, bool& truncated) {
+    sd_journal* raw = nullptr;
+    int r = sd_journal_open(&raw, SD_JOURNAL_LOCAL_ONLY);
+    if (r < 0)
+        return lockbox::make_error("journal", std::string("cannot open the journal: ") + std::strerror(-r));
+    JournalPtr j(raw);
+    sd_journal_set_data_threshold(j.get(), MAX_FIELD);
+    if (auto s = add_matches(j.get(), o); !s)
+        return s.error();
+    if (!o.since.empty()) {
+        auto since = parse_since(o.since);
+        if (!since)
+            return since.error();
+        r = sd_journal_seek_realtime_usec(j.get(), static_cast<uint64_t>(std::max<lockbox::usec_t>(*since, 0)));
+    } else {
+        r = sd_journal_seek_head(j.get());
+    }
+    if (r < 0)
+        return lockbox::make_error("journal", std::string("cannot seek in the journal: ") + std::strerror(-r));
+
+    lockbox::usec_t since_usec = 0;
+    if (!o.since.empty())
+        since_usec = *parse_since(o.since);
+    std::vector<Entry> out;
+    truncated = false;
+    while ((r = sd_journal_next(j.get())) > 0) {
+        auto e = read_entry(j.get());
+        if (!e)
+            return e.error();
+        // Only entries written through AuditRecord: other lines from the same
+        // programs (debug logs, pam_syslog) carry no LOCKBOX_EVENT.
+        if (e->get("LOCKBOX_EVENT").empty() || e->realtime < since_usec)
+            continue;
+        if (out.size() == o.limit) {
+            truncated = true;
+            break;
+        }
+        out.push_back(std::move(e).value());
+    }
+    if (r < 0)
+        return lockbox::make_error("journal", std::string("cannot read the journal: ") + std::strerror(-r));
+    size_t lookups = 0;
+    for (auto& e : out)
+        if (e.get("LOCKBOX_EVENT") == "session-opened" && lookups++ < MAX_RECORDING_LOOKUPS)
+            attach_recording(j.get(), e);
+    // sd-journal interleaves files by time already; sort anyway so entries from
+    // hosts with skewed clocks or rotated files still read in order.
+    std::stable_sort(out.begin(), out.end(), [](const Entry& a, const Entry& b) { return a.realtime < b.realtime; });
+    return out;
+}
+
+// Journal values are whatever a sender wrote: never let one move the cursor,
+// clear the screen or split a table row.
+std::string printable(std::string_view s, size_t max) {
+    std::string out;
+    for (char c : s) {
+        if (out.size() >= max) {
+            out += "…";
+            break;
+        }
+        auto u = static_cast<unsigned char>(c);
+        out += (u < 0x20 || u == 0x7f) ? ' ' : c;
+    }
+    return out;
+}
+
+std::string details(const Entry& e) {
+    std::string d;
+    auto add = [&](const char* label, const std::string& value, const char* suffix = "") {
+        if (!value.empty())
+            d += (d.empty() ? "" : " ") + std::string(label) + "=" + value + suffix;
+    };
+    add("session", e.get("LOCKBOX_SESSION_ID"));
+    add("audit-session", e.get("LOCKBOX_AUDIT_SESSION"));
+    add("from", e.get("LOCKBOX_SOURCE_ADDRESS"));
+    add("from", e.get("LOCKBOX_RHOST"));
+    add("delay", e.get("LOCKBOX_DELAY_MS"), "ms");
+    add("pids", e.get("LOCKBOX_PIDS"));
+    add("recording", e.get("recording"));
+    std::string msg = e.get("MESSAGE");
+    if (!msg.empty())
+        d += (d.empty() ? "" : ": ") + msg;
+    return d;
+}
+
+void print_table(const std::vector<Entry>& entries, bool show_request) {
+    std::printf("%-20s  %-18s  %-16s  %-*s%-16s  %s\n", "TIME", "EVENT", "ACTOR", show_request ? 38 : 0,
+                show_request ? "REQUEST" : "", "ENGINEER", "DETAILS");
+    for (const auto& e : entries) {
+        std::string req = show_request ? printable(e.get("LOCKBOX_REQUEST_ID"), 36) : "";
+        if (show_request && req.empty())
+            req = "-";
+        std::string eng = printable(e.get("LOCKBOX_ENGINEER"), 32);
+        std::printf("%-20s  %-18s  %-16s  %-*s%-16s  %s\n", lockbox::format_rfc3339(e.realtime).c_str(),
+                    printable(e.get("LOCKBOX_EVENT"), 32).c_str(), printable(e.get("LOCKBOX_ACTOR"), 32).c_str(),
+                    show_request ? 38 : 0, req.c_str(), eng.empty() ? "-" : eng.c_str(),
+                    printable(details(e), 400).c_str());
+    }
+}
+
+void print_json(const std::vector<Entry>& entries) {
+    auto array = nlohmann::json::array();
+    for (const auto& e : entries) {
+        nlohmann::json obj = nlohmann::json::object();
+        for (const auto& [name, value] : e.fields)
+            if (printed_field(name))
+                obj[name] = value;
+        obj["timestamp"] = lockbox::format_rfc3339(e.realtime);
+        obj["timestamp_usec"] = e.realtime;
+        array.push_back(std::move(obj));
+    }
+    // Invalid UTF-8 from a sender is replaced, never a reason to fail the dump.
+    std::string text = array.dump(2, ' ', false, nlohmann::json::error_handler_t::replace);
+    std::fwrite(text.data(), 1, text.size(), stdout);
+    std::fputc('\n', stdout);
+}
+
+int run_audit(const AuditOptions& o) {
+    if (!o.request.empty() && !lockbox::is_valid_uuid(o.request)) {
+        std::fprintf(stderr, "lockboxctl: --request \"%s\" is not a request id (a lowercase UUID)\n",
+                     printable(o.request, 64).c_str());
+        return EXIT_USAGE;
+    }
+    if (!o.since.empty())
+        if (auto s = parse_since(o.since); !s) {
+            std::fprintf(stderr, "lockboxctl: %s\n", s.error().message.c_str());
+            return EXIT_USAGE;
+        }
+    if (o.limit == 0 || o.limit > MAX_LIMIT) {
+        std::fprintf(stderr, "lockboxctl: --limit must be between 1 and %zu\n", MAX_LIMIT);
+        return EXIT_USAGE;
+    }
+    bool truncated = false;
+    auto entries = read_entries(o, truncated);
+    if (!entries)
+        return fail(entries.error());
+    if (o.json)
+        print_json(*entries);
+    else
+        print_table(*entries, o.request.empty());
+    if (truncated)
+        std::fprintf(stderr, "lockboxctl: showing the first %zu entries only; narrow with --since or --request, "
+                             "or raise --limit\n", o.limit);
+    return std::fflush(stdout) == 0 ? EXIT_OK : fail(std::string("cannot write output: ") + std::strerror(errno));
+}
+
+}  // namespace
+
+void register_audit_verb(CLI::App& app, Context& /*ctx*/, int& exit_code) {
+    auto opts = std::make_shared<AuditOptions>();
+    auto* sub = app.add_subcommand("audit", "show the audit trail from journald, oldest first");
+    sub->add_option("--since", opts->since, "only entries from this time on: RFC 3339 UTC, or a duration ago (2h)");
+    sub->add_option("--request", opts->request, "only entries about this request id");
+    sub->add_flag("--json", opts->json, "print a JSON array of entries with every LOCKBOX_* field");
+    sub->add_option("--limit", opts->limit, "print at most this many entries")->capture_default_str();
+    sub->callback([opts, &exit_code] { exit_code = run_audit(*opts); });
+}
 
 }  // namespace lockboxctl
