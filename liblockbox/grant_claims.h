@@ -31,8 +31,17 @@ struct GrantClaims {
     bool operator==(const GrantClaims&) const = default;
 };
 
+// Upper bounds beyond names.h: the payload as a whole (a token carrying it
+// must stay under MAX_TOKEN_LENGTH after base64url) and the approval list.
+constexpr size_t MAX_CLAIMS_JSON = 45 * 1024;
+constexpr size_t MAX_APPROVALS = 8;
+
 std::string grant_claims_to_json(const GrantClaims& claims);
 // Error code "malformed" with a message naming the claim.
 Result<GrantClaims> parse_grant_claims(std::string_view json);
+// The same checks on claims already in memory, including the size of their
+// JSON (an issuer runs this before signing, so it never signs what verifiers
+// refuse). Does not know the policy's maximum window; the verifier checks that.
+Status validate_grant_claims(const GrantClaims& claims);
 
 }  // namespace lockbox

@@ -6,6 +6,8 @@
 
 #include <map>
 #include <string>
+#include <vector>
+
 #include <sys/types.h>
 
 #include "paserk.h"

@@ -35,4 +35,14 @@ Result<SecretKey> parse_paserk_secret(std::string_view text);
 
 SecretKey generate_secret_key();
 
+// Raw key bytes (e.g. from test vectors) with the same checks as the decoders:
+// exact length, and for secret keys a public half that matches the seed.
+Result<PublicKey> public_key_from_bytes(const uint8_t* data, size_t len);
+Result<SecretKey> secret_key_from_bytes(const uint8_t* data, size_t len);
+
+// sodium_init() exactly once per process; aborts if libsodium cannot start
+// (no usable randomness), because nothing here is safe without it. The
+// functions here and in paseto.h that need libsodium call it; callers may too.
+void ensure_sodium_initialized();
+
 }  // namespace lockbox

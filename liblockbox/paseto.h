@@ -21,8 +21,9 @@ struct PasetoMessage {
 std::string paseto_v4_sign(const SecretKey& key, std::string_view payload,
                            std::string_view footer = {}, std::string_view implicit = {});
 
-// Splits and decodes without verifying, to read the footer (the kid) before
-// choosing a key. Refuses malformed tokens with code "malformed".
+// Reads the footer (the kid) before choosing a key, without verifying: checks
+// the token's shape and decodes the footer; the body is decoded and checked
+// by paseto_v4_verify. Refuses malformed tokens with code "malformed".
 Result<std::string> paseto_v4_untrusted_footer(std::string_view token);
 
 // Error codes: "malformed" (shape, encoding, size, wrong version/purpose),
