@@ -1,0 +1,309 @@
+#include "approval_service.h"
+
+#include <cstdio>
+#include <cstring>
+
+#include <systemd/sd-daemon.h>
+
+#include "bus_api.h"
+
+namespace lockbox::approval {
+
+namespace {
+
+constexpr size_t OUTBOX_BATCH = 256;
+constexpr usec_t OUTBOX_RETRY = 5 * USEC_PER_SEC;
+constexpr usec_t MAIL_TIMEOUT = 60 * USEC_PER_SEC;
+
+// sd-bus callbacks are C: no exception may cross them.
+template <int (ApprovalService::*Method)(sd_bus_message*, sd_bus_error*)>
+int dispatch(sd_bus_message* m, void* userdata, sd_bus_error* e) noexcept {
+    try {
+        return (static_cast<ApprovalService*>(userdata)->*Method)(m, e);
+    } catch (const std::exception& ex) {
+        std::fprintf(stderr, SD_ERR "internal error in %s: %s\n", sd_bus_message_get_member(m), ex.what());
+    } catch (...) {
+        std::fprintf(stderr, SD_ERR "internal error in %s\n", sd_bus_message_get_member(m));
+    }
+    return sd_bus_error_set(e, bus::ERROR_INTERNAL, "internal error; see the service's log");
+}
+
+const sd_bus_vtable APPROVAL_VTABLE[] = {
+    SD_BUS_VTABLE_START(0),
+    SD_BUS_METHOD_WITH_NAMES("CreateRequest", "ssastsass",
+                             SD_BUS_PARAM(tenant) SD_BUS_PARAM(ticket) SD_BUS_PARAM(hosts)
+                                 SD_BUS_PARAM(duration_sec) SD_BUS_PARAM(reason) SD_BUS_PARAM(ssh_keys)
+                                     SD_BUS_PARAM(engineer),
+                             "s", SD_BUS_PARAM(id), dispatch<&ApprovalService::create_request>,
+                             SD_BUS_VTABLE_UNPRIVILEGED),
+    SD_BUS_METHOD_WITH_NAMES("ApproveRequest", "sts",
+                             SD_BUS_PARAM(id) SD_BUS_PARAM(duration_sec) SD_BUS_PARAM(comment), "s",
+                             SD_BUS_PARAM(new_state), dispatch<&ApprovalService::approve_request>,
+                             SD_BUS_VTABLE_UNPRIVILEGED),
+    SD_BUS_METHOD_WITH_NAMES("DenyRequest", "ss", SD_BUS_PARAM(id) SD_BUS_PARAM(reason), "", "",
+                             dispatch<&ApprovalService::deny_request>, SD_BUS_VTABLE_UNPRIVILEGED),
+    SD_BUS_METHOD_WITH_NAMES("CancelRequest", "s", SD_BUS_PARAM(id), "", "",
+                             dispatch<&ApprovalService::cancel_request>, SD_BUS_VTABLE_UNPRIVILEGED),
+    SD_BUS_METHOD_WITH_NAMES("GetRequest", "s", SD_BUS_PARAM(id), "s", SD_BUS_PARAM(json),
+                             dispatch<&ApprovalService::get_request>, SD_BUS_VTABLE_UNPRIVILEGED),
+    SD_BUS_METHOD_WITH_NAMES("ListRequests", "s", SD_BUS_PARAM(state), "s", SD_BUS_PARAM(json_array),
+                             dispatch<&ApprovalService::list_requests>, SD_BUS_VTABLE_UNPRIVILEGED),
+    SD_BUS_METHOD_WITH_NAMES("RevokeGrant", "ss", SD_BUS_PARAM(id) SD_BUS_PARAM(reason), "", "",
+                             dispatch<&ApprovalService::revoke_grant>, SD_BUS_VTABLE_UNPRIVILEGED),
+    SD_BUS_METHOD_WITH_NAMES("ExportGrant", "s", SD_BUS_PARAM(id), "s", SD_BUS_PARAM(token),
+                             dispatch<&ApprovalService::export_grant>, SD_BUS_VTABLE_UNPRIVILEGED),
+    SD_BUS_METHOD_WITH_NAMES("GetHostGrants", "ss", SD_BUS_PARAM(tenant) SD_BUS_PARAM(host), "a(ss)as",
+                             SD_BUS_PARAM(grants) SD_BUS_PARAM(revoked_ids),
+                             dispatch<&ApprovalService::get_host_grants>, SD_BUS_VTABLE_UNPRIVILEGED),
+    SD_BUS_SIGNAL_WITH_NAMES("RequestChanged", "ss", SD_BUS_PARAM(id) SD_BUS_PARAM(state), 0),
+    SD_BUS_SIGNAL_WITH_NAMES("GrantIssued", "s", SD_BUS_PARAM(id), 0),
+    SD_BUS_SIGNAL_WITH_NAMES("GrantRevoked", "s", SD_BUS_PARAM(id), 0),
+    SD_BUS_VTABLE_END,
+};
+
+}  // namespace
+
+const char* bus_error_for(const Error& err) {
+    if (err.code == "access-denied")
+        return bus::ERROR_ACCESS_DENIED;
+    if (err.code == "not-found")
+        return bus::ERROR_NOT_FOUND;
+    if (err.code == "invalid-state" || err.code == "conflict")
+        return bus::ERROR_INVALID_STATE;
+    if (err.code == "invalid-argument")
+        return bus::ERROR_INVALID_ARGUMENT;
+    if (err.code == "separation-of-duties")
+        return bus::ERROR_SEPARATION_OF_DUTIES;
+    return bus::ERROR_INTERNAL;
+}
+
+ApprovalService::ApprovalService(Config config, const Clock& clock, std::unique_ptr<RequestStore> store,
+                                 sd_event* event, sd_bus* bus)
+    : config_(std::move(config)),
+      clock_(clock),
+      store_(std::move(store)),
+      event_(event),
+      bus_(bus),
+      issuer_(config_),
+      notifier_(event, config_.notify_command, MAIL_TIMEOUT,
+                [this](const MailMessage& m, const Status& s) { on_mail_done(m, s); }) {
+    policy_.max_grant = config_.max_grant;
+    policy_.pending_timeout = config_.pending_timeout;
+    policy_.engineer_group = config_.engineer_group;
+    policy_.manager_group = config_.manager_group;
+    policy_.approver_group = config_.approver_group;
+}
+
+ApprovalService::~ApprovalService() = default;
+
+Status ApprovalService::start() {
+    sd_bus_slot* slot = nullptr;
+    int r = sd_bus_add_object_vtable(bus_, &slot, bus::APPROVAL_PATH, bus::APPROVAL_IFACE, APPROVAL_VTABLE,
+                                     this);
+    if (r < 0)
+        return make_error("bus-error", std::string("cannot register the bus object: ") + std::strerror(-r));
+    object_slot_.reset(slot);
+
+    sd_event_source* timer = nullptr;
+    r = sd_event_add_time(event_, &timer, CLOCK_REALTIME, UINT64_MAX, USEC_PER_SEC / 10, on_expiry_timer,
+                          this);
+    if (r < 0)
+        return make_error("event-error", std::string("cannot create the expiry timer: ") + std::strerror(-r));
+    expiry_timer_.reset(timer);
+    r = sd_event_add_time(event_, &timer, CLOCK_MONOTONIC, UINT64_MAX, USEC_PER_SEC, on_outbox_retry, this);
+    if (r < 0)
+        return make_error("event-error", std::string("cannot create the outbox timer: ") + std::strerror(-r));
+    outbox_retry_.reset(timer);
+
+    forward_outbox();
+    sweep_expired();
+    arm_expiry_timer();
+    return {};
+}
+
+Result<Actor> ApprovalService::caller(sd_bus_message* m) {
+    sd_bus_creds* raw = nullptr;
+    // EUID only: dbus-daemon vouches for it (SO_PEERCRED at connect). Augmenting
+    // from /proc would race against the sender exec'ing something else.
+    int r = sd_bus_query_sender_creds(m, SD_BUS_CREDS_EUID, &raw);
+    BusCredsPtr creds(raw);
+    uid_t uid = 0;
+    if (r < 0 || sd_bus_creds_get_euid(creds.get(), &uid) < 0)
+        return make_error("internal", "cannot determine the caller's user id");
+    return resolve_actor(uid, config_);
+}
+
+int ApprovalService::refuse(sd_bus_error* e, const std::string& method, const std::string& actor,
+                            const Error& err, const Request* r) {
+    const char* name = bus_error_for(err);
+    if (std::strcmp(name, bus::ERROR_INTERNAL) == 0) {
+        std::fprintf(stderr, SD_ERR "%s by %s failed: %s\n", method.c_str(), actor.c_str(), err.message.c_str());
+        return sd_bus_error_set(e, name, ("internal error: " + err.message).c_str());
+    }
+    AuditEntry a;
+    if (r)
+        a = audit_for(AuditEvent::CallRefused, actor, *r, "");
+    a.event = AuditEvent::CallRefused;
+    a.actor = actor;
+    a.message = method + " by " + actor + " refused: " + err.message;
+    a.priority = 4;  // LOG_WARNING
+    a.fields["REASON"] = err.message;
+    a.fields["METHOD"] = method;
+    a.fields["REFUSAL"] = err.code;
+    if (auto s = store_->append_audit({a}); !s)
+        std::fprintf(stderr, SD_ERR "cannot store the audit record for a refused call: %s\n",
+                     s.error().message.c_str());
+    forward_outbox();
+    return sd_bus_error_set(e, name, err.message.c_str());
+}
+
+Result<Request> ApprovalService::load(const std::string& id) {
+    sweep_expired();
+    auto r = store_->get(id);
+    if (!r && r.error().code == "not-found")
+        return make_error("not-found", "no request with id " + id);
+    return r;
+}
+
+Status ApprovalService::commit_transition(const Request& prev, const Request& next,
+                                          std::vector<AuditEntry> audit) {
+    if (auto s = store_->update(next, prev.state, audit); !s)
+        return s;
+    forward_outbox();
+    emit("RequestChanged", next.id, state_name(next.state));
+    notify_for(next);
+    return {};
+}
+
+void ApprovalService::forward_outbox() {
+    for (;;) {
+        auto batch = store_->unsent_audit(OUTBOX_BATCH);
+        if (!batch) {
+            std::fprintf(stderr, SD_ERR "cannot read the audit outbox: %s\n", batch.error().message.c_str());
+            break;
+        }
+        std::vector<int64_t> sent;
+        bool retry = false;
+        for (const auto& item : *batch) {
+            if (auto s = item.entry.to_record().send(); !s) {
+                // journald refused or is gone: keep it, try again shortly.
+                std::fprintf(stderr, SD_WARNING "audit record %lld not sent yet: %s\n",
+                             static_cast<long long>(item.seq), s.error().message.c_str());
+                uint64_t mono = 0;
+                sd_event_now(event_, CLOCK_MONOTONIC, &mono);
+                sd_event_source_set_time(outbox_retry_.get(), mono + static_cast<uint64_t>(OUTBOX_RETRY));
+                sd_event_source_set_enabled(outbox_retry_.get(), SD_EVENT_ONESHOT);
+                retry = true;
+                break;
+            }
+            sent.push_back(item.seq);
+        }
+        if (auto s = store_->mark_audit_sent(sent, clock_.now()); !s) {
+            // Sent but not marked: a restart sends them again. A duplicate beats a loss.
+            std::fprintf(stderr, SD_ERR "cannot mark audit records sent: %s\n", s.error().message.c_str());
+            return;
+        }
+        if (retry || batch->size() < OUTBOX_BATCH)
+            break;
+    }
+}
+
+void ApprovalService::sweep_expired() {
+    const usec_t now = clock_.now();
+    auto due = store_->due_for_expiry(now);
+    if (!due) {
+        std::fprintf(stderr, SD_ERR "expiry sweep failed: %s\n", due.error().message.c_str());
+        return;
+    }
+    for (const auto& r : *due) {
+        auto next = expire_if_due(r, now);
+        if (!next)
+            continue;
+        auto a = audit_for(AuditEvent::RequestExpired, daemon_actor().name, *next,
+                           "request " + r.id + " expired: nobody finished approving it in time");
+        a.fields["REASON"] = next->close_reason;
+        if (auto s = commit_transition(r, *next, {a}); !s && s.error().code != "conflict")
+            std::fprintf(stderr, SD_ERR "cannot expire %s: %s\n", r.id.c_str(), s.error().message.c_str());
+    }
+    arm_expiry_timer();
+}
+
+void ApprovalService::arm_expiry_timer() {
+    if (!expiry_timer_)
+        return;
+    auto next = store_->next_pending_deadline();
+    if (!next || !*next) {
+        sd_event_source_set_enabled(expiry_timer_.get(), SD_EVENT_OFF);
+        return;
+    }
+    sd_event_source_set_time(expiry_timer_.get(), static_cast<uint64_t>(std::max<usec_t>(**next, 1)));
+    sd_event_source_set_enabled(expiry_timer_.get(), SD_EVENT_ONESHOT);
+}
+
+int ApprovalService::on_expiry_timer(sd_event_source* /*s*/, uint64_t /*usec*/, void* userdata) {
+    try {
+        static_cast<ApprovalService*>(userdata)->sweep_expired();
+    } catch (...) {
+        std::fprintf(stderr, SD_ERR "expiry sweep failed\n");
+    }
+    return 0;
+}
+
+int ApprovalService::on_outbox_retry(sd_event_source* /*s*/, uint64_t /*usec*/, void* userdata) {
+    try {
+        static_cast<ApprovalService*>(userdata)->forward_outbox();
+    } catch (...) {
+        std::fprintf(stderr, SD_ERR "audit forwarding failed\n");
+    }
+    return 0;
+}
+
+void ApprovalService::emit(const char* signal, const std::string& id, const char* state) {
+    int r = state ? sd_bus_emit_signal(bus_, bus::APPROVAL_PATH, bus::APPROVAL_IFACE, signal, "ss", id.c_str(),
+                                       state)
+                  : sd_bus_emit_signal(bus_, bus::APPROVAL_PATH, bus::APPROVAL_IFACE, signal, "s", id.c_str());
+    if (r < 0)
+        std::fprintf(stderr, SD_WARNING "cannot emit %s for %s: %s\n", signal, id.c_str(), std::strerror(-r));
+}
+
+void ApprovalService::notify_for(const Request& r) {
+    std::optional<MailMessage> m;
+    if (r.state == RequestState::PendingApprover)
+        m = approver_mail(r, config_);
+    else
+        m = engineer_mail(r, config_);
+    if (m)
+        notifier_.send(*m, clock_.now());
+}
+
+void ApprovalService::on_mail_done(const MailMessage& m, const Status& status) {
+    auto r = store_->get(m.request_id);
+    AuditEntry a;
+    if (r)
+        a = audit_for(AuditEvent::NotificationSent, daemon_actor().name, *r, "");
+    a.actor = daemon_actor().name;
+    a.fields["NOTIFICATION"] = m.kind;
+    a.fields["RECIPIENTS"] = [&] {
+        std::string s;
+        for (const auto& to : m.to)
+            s += (s.empty() ? "" : " ") + to;
+        return s;
+    }();
+    if (status) {
+        a.event = AuditEvent::NotificationSent;
+        a.message = "notification (" + m.kind + ") for request " + m.request_id + " sent to " +
+                    a.fields["RECIPIENTS"];
+    } else {
+        a.event = AuditEvent::NotificationFailed;
+        a.priority = 3;  // LOG_ERR
+        a.message = "notification (" + m.kind + ") for request " + m.request_id + " failed: " +
+                    status.error().message;
+        a.fields["REASON"] = status.error().message;
+    }
+    if (auto s = store_->append_audit({a}); !s)
+        std::fprintf(stderr, SD_ERR "cannot store the notification audit record: %s\n",
+                     s.error().message.c_str());
+    forward_outbox();
+}
+
+}  // namespace lockbox::approval

@@ -1,0 +1,86 @@
+// org.lockbox.Approval1: one context owning the config, the clock, the store, the
+// bus object, the expiry timer, the outbox retry timer and the notifier. Every
+// method handler has one shape: read and bound the arguments → validate →
+// authorize from the sender's credentials → act in one store transaction with
+// its audit records → forward the outbox to journald → emit signals → reply.
+#pragma once
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "clock.h"
+#include "config.h"
+#include "grant_issuer.h"
+#include "notifier.h"
+#include "request_store.h"
+#include "request_workflow.h"
+#include "roles.h"
+#include "sd_handles.h"
+
+namespace lockbox::approval {
+
+class ApprovalService {
+public:
+    ApprovalService(Config config, const Clock& clock, std::unique_ptr<RequestStore> store,
+                    sd_event* event, sd_bus* bus);
+    ~ApprovalService();
+    ApprovalService(const ApprovalService&) = delete;
+    ApprovalService& operator=(const ApprovalService&) = delete;
+
+    // Registers the object, expires what timed out while we were down, forwards
+    // audit records left in the outbox and arms the expiry timer.
+    Status start();
+
+    // The method handlers (request_methods.cc); each is wrapped so that no
+    // exception reaches sd-bus.
+    int create_request(sd_bus_message* m, sd_bus_error* e);
+    int approve_request(sd_bus_message* m, sd_bus_error* e);
+    int deny_request(sd_bus_message* m, sd_bus_error* e);
+    int cancel_request(sd_bus_message* m, sd_bus_error* e);
+    int get_request(sd_bus_message* m, sd_bus_error* e);
+    int list_requests(sd_bus_message* m, sd_bus_error* e);
+    int revoke_grant(sd_bus_message* m, sd_bus_error* e);
+    int export_grant(sd_bus_message* m, sd_bus_error* e);
+    int get_host_grants(sd_bus_message* m, sd_bus_error* e);
+
+private:
+    Result<Actor> caller(sd_bus_message* m);
+    // Replies with the bus error for err, auditing it as call-refused unless it
+    // is an internal failure (which is logged instead).
+    int refuse(sd_bus_error* e, const std::string& method, const std::string& actor, const Error& err,
+               const Request* r = nullptr);
+    // Looks up id after applying any due expiry, so no handler acts on a request
+    // whose deadline passed while the timer had not fired yet.
+    Result<Request> load(const std::string& id);
+    // Stores next (compare-and-set against prev's stored state) with its audit
+    // entries, then forwards the outbox, emits RequestChanged and sends mail.
+    Status commit_transition(const Request& prev, const Request& next, std::vector<AuditEntry> audit);
+
+    void forward_outbox();
+    void arm_expiry_timer();
+    void sweep_expired();
+    void emit(const char* signal, const std::string& id, const char* state = nullptr);
+    void notify_for(const Request& r);
+    void on_mail_done(const MailMessage& m, const Status& status);
+
+    static int on_expiry_timer(sd_event_source* s, uint64_t usec, void* userdata);
+    static int on_outbox_retry(sd_event_source* s, uint64_t usec, void* userdata);
+
+    Config config_;
+    const Clock& clock_;
+    std::unique_ptr<RequestStore> store_;
+    sd_event* event_;
+    sd_bus* bus_;
+    WorkflowPolicy policy_;
+    GrantIssuer issuer_;
+    Notifier notifier_;
+    BusSlotPtr object_slot_;
+    EventSourcePtr expiry_timer_;
+    EventSourcePtr outbox_retry_;
+};
+
+// Bus error name for an Error code from the workflow, validation or store.
+const char* bus_error_for(const Error& err);
+
+}  // namespace lockbox::approval

@@ -1,0 +1,51 @@
+#include "request_json.h"
+
+#include "time_format.h"
+
+namespace lockbox::approval {
+
+nlohmann::json request_to_json(const Request& r, usec_t now) {
+    nlohmann::json j;
+    j["id"] = r.id;
+    j["state"] = state_name(effective_state(r, now));
+    j["tenant"] = r.tenant;
+    j["ticket"] = r.ticket;
+    j["engineer"] = r.engineer;
+    j["hosts"] = r.hosts;
+    j["duration"] = r.duration / USEC_PER_SEC;
+    j["requested_duration"] = r.requested_duration / USEC_PER_SEC;
+    j["reason"] = r.reason;
+    j["ssh_keys"] = r.ssh_keys;
+    j["created_by"] = r.created_by;
+    j["created_at"] = format_rfc3339(r.created_at);
+    j["pending_until"] = format_rfc3339(r.pending_until);
+    auto approvals = nlohmann::json::array();
+    for (const auto* stage : {&r.manager, &r.approver})
+        if (*stage)
+            approvals.push_back({{"role", (*stage)->approval.role},
+                                 {"user", (*stage)->approval.user},
+                                 {"at", format_rfc3339((*stage)->approval.at)},
+                                 {"comment", (*stage)->comment}});
+    j["approvals"] = approvals;
+    if (!r.closed_by.empty()) {
+        j["closed_by"] = r.closed_by;
+        j["closed_at"] = format_rfc3339(r.closed_at);
+        j["close_reason"] = r.close_reason;
+    }
+    if (!r.token.empty()) {
+        j["jti"] = r.id;
+        j["nbf"] = format_rfc3339(r.nbf);
+        j["exp"] = format_rfc3339(r.exp);
+    }
+    j["updated_at"] = format_rfc3339(r.updated_at);
+    return j;
+}
+
+std::string requests_to_json(const std::vector<Request>& rs, usec_t now) {
+    auto a = nlohmann::json::array();
+    for (const auto& r : rs)
+        a.push_back(request_to_json(r, now));
+    return a.dump();
+}
+
+}  // namespace lockbox::approval

@@ -1,0 +1,18 @@
+// The one JSON shape of a request (DESIGN.md §5 and docs/bus-api.md), shared by
+// GetRequest, ListRequests and therefore `lockboxctl --json`. The token is not
+// part of it: ExportGrant hands that out on its own.
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "request.h"
+
+namespace lockbox::approval {
+
+nlohmann::json request_to_json(const Request& r, usec_t now);
+std::string requests_to_json(const std::vector<Request>& rs, usec_t now);
+
+}  // namespace lockbox::approval

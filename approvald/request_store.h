@@ -1,0 +1,55 @@
+// Where requests, grants and the audit outbox live. The workflow and the service
+// see only this interface, so a shared SQL store for fleets (DESIGN.md §9) can
+// sit beside the SQLite one without touching them.
+//
+// Atomicity contract: insert/update write the request AND its audit entries in
+// one transaction; a crash leaves the old state or the new, never a mix, and
+// never a state change without its audit record.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "audit_entry.h"
+#include "request.h"
+#include "result.h"
+
+namespace lockbox::approval {
+
+struct OutboxItem {
+    int64_t seq = 0;
+    AuditEntry entry;
+};
+
+class RequestStore {
+public:
+    virtual ~RequestStore() = default;
+
+    virtual Status insert(const Request& r, const std::vector<AuditEntry>& audit) = 0;
+    // Compare-and-set on the stored state: error code "conflict" if the stored
+    // state is no longer expected_state (another writer got there first).
+    virtual Status update(const Request& r, RequestState expected_state,
+                          const std::vector<AuditEntry>& audit) = 0;
+    // Audit records with no request change (refusals, notifications).
+    virtual Status append_audit(const std::vector<AuditEntry>& audit) = 0;
+
+    // Error code "not-found" when there is no such id.
+    virtual Result<Request> get(const std::string& id) = 0;
+    // Newest first; state filter on the stored state (nullopt = all).
+    virtual Result<std::vector<Request>> list(std::optional<RequestState> stored_state) = 0;
+    // Pending requests whose deadline is <= now.
+    virtual Result<std::vector<Request>> due_for_expiry(usec_t now) = 0;
+    // Earliest pending deadline, nullopt when nothing is pending.
+    virtual Result<std::optional<usec_t>> next_pending_deadline() = 0;
+    // Approved or revoked requests whose hosts include host, for the enforcer's resync.
+    virtual Result<std::vector<Request>> grants_for_host(const std::string& tenant,
+                                                         const std::string& host) = 0;
+
+    virtual Result<std::vector<OutboxItem>> unsent_audit(size_t limit) = 0;
+    // One transaction for the whole batch: one fsync, not one per record.
+    virtual Status mark_audit_sent(const std::vector<int64_t>& seqs, usec_t at) = 0;
+};
+
+}  // namespace lockbox::approval

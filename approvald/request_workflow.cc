@@ -1,0 +1,166 @@
+#include "request_workflow.h"
+
+namespace lockbox::approval {
+
+namespace {
+
+Error access_denied(const std::string& what, const std::string& role) {
+    return make_error("access-denied", "access denied: " + what + " needs " + role);
+}
+
+Error invalid_state(const Request& r, usec_t now, const std::string& what) {
+    return make_error("invalid-state", "request " + r.id + " is " +
+                                           state_name(effective_state(r, now)) + "; cannot " + what);
+}
+
+Error separation(const std::string& message) {
+    return make_error("separation-of-duties", "separation of duties: " + message);
+}
+
+std::string role(const char* name, const std::string& group) {
+    return std::string("the ") + name + " role (group " + group + ")";
+}
+
+bool involved(const Request& r, const Actor& a) { return a.name == r.created_by || a.name == r.engineer; }
+
+}  // namespace
+
+Result<Request> create_request(const NewRequest& in, const Actor& actor, const std::string& id,
+                               const WorkflowPolicy& policy, usec_t now) {
+    std::string engineer = in.engineer.empty() ? actor.name : in.engineer;
+    if (!(actor.root || actor.manager || actor.engineer))
+        return access_denied("creating a request", role("engineer", policy.engineer_group) + " or " +
+                                                       role("manager", policy.manager_group));
+    if (engineer != actor.name && !(actor.root || actor.manager))
+        return access_denied("creating a request for another engineer",
+                             role("manager", policy.manager_group));
+    if (static_cast<usec_t>(in.duration_sec) > policy.max_grant / USEC_PER_SEC)
+        return make_error("invalid-argument", "duration: exceeds the maximum grant");
+
+    Request r;
+    r.id = id;
+    r.state = RequestState::PendingManager;
+    r.tenant = in.tenant;
+    r.ticket = in.ticket;
+    r.engineer = engineer;
+    r.hosts = in.hosts;
+    r.ssh_keys = in.ssh_keys;
+    r.reason = in.reason;
+    r.requested_duration = static_cast<usec_t>(in.duration_sec) * USEC_PER_SEC;
+    r.duration = r.requested_duration;
+    r.created_by = actor.name;
+    r.created_at = now;
+    r.pending_until = now + policy.pending_timeout;
+    r.updated_at = now;
+    return r;
+}
+
+Result<Request> approve_request(const Request& r, const Actor& actor, uint64_t duration_sec,
+                                const std::string& comment, const WorkflowPolicy& policy, usec_t now) {
+    const RequestState state = effective_state(r, now);
+    const bool manager_stage = state == RequestState::PendingManager;
+    if (!manager_stage && state != RequestState::PendingApprover)
+        return invalid_state(r, now, "approve");
+    if (manager_stage && !(actor.root || actor.manager))
+        return access_denied("approving at pending-manager", role("manager", policy.manager_group));
+    if (!manager_stage && !(actor.root || actor.approver))
+        return access_denied("approving at pending-approver", role("approver", policy.approver_group));
+    if (actor.name == r.created_by)
+        return separation(actor.name + " created request " + r.id + " and cannot approve it");
+    if (actor.name == r.engineer)
+        return separation(actor.name + " is the engineer of request " + r.id + " and cannot approve it");
+    if (!manager_stage && r.manager && r.manager->approval.user == actor.name)
+        return separation(actor.name + " already approved request " + r.id +
+                          " as manager; the approver must be someone else");
+
+    Request next = r;
+    if (duration_sec != 0) {
+        const usec_t d = static_cast<usec_t>(duration_sec) * USEC_PER_SEC;
+        if (d > r.duration || duration_sec > static_cast<uint64_t>(policy.max_grant / USEC_PER_SEC))
+            return make_error("invalid-argument",
+                              "duration: an approval may only shorten the window (currently " +
+                                  std::to_string(r.duration / USEC_PER_SEC) + " s)");
+        next.duration = d;
+    }
+    StageApproval stage{{manager_stage ? "manager" : "approver", actor.name, now}, comment};
+    if (manager_stage) {
+        next.manager = stage;
+        next.state = RequestState::PendingApprover;
+    } else {
+        next.approver = stage;
+        next.state = RequestState::Approved;
+        next.nbf = now;
+        next.exp = now + next.duration;
+    }
+    next.updated_at = now;
+    return next;
+}
+
+Result<Request> deny_request(const Request& r, const Actor& actor, const std::string& reason,
+                             const WorkflowPolicy& policy, usec_t now) {
+    const RequestState state = effective_state(r, now);
+    if (state == RequestState::PendingManager && !(actor.root || actor.manager))
+        return access_denied("denying at pending-manager", role("manager", policy.manager_group));
+    if (state == RequestState::PendingApprover && !(actor.root || actor.approver))
+        return access_denied("denying at pending-approver", role("approver", policy.approver_group));
+    if (!is_pending(state))
+        return invalid_state(r, now, "deny");
+    Request next = r;
+    next.state = RequestState::Denied;
+    next.closed_by = actor.name;
+    next.closed_at = now;
+    next.close_reason = reason;
+    next.updated_at = now;
+    return next;
+}
+
+Result<Request> cancel_request(const Request& r, const Actor& actor, usec_t now) {
+    if (!(actor.root || involved(r, actor)))
+        return access_denied("cancelling request " + r.id, "its creator, its engineer or root");
+    if (!is_pending(effective_state(r, now)))
+        return invalid_state(r, now, "cancel");
+    Request next = r;
+    next.state = RequestState::Cancelled;
+    next.closed_by = actor.name;
+    next.closed_at = now;
+    next.updated_at = now;
+    return next;
+}
+
+Result<Request> revoke_grant(const Request& r, const Actor& actor, const std::string& reason,
+                             const WorkflowPolicy& policy, usec_t now) {
+    if (!(actor.root || actor.approver))
+        return access_denied("revoking a grant", role("approver", policy.approver_group));
+    const RequestState state = effective_state(r, now);
+    if (state != RequestState::Approved && state != RequestState::Active)
+        return invalid_state(r, now, "revoke");
+    Request next = r;
+    next.state = RequestState::Revoked;
+    next.closed_by = actor.name;
+    next.closed_at = now;
+    next.close_reason = reason;
+    next.updated_at = now;
+    return next;
+}
+
+std::optional<Request> expire_if_due(const Request& r, usec_t now) {
+    if (!is_pending(r.state) || now < r.pending_until)
+        return std::nullopt;
+    Request next = r;
+    next.state = RequestState::Expired;
+    next.closed_by = daemon_actor().name;
+    next.closed_at = now;
+    next.close_reason = "nobody finished approving before the pending timeout";
+    next.updated_at = now;
+    return next;
+}
+
+bool may_read(const Request& r, const Actor& actor) {
+    if (actor.root || actor.manager || actor.approver)
+        return true;
+    return actor.engineer && involved(r, actor);
+}
+
+bool may_export(const Request& r, const Actor& actor) { return may_read(r, actor); }
+
+}  // namespace lockbox::approval

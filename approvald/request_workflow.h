@@ -1,0 +1,50 @@
+// The request state machine (DESIGN.md §5, §6): who may move a request from which
+// state to which, separation of duties, shortening only, pending expiry. Pure:
+// no I/O, time passed in, so every transition is unit-tested with a fixed clock.
+//
+// Refusals are Errors with code "access-denied" (missing role; the message names
+// it), "invalid-state" (names the current state), "separation-of-duties" or
+// "invalid-argument". The input request is never modified.
+#pragma once
+
+#include <optional>
+#include <string>
+
+#include "request.h"
+#include "request_validation.h"
+#include "roles.h"
+
+namespace lockbox::approval {
+
+struct WorkflowPolicy {
+    usec_t max_grant = 4 * 3600 * USEC_PER_SEC;
+    usec_t pending_timeout = 12 * 3600 * USEC_PER_SEC;
+    // Group names, only to tell a refused caller which role is needed.
+    std::string engineer_group = "lockbox-engineers";
+    std::string manager_group = "lockbox-managers";
+    std::string approver_group = "lockbox-approvers";
+};
+
+// Authorizes and builds a new request (fields already validated). Engineers file
+// for themselves, managers and root for anyone.
+Result<Request> create_request(const NewRequest& in, const Actor& actor, const std::string& id,
+                               const WorkflowPolicy& policy, usec_t now);
+// Stage decided by state: managers at pending-manager, approvers at
+// pending-approver (then the result is Approved with nbf = now, exp = now +
+// duration; the caller signs the grant). duration_sec 0 = unchanged, else only shorter.
+Result<Request> approve_request(const Request& r, const Actor& actor, uint64_t duration_sec,
+                                const std::string& comment, const WorkflowPolicy& policy, usec_t now);
+Result<Request> deny_request(const Request& r, const Actor& actor, const std::string& reason,
+                             const WorkflowPolicy& policy, usec_t now);
+Result<Request> cancel_request(const Request& r, const Actor& actor, usec_t now);
+Result<Request> revoke_grant(const Request& r, const Actor& actor, const std::string& reason,
+                             const WorkflowPolicy& policy, usec_t now);
+// The expired request if r is pending past its deadline, else nullopt.
+std::optional<Request> expire_if_due(const Request& r, usec_t now);
+
+// Readers: root, managers, approvers; engineers only requests they filed or that name them.
+bool may_read(const Request& r, const Actor& actor);
+// The grant token is exported to the same people who may read the request.
+bool may_export(const Request& r, const Actor& actor);
+
+}  // namespace lockbox::approval

@@ -1,0 +1,32 @@
+// Who is calling and what they may do. The role comes from the caller's euid as
+// the bus daemon reports it, and that user's groups from the group database
+// (getgrouplist), never from anything the caller sends (DESIGN.md §6).
+#pragma once
+
+#include <string>
+#include <sys/types.h>
+
+#include "config.h"
+#include "result.h"
+
+namespace lockbox::approval {
+
+struct Actor {
+    uid_t uid = static_cast<uid_t>(-1);
+    std::string name;  // login name; "uid:N" for a uid without a passwd entry
+    bool root = false;
+    bool engineer = false;
+    bool manager = false;
+    bool approver = false;
+
+    bool may_read() const { return root || engineer || manager || approver; }
+};
+
+// The daemon itself, as actor of the records it writes on its own (expiry).
+Actor daemon_actor();
+
+// Resolves uid → passwd entry → group list → roles by the configured group names.
+// A uid unknown to the passwd database gets no role (and is still named).
+Result<Actor> resolve_actor(uid_t uid, const Config& config);
+
+}  // namespace lockbox::approval

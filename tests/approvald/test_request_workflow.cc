@@ -1,0 +1,316 @@
+// The request state machine: every legal transition, every illegal one refused
+// with the right code and the input untouched, separation of duties, shortening
+// only, and pending expiry with a fixed clock.
+#include "approvald_test.h"
+
+using namespace approvald_test;
+
+namespace {
+
+Request filed_by_eve() {
+    auto r = create_request(new_request(), eve(), ID, policy(), T0);
+    assert_true(r.ok());
+    return *r;
+}
+
+Request at_pending_approver() {
+    auto r = approve_request(filed_by_eve(), alice(), 0, "ok", policy(), T0 + 60 * USEC_PER_SEC);
+    assert_true(r.ok());
+    return *r;
+}
+
+Request approved() {
+    auto r = approve_request(at_pending_approver(), bob(), 0, "", policy(), T0 + 120 * USEC_PER_SEC);
+    assert_true(r.ok());
+    return *r;
+}
+
+Request in_state(RequestState s) {
+    Request r = filed_by_eve();
+    switch (s) {
+        case RequestState::PendingManager: return r;
+        case RequestState::PendingApprover: return at_pending_approver();
+        case RequestState::Approved: return approved();
+        case RequestState::Denied: return *deny_request(r, alice(), "no", policy(), T0 + 1);
+        case RequestState::Cancelled: return *cancel_request(r, eve(), T0 + 1);
+        case RequestState::Revoked: return *revoke_grant(approved(), bob(), "done", policy(), T0 + 200 * USEC_PER_SEC);
+        case RequestState::Expired: return *expire_if_due(r, T0 + 12 * HOUR);
+        default: fail_msg("state %s is not stored", state_name(s)); return r;
+    }
+}
+
+void assert_code(const Result<Request>& r, const char* code) {
+    assert_false(r.ok());
+    assert_string_equal(r.error().code.c_str(), code);
+}
+
+void test_create_by_engineer_for_self_is_pending_manager(void**) {
+    Request r = filed_by_eve();
+    assert_int_equal(static_cast<int>(r.state), static_cast<int>(RequestState::PendingManager));
+    assert_string_equal(r.engineer.c_str(), "eve");
+    assert_string_equal(r.created_by.c_str(), "eve");
+    assert_true(r.pending_until == T0 + 12 * HOUR);
+    assert_true(r.duration == 2 * HOUR);
+}
+
+void test_create_for_another_engineer_needs_manager(void**) {
+    NewRequest n = new_request();
+    n.engineer = "mallory";
+    assert_code(create_request(n, eve(), ID, policy(), T0), "access-denied");
+    auto r = create_request(n, alice(), ID, policy(), T0);
+    assert_true(r.ok());
+    assert_string_equal(r->engineer.c_str(), "mallory");
+    assert_string_equal(r->created_by.c_str(), "alice");
+    assert_true(create_request(n, root(), ID, policy(), T0).ok());
+}
+
+void test_create_without_role_is_refused_naming_the_role(void**) {
+    auto r = create_request(new_request(), nobody(), ID, policy(), T0);
+    assert_code(r, "access-denied");
+    assert_non_null(strstr(r.error().message.c_str(), "lockbox-engineers"));
+    assert_code(create_request(new_request(), bob(), ID, policy(), T0), "access-denied");
+}
+
+void test_manager_approval_moves_to_pending_approver(void**) {
+    Request r = at_pending_approver();
+    assert_int_equal(static_cast<int>(r.state), static_cast<int>(RequestState::PendingApprover));
+    assert_true(r.manager.has_value());
+    assert_string_equal(r.manager->approval.user.c_str(), "alice");
+    assert_string_equal(r.manager->approval.role.c_str(), "manager");
+    assert_string_equal(r.manager->comment.c_str(), "ok");
+}
+
+void test_approver_approval_sets_window_from_approval_time(void**) {
+    Request r = approved();
+    assert_int_equal(static_cast<int>(r.state), static_cast<int>(RequestState::Approved));
+    assert_true(r.nbf == T0 + 120 * USEC_PER_SEC);
+    assert_true(r.exp == r.nbf + 2 * HOUR);
+    assert_string_equal(r.approver->approval.user.c_str(), "bob");
+}
+
+void test_approve_at_pending_manager_needs_manager(void**) {
+    Request r = filed_by_eve();
+    auto res = approve_request(r, bob(), 0, "", policy(), T0);
+    assert_code(res, "access-denied");
+    assert_non_null(strstr(res.error().message.c_str(), "lockbox-managers"));
+    assert_code(approve_request(r, mallory(), 0, "", policy(), T0), "access-denied");
+    assert_code(approve_request(r, nobody(), 0, "", policy(), T0), "access-denied");
+}
+
+void test_approve_at_pending_approver_needs_approver(void**) {
+    Request r = at_pending_approver();
+    auto res = approve_request(r, alice(), 0, "", policy(), T0);
+    assert_code(res, "access-denied");
+    assert_non_null(strstr(res.error().message.c_str(), "lockbox-approvers"));
+}
+
+void test_root_may_approve_both_stages(void**) {
+    NewRequest n = new_request();
+    auto r = create_request(n, eve(), ID, policy(), T0);
+    auto m = approve_request(*r, root(), 0, "", policy(), T0);
+    assert_true(m.ok());
+    // root approved the manager stage, so the approver stage needs someone else.
+    assert_code(approve_request(*m, root(), 0, "", policy(), T0), "separation-of-duties");
+    assert_true(approve_request(*m, bob(), 0, "", policy(), T0).ok());
+}
+
+void test_creator_may_not_approve(void**) {
+    NewRequest n = new_request();
+    n.engineer = "eve";
+    auto r = create_request(n, carol(), ID, policy(), T0);  // carol files for eve
+    assert_code(approve_request(*r, carol(), 0, "", policy(), T0), "separation-of-duties");
+}
+
+void test_engineer_may_not_approve_own_request(void**) {
+    Actor eve_manager = actor("eve", true, true, true);
+    NewRequest n = new_request();
+    n.engineer = "eve";
+    auto r = create_request(n, alice(), ID, policy(), T0);
+    assert_code(approve_request(*r, eve_manager, 0, "", policy(), T0), "separation-of-duties");
+}
+
+void test_manager_and_approver_must_be_different_people(void**) {
+    auto m = approve_request(filed_by_eve(), carol(), 0, "", policy(), T0);
+    assert_true(m.ok());
+    auto res = approve_request(*m, carol(), 0, "", policy(), T0);
+    assert_code(res, "separation-of-duties");
+    assert_int_equal(static_cast<int>(m->state), static_cast<int>(RequestState::PendingApprover));
+}
+
+void test_approver_may_shorten(void**) {
+    auto r = approve_request(at_pending_approver(), bob(), 3600, "", policy(), T0);
+    assert_true(r.ok());
+    assert_true(r->duration == HOUR);
+    assert_true(r->requested_duration == 2 * HOUR);
+    assert_true(r->exp - r->nbf == HOUR);
+}
+
+void test_approver_may_not_lengthen(void**) {
+    assert_code(approve_request(at_pending_approver(), bob(), 3 * 3600, "", policy(), T0), "invalid-argument");
+}
+
+void test_manager_shortening_binds_the_approver(void**) {
+    auto m = approve_request(filed_by_eve(), alice(), 1800, "", policy(), T0);
+    assert_true(m.ok());
+    assert_code(approve_request(*m, bob(), 3600, "", policy(), T0), "invalid-argument");
+    auto a = approve_request(*m, bob(), 0, "", policy(), T0);
+    assert_true(a->exp - a->nbf == 1800 * USEC_PER_SEC);
+}
+
+void test_deny_at_each_pending_stage(void**) {
+    auto d1 = deny_request(filed_by_eve(), alice(), "not now", policy(), T0);
+    assert_true(d1.ok());
+    assert_int_equal(static_cast<int>(d1->state), static_cast<int>(RequestState::Denied));
+    assert_string_equal(d1->closed_by.c_str(), "alice");
+    assert_string_equal(d1->close_reason.c_str(), "not now");
+    assert_code(deny_request(filed_by_eve(), bob(), "x", policy(), T0), "access-denied");
+    auto d2 = deny_request(at_pending_approver(), bob(), "no", policy(), T0);
+    assert_true(d2.ok());
+    assert_code(deny_request(at_pending_approver(), alice(), "x", policy(), T0), "access-denied");
+    assert_true(deny_request(at_pending_approver(), root(), "x", policy(), T0).ok());
+}
+
+void test_cancel_by_creator_engineer_or_root_while_pending(void**) {
+    assert_true(cancel_request(filed_by_eve(), eve(), T0).ok());
+    assert_true(cancel_request(at_pending_approver(), eve(), T0).ok());
+    assert_true(cancel_request(filed_by_eve(), root(), T0).ok());
+    assert_code(cancel_request(filed_by_eve(), mallory(), T0), "access-denied");
+    assert_code(cancel_request(filed_by_eve(), alice(), T0), "access-denied");
+    NewRequest n = new_request();
+    n.engineer = "eve";
+    auto by_alice = create_request(n, alice(), ID, policy(), T0);
+    assert_true(cancel_request(*by_alice, alice(), T0).ok());
+    assert_true(cancel_request(*by_alice, eve(), T0).ok());
+}
+
+void test_revoke_by_approver_while_approved_or_active(void**) {
+    Request a = approved();
+    auto r = revoke_grant(a, bob(), "incident over", policy(), a.nbf - 1);
+    assert_true(r.ok());
+    assert_int_equal(static_cast<int>(r->state), static_cast<int>(RequestState::Revoked));
+    assert_true(revoke_grant(a, carol(), "x", policy(), a.nbf + HOUR).ok());  // active
+    assert_code(revoke_grant(a, alice(), "x", policy(), a.nbf), "access-denied");
+    assert_code(revoke_grant(a, eve(), "x", policy(), a.nbf), "access-denied");
+    assert_code(revoke_grant(a, bob(), "x", policy(), a.exp), "invalid-state");  // completed
+}
+
+// Every stored state × every action: only the legal pairs succeed, the rest say
+// invalid-state and name the current state.
+void test_illegal_transitions_name_the_current_state(void**) {
+    struct Case {
+        RequestState state;
+        bool approve, deny, cancel, revoke;
+    };
+    const Case cases[] = {
+        {RequestState::PendingManager, true, true, true, false},
+        {RequestState::PendingApprover, true, true, true, false},
+        {RequestState::Approved, false, false, false, true},
+        {RequestState::Denied, false, false, false, false},
+        {RequestState::Cancelled, false, false, false, false},
+        {RequestState::Revoked, false, false, false, false},
+        {RequestState::Expired, false, false, false, false},
+    };
+    const Actor r00t = root();
+    const Actor approver = bob();
+    for (const auto& c : cases) {
+        Request r = in_state(c.state);
+        const usec_t now = r.updated_at + 1;  // before any window opened or expired
+        const std::string name = state_name(effective_state(r, now));
+        Actor actor_for_approve = c.state == RequestState::PendingApprover ? approver : r00t;
+        auto checks = {
+            std::pair{c.approve, approve_request(r, actor_for_approve, 0, "", policy(), now)},
+            std::pair{c.deny, deny_request(r, r00t, "x", policy(), now)},
+            std::pair{c.cancel, cancel_request(r, r00t, now)},
+            std::pair{c.revoke, revoke_grant(r, r00t, "x", policy(), now)},
+        };
+        for (const auto& [legal, res] : checks) {
+            if (legal) {
+                assert_true(res.ok());
+            } else {
+                assert_false(res.ok());
+                assert_string_equal(res.error().code.c_str(), "invalid-state");
+                assert_non_null(strstr(res.error().message.c_str(), name.c_str()));
+            }
+        }
+        // The input is a value: untouched whatever happened.
+        assert_int_equal(static_cast<int>(r.state), static_cast<int>(c.state));
+    }
+}
+
+void test_approved_becomes_active_then_completed_by_the_clock(void**) {
+    Request a = approved();
+    assert_int_equal(static_cast<int>(effective_state(a, a.nbf - 1)), static_cast<int>(RequestState::Approved));
+    assert_int_equal(static_cast<int>(effective_state(a, a.nbf)), static_cast<int>(RequestState::Active));
+    assert_int_equal(static_cast<int>(effective_state(a, a.exp - 1)), static_cast<int>(RequestState::Active));
+    assert_int_equal(static_cast<int>(effective_state(a, a.exp)), static_cast<int>(RequestState::Completed));
+}
+
+void test_pending_request_expires_at_the_deadline_with_a_fake_clock(void**) {
+    FakeClock clock(T0);
+    Request r = filed_by_eve();
+    clock.advance(12 * HOUR - 1);
+    assert_false(expire_if_due(r, clock.now()).has_value());
+    assert_int_equal(static_cast<int>(effective_state(r, clock.now())), static_cast<int>(RequestState::PendingManager));
+    clock.advance(1);
+    auto e = expire_if_due(r, clock.now());
+    assert_true(e.has_value());
+    assert_int_equal(static_cast<int>(e->state), static_cast<int>(RequestState::Expired));
+    assert_string_equal(e->closed_by.c_str(), "lockbox-approvald");
+    // An approval arriving after the deadline but before the sweep is refused.
+    assert_code(approve_request(r, alice(), 0, "", policy(), clock.now()), "invalid-state");
+}
+
+void test_pending_approver_also_expires(void**) {
+    Request r = at_pending_approver();
+    assert_true(expire_if_due(r, T0 + 12 * HOUR).has_value());
+    assert_false(expire_if_due(approved(), T0 + 48 * HOUR).has_value());
+}
+
+void test_custom_pending_timeout(void**) {
+    WorkflowPolicy p = policy();
+    p.pending_timeout = 5 * USEC_PER_SEC;
+    auto r = create_request(new_request(), eve(), ID, p, T0);
+    assert_true(r->pending_until == T0 + 5 * USEC_PER_SEC);
+}
+
+void test_readers(void**) {
+    Request r = filed_by_eve();
+    assert_true(may_read(r, eve()));
+    assert_false(may_read(r, mallory()));
+    assert_true(may_read(r, alice()));
+    assert_true(may_read(r, bob()));
+    assert_true(may_read(r, root()));
+    assert_false(may_read(r, nobody()));
+    assert_false(may_export(r, mallory()));
+}
+
+}  // namespace
+
+int main() {
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_create_by_engineer_for_self_is_pending_manager),
+        cmocka_unit_test(test_create_for_another_engineer_needs_manager),
+        cmocka_unit_test(test_create_without_role_is_refused_naming_the_role),
+        cmocka_unit_test(test_manager_approval_moves_to_pending_approver),
+        cmocka_unit_test(test_approver_approval_sets_window_from_approval_time),
+        cmocka_unit_test(test_approve_at_pending_manager_needs_manager),
+        cmocka_unit_test(test_approve_at_pending_approver_needs_approver),
+        cmocka_unit_test(test_root_may_approve_both_stages),
+        cmocka_unit_test(test_creator_may_not_approve),
+        cmocka_unit_test(test_engineer_may_not_approve_own_request),
+        cmocka_unit_test(test_manager_and_approver_must_be_different_people),
+        cmocka_unit_test(test_approver_may_shorten),
+        cmocka_unit_test(test_approver_may_not_lengthen),
+        cmocka_unit_test(test_manager_shortening_binds_the_approver),
+        cmocka_unit_test(test_deny_at_each_pending_stage),
+        cmocka_unit_test(test_cancel_by_creator_engineer_or_root_while_pending),
+        cmocka_unit_test(test_revoke_by_approver_while_approved_or_active),
+        cmocka_unit_test(test_illegal_transitions_name_the_current_state),
+        cmocka_unit_test(test_approved_becomes_active_then_completed_by_the_clock),
+        cmocka_unit_test(test_pending_request_expires_at_the_deadline_with_a_fake_clock),
+        cmocka_unit_test(test_pending_approver_also_expires),
+        cmocka_unit_test(test_custom_pending_timeout),
+        cmocka_unit_test(test_readers),
+    };
+    return cmocka_run_group_tests(tests, nullptr, nullptr);
+}

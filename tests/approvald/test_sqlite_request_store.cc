@@ -1,0 +1,225 @@
+// The SQLite store: a request and its audit records round-trip, survive a reopen,
+// updates are compare-and-set on the state, the outbox hands out what was not
+// sent yet, and a schema from a newer build is refused.
+#include <cstdlib>
+#include <string>
+#include <unistd.h>
+
+#include <sqlite3.h>
+
+#include "sqlite_request_store.h"
+#include "approvald_test.h"
+
+using namespace approvald_test;
+
+namespace {
+
+struct Dir {
+    std::string path;
+    Dir() {
+        char tmpl[] = "/tmp/approvald-store-XXXXXX";
+        const char* p = mkdtemp(tmpl);
+        assert_non_null(p);
+        path = p;
+    }
+    ~Dir() {
+        for (const char* suffix : {"", "-wal", "-shm"})
+            unlink((db() + suffix).c_str());
+        rmdir(path.c_str());
+    }
+    std::string db() const { return path + "/requests.db"; }
+};
+
+std::unique_ptr<SqliteRequestStore> open_store(const Dir& d) {
+    auto s = SqliteRequestStore::open(d.db());
+    if (!s)
+        fail_msg("open: %s", s.error().message.c_str());
+    return std::move(*s);
+}
+
+Request sample() {
+    auto r = create_request(new_request(), eve(), ID, policy(), T0);
+    assert_true(r.ok());
+    return *r;
+}
+
+AuditEntry created_entry(const Request& r) {
+    auto e = audit_for(AuditEvent::RequestCreated, "eve", r, "eve requested access");
+    e.fields["REASON"] = r.reason;
+    return e;
+}
+
+void test_insert_get_round_trip_survives_reopen(void**) {
+    Dir d;
+    Request r = sample();
+    {
+        auto store = open_store(d);
+        assert_true(store->insert(r, {created_entry(r)}).ok());
+    }
+    auto store = open_store(d);
+    auto got = store->get(ID);
+    assert_true(got.ok());
+    assert_string_equal(got->engineer.c_str(), "eve");
+    assert_true(got->hosts == r.hosts);
+    assert_true(got->ssh_keys == r.ssh_keys);
+    assert_string_equal(got->reason.c_str(), r.reason.c_str());
+    assert_true(got->duration == r.duration);
+    assert_true(got->pending_until == r.pending_until);
+    assert_int_equal(static_cast<int>(got->state), static_cast<int>(RequestState::PendingManager));
+    assert_false(got->manager.has_value());
+}
+
+void test_unknown_id_is_not_found(void**) {
+    Dir d;
+    auto store = open_store(d);
+    auto got = store->get(ID);
+    assert_false(got.ok());
+    assert_string_equal(got.error().code.c_str(), "not-found");
+}
+
+void test_update_stores_approvals_and_grant(void**) {
+    Dir d;
+    Request r = sample();
+    auto store = open_store(d);
+    assert_true(store->insert(r, {}).ok());
+    auto m = approve_request(r, alice(), 0, "looks fine", policy(), T0 + 1);
+    assert_true(store->update(*m, r.state, {}).ok());
+    auto a = approve_request(*m, bob(), 3600, "", policy(), T0 + 2);
+    a->token = "v4.public.test";
+    assert_true(store->update(*a, m->state, {}).ok());
+    store.reset();
+    store = open_store(d);
+    auto got = store->get(ID);
+    assert_int_equal(static_cast<int>(got->state), static_cast<int>(RequestState::Approved));
+    assert_string_equal(got->manager->approval.user.c_str(), "alice");
+    assert_string_equal(got->manager->comment.c_str(), "looks fine");
+    assert_string_equal(got->approver->approval.user.c_str(), "bob");
+    assert_true(got->nbf == T0 + 2);
+    assert_true(got->exp == T0 + 2 + HOUR);
+    assert_string_equal(got->token.c_str(), "v4.public.test");
+    auto grants = store->grants_for_host("contoso", "db02.contoso.example");
+    assert_int_equal(grants->size(), 1);
+    assert_int_equal(store->grants_for_host("contoso", "db03")->size(), 0);
+    assert_int_equal(store->grants_for_host("fabrikam", "db01")->size(), 0);
+}
+
+void test_update_is_compare_and_set_on_state(void**) {
+    Dir d;
+    Request r = sample();
+    auto store = open_store(d);
+    assert_true(store->insert(r, {}).ok());
+    auto denied = deny_request(r, alice(), "no", policy(), T0 + 1);
+    assert_true(store->update(*denied, RequestState::PendingManager, {created_entry(r)}).ok());
+    // A second writer that still believes pending-manager loses, and its audit
+    // entry is not stored either.
+    auto cancelled = cancel_request(r, eve(), T0 + 2);
+    auto before = store->unsent_audit(100)->size();
+    auto s = store->update(*cancelled, RequestState::PendingManager, {created_entry(r)});
+    assert_false(s.ok());
+    assert_string_equal(s.error().code.c_str(), "conflict");
+    assert_int_equal(store->unsent_audit(100)->size(), before);
+    assert_int_equal(static_cast<int>(store->get(ID)->state), static_cast<int>(RequestState::Denied));
+}
+
+void test_duplicate_insert_is_a_conflict(void**) {
+    Dir d;
+    auto store = open_store(d);
+    assert_true(store->insert(sample(), {}).ok());
+    auto s = store->insert(sample(), {});
+    assert_false(s.ok());
+    assert_string_equal(s.error().code.c_str(), "conflict");
+}
+
+void test_outbox_hands_out_unsent_entries_until_marked(void**) {
+    Dir d;
+    Request r = sample();
+    {
+        auto store = open_store(d);
+        assert_true(store->insert(r, {created_entry(r)}).ok());
+        AuditEntry refused;
+        refused.event = AuditEvent::CallRefused;
+        refused.actor = "mallory";
+        refused.message = "refused";
+        refused.fields["REASON"] = "needs the manager role";
+        assert_true(store->append_audit({refused}).ok());
+    }
+    auto store = open_store(d);  // survives a restart
+    auto items = store->unsent_audit(10);
+    assert_int_equal(items->size(), 2);
+    const auto& first = (*items)[0].entry;
+    assert_int_equal(static_cast<int>(first.event), static_cast<int>(AuditEvent::RequestCreated));
+    assert_true(first.has_request);
+    assert_string_equal(first.request_id.c_str(), ID.c_str());
+    assert_string_equal(first.fields.at("REASON").c_str(), r.reason.c_str());
+    const auto& second = (*items)[1].entry;
+    assert_false(second.has_request);
+    assert_string_equal(second.actor.c_str(), "mallory");
+    assert_true(store->mark_audit_sent({(*items)[0].seq}, T0).ok());
+    items = store->unsent_audit(10);
+    assert_int_equal(items->size(), 1);
+    assert_int_equal(static_cast<int>((*items)[0].entry.event), static_cast<int>(AuditEvent::CallRefused));
+}
+
+void test_expiry_queries(void**) {
+    Dir d;
+    auto store = open_store(d);
+    assert_false(store->next_pending_deadline()->has_value());
+    Request r = sample();
+    assert_true(store->insert(r, {}).ok());
+    assert_true(**store->next_pending_deadline() == r.pending_until);
+    assert_int_equal(store->due_for_expiry(r.pending_until - 1)->size(), 0);
+    assert_int_equal(store->due_for_expiry(r.pending_until)->size(), 1);
+    auto e = expire_if_due(r, r.pending_until);
+    assert_true(store->update(*e, r.state, {}).ok());
+    assert_false(store->next_pending_deadline()->has_value());
+    assert_int_equal(store->list(RequestState::Expired)->size(), 1);
+    assert_int_equal(store->list(std::nullopt)->size(), 1);
+}
+
+void test_migrations_record_the_schema_version(void**) {
+    Dir d;
+    open_store(d).reset();
+    sqlite3* db = nullptr;
+    assert_int_equal(sqlite3_open(d.db().c_str(), &db), SQLITE_OK);
+    sqlite3_stmt* st = nullptr;
+    sqlite3_prepare_v2(db, "SELECT MAX(version) FROM schema_version", -1, &st, nullptr);
+    assert_int_equal(sqlite3_step(st), SQLITE_ROW);
+    assert_int_equal(sqlite3_column_int(st, 0), sqlite_store_schema_version());
+    sqlite3_finalize(st);
+    sqlite3_prepare_v2(db, "PRAGMA journal_mode", -1, &st, nullptr);
+    assert_int_equal(sqlite3_step(st), SQLITE_ROW);
+    assert_string_equal(reinterpret_cast<const char*>(sqlite3_column_text(st, 0)), "wal");
+    sqlite3_finalize(st);
+    // A database written by a newer build is refused, not silently misread.
+    assert_int_equal(sqlite3_exec(db, "INSERT INTO schema_version VALUES (999)", nullptr, nullptr, nullptr),
+                     SQLITE_OK);
+    sqlite3_close(db);
+    auto again = SqliteRequestStore::open(d.db());
+    assert_false(again.ok());
+    assert_non_null(strstr(again.error().message.c_str(), "newer"));
+}
+
+void test_reopen_does_not_rerun_migrations(void**) {
+    Dir d;
+    { auto store = open_store(d); assert_true(store->insert(sample(), {}).ok()); }
+    { auto store = open_store(d); }
+    auto store = open_store(d);
+    assert_int_equal(store->list(std::nullopt)->size(), 1);
+}
+
+}  // namespace
+
+int main() {
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_insert_get_round_trip_survives_reopen),
+        cmocka_unit_test(test_unknown_id_is_not_found),
+        cmocka_unit_test(test_update_stores_approvals_and_grant),
+        cmocka_unit_test(test_update_is_compare_and_set_on_state),
+        cmocka_unit_test(test_duplicate_insert_is_a_conflict),
+        cmocka_unit_test(test_outbox_hands_out_unsent_entries_until_marked),
+        cmocka_unit_test(test_expiry_queries),
+        cmocka_unit_test(test_migrations_record_the_schema_version),
+        cmocka_unit_test(test_reopen_does_not_rerun_migrations),
+    };
+    return cmocka_run_group_tests(tests, nullptr, nullptr);
+}
