@@ -1,8 +1,214 @@
-// Placeholder until this verb group is built; registers nothing.
-#include "ctl.h"
+// lockboxctl grant list|show|revoke|export|import. On a tenant host root sees the
+// grants lockboxd enforces; everyone else (and --source approval) sees what the
+// approval service issued. Revocation goes through the approval service, which
+// records and signals it; root may revoke locally when it is unreachable
+// (offline hosts) or with --local.
+#include <cstdio>
+#include <iostream>
+#include <iterator>
+#include <memory>
+#include <unistd.h>
+
+#include "enforcer_client.h"
+#include "names.h"
 
 namespace lockboxctl {
 
-void register_grant_verbs(CLI::App& /*app*/, Context& /*ctx*/, int& /*exit_code*/) {}
+namespace {
+
+struct GrantOptions {
+    std::string id;
+    std::string reason;
+    std::string token;
+    std::string source;  // "", "enforcer", "approval"
+    bool local = false;
+};
+
+bool use_enforcer(const GrantOptions& o) {
+    if (o.source == "enforcer")
+        return true;
+    if (o.source == "approval")
+        return false;
+    return geteuid() == 0;
+}
+
+void print_grant_table(const nlohmann::json& arr) {
+    std::printf("%-36s  %-10s  %-16s  %-12s  %-20s  %-20s\n", "ID", "STATE", "ENGINEER", "TICKET", "NBF", "EXP");
+    for (const auto& g : arr)
+        std::printf("%-36s  %-10s  %-16s  %-12s  %-20s  %-20s\n", json_str(g, "id").c_str(),
+                    json_str(g, "state").c_str(), json_str(g, "engineer").c_str(), json_str(g, "ticket").c_str(),
+                    json_str(g, "nbf").c_str(), json_str(g, "exp").c_str());
+}
+
+void print_object(const nlohmann::json& obj) {
+    for (const auto& [k, v] : obj.items())
+        std::printf("%-14s %s\n", (k + ":").c_str(), v.is_string() ? v.get<std::string>().c_str() : v.dump().c_str());
+}
+
+lockbox::Result<nlohmann::json> fetch_grants(const Context& ctx, sd_bus* bus, const GrantOptions& o) {
+    CallFailure f;
+    if (use_enforcer(o)) {
+        auto s = call_for_string(bus, ENFORCER, "ListGrants", {}, ctx.timeout_usec, &f);
+        if (!s)
+            return s.error();
+        return parse_json_reply(*s, "lockboxd");
+    }
+    auto s = call_for_string(bus, APPROVAL, "ListRequests",
+                             [](sd_bus_message* m) { return sd_bus_message_append(m, "s", ""); }, ctx.timeout_usec, &f);
+    if (!s)
+        return s.error();
+    auto all = parse_json_reply(*s, "lockbox-approvald");
+    if (!all || !all->is_array())
+        return lockbox::make_error("bus", "malformed request list from lockbox-approvald");
+    // A request carries a grant once it was signed.
+    nlohmann::json out = nlohmann::json::array();
+    for (const auto& r : *all) {
+        std::string st = json_str(r, "state");
+        if (st == "approved" || st == "active" || st == "revoked" || st == "completed")
+            out.push_back(r);
+    }
+    return out;
+}
+
+int grant_list(Context& ctx, const GrantOptions& o) {
+    auto bus = ctx.system_bus();
+    if (!bus)
+        return fail(bus.error());
+    auto grants = fetch_grants(ctx, bus->get(), o);
+    if (!grants)
+        return fail(grants.error());
+    if (ctx.json)
+        std::printf("%s\n", grants->dump(2).c_str());
+    else
+        print_grant_table(*grants);
+    return EXIT_OK;
+}
+
+int grant_show(Context& ctx, const GrantOptions& o) {
+    auto bus = ctx.system_bus();
+    if (!bus)
+        return fail(bus.error());
+    auto grants = fetch_grants(ctx, bus->get(), o);
+    if (!grants)
+        return fail(grants.error());
+    for (const auto& g : *grants) {
+        if (json_str(g, "id") != o.id)
+            continue;
+        nlohmann::json obj = g;
+        if (!obj.contains("jti"))
+            obj["jti"] = o.id;
+        if (ctx.json)
+            std::printf("%s\n", obj.dump(2).c_str());
+        else
+            print_object(obj);
+        return EXIT_OK;
+    }
+    return fail("no grant with id " + o.id);
+}
+
+int grant_revoke(Context& ctx, const GrantOptions& o) {
+    if (!lockbox::is_valid_uuid(o.id))
+        return fail("not a grant id (expected a UUID): " + o.id);
+    auto bus = ctx.system_bus();
+    if (!bus)
+        return fail(bus.error());
+    auto append = [&o](sd_bus_message* m) { return sd_bus_message_append(m, "ss", o.id.c_str(), o.reason.c_str()); };
+    CallFailure f;
+    if (!o.local) {
+        if (call_method(bus->get(), APPROVAL, "RevokeGrant", append, ctx.timeout_usec, &f))
+            return EXIT_OK;
+        if (!service_missing(f) || geteuid() != 0)
+            return fail(f.message);
+        std::fprintf(stderr, "lockboxctl: the approval service is not running; revoking on this host only\n");
+    }
+    if (!call_method(bus->get(), ENFORCER, "RevokeGrant", append, ctx.timeout_usec, &f))
+        return fail(f.message);
+    return EXIT_OK;
+}
+
+int grant_export(Context& ctx, const GrantOptions& o) {
+    auto bus = ctx.system_bus();
+    if (!bus)
+        return fail(bus.error());
+    CallFailure f;
+    auto token = call_for_string(
+        bus->get(), APPROVAL, "ExportGrant", [&o](sd_bus_message* m) { return sd_bus_message_append(m, "s", o.id.c_str()); },
+        ctx.timeout_usec, &f);
+    if (!token)
+        return fail(token.error());
+    std::printf("%s\n", token->c_str());
+    return EXIT_OK;
+}
+
+int grant_import(Context& ctx, const GrantOptions& o) {
+    std::string token = o.token;
+    if (token == "-") {
+        token.clear();
+        char buf[4096];
+        size_t n;
+        while ((n = std::fread(buf, 1, sizeof buf, stdin)) > 0) {
+            token.append(buf, n);
+            if (token.size() > lockbox::bus::MAX_TOKEN + 2)
+                return fail("the token on standard input is larger than " +
+                            std::to_string(lockbox::bus::MAX_TOKEN) + " bytes");
+        }
+    }
+    while (!token.empty() && (token.back() == '\n' || token.back() == '\r' || token.back() == ' '))
+        token.pop_back();
+    while (!token.empty() && (token.front() == ' ' || token.front() == '\n'))
+        token.erase(token.begin());
+    if (token.empty())
+        return fail("no token given");
+    if (token.size() > lockbox::bus::MAX_TOKEN)
+        return fail("the token is larger than " + std::to_string(lockbox::bus::MAX_TOKEN) + " bytes");
+    auto bus = ctx.system_bus();
+    if (!bus)
+        return fail(bus.error());
+    CallFailure f;
+    auto id = call_for_string(
+        bus->get(), ENFORCER, "ImportGrant",
+        [&token](sd_bus_message* m) { return sd_bus_message_append(m, "s", token.c_str()); }, ctx.timeout_usec, &f);
+    if (!id)
+        return fail(id.error());
+    std::printf("%s\n", id->c_str());
+    return EXIT_OK;
+}
+
+}  // namespace
+
+void register_grant_verbs(CLI::App& app, Context& ctx, int& exit_code) {
+    static GrantOptions opts;
+    auto* grant = app.add_subcommand("grant", "Grants: list, show, revoke, export, import");
+    grant->require_subcommand(1);
+
+    auto add_source = [](CLI::App* sub) {
+        sub->add_option("--source", opts.source, "where to read grants: enforcer (this host) or approval")
+            ->check(CLI::IsMember({"enforcer", "approval"}));
+    };
+    auto* list = grant->add_subcommand("list", "List grants");
+    list->add_flag("--json", ctx.json, "print JSON");
+    add_source(list);
+    list->callback([&ctx, &exit_code] { exit_code = grant_list(ctx, opts); });
+
+    auto* show = grant->add_subcommand("show", "Show one grant");
+    show->add_option("ID", opts.id, "grant id")->required();
+    show->add_flag("--json", ctx.json, "print JSON");
+    add_source(show);
+    show->callback([&ctx, &exit_code] { exit_code = grant_show(ctx, opts); });
+
+    auto* revoke = grant->add_subcommand("revoke", "Revoke a grant: its sessions end at once");
+    revoke->add_option("ID", opts.id, "grant id")->required();
+    revoke->add_option("--reason", opts.reason, "why")->required();
+    revoke->add_flag("--local", opts.local, "revoke on this host only (root; offline hosts)");
+    revoke->callback([&ctx, &exit_code] { exit_code = grant_revoke(ctx, opts); });
+
+    auto* exp = grant->add_subcommand("export", "Print a grant's token");
+    exp->add_option("ID", opts.id, "grant id")->required();
+    exp->callback([&ctx, &exit_code] { exit_code = grant_export(ctx, opts); });
+
+    auto* imp = grant->add_subcommand("import", "Hand a token to lockboxd (root; offline hosts)");
+    imp->add_option("TOKEN", opts.token, "the token, or - to read it from standard input")->required();
+    imp->callback([&ctx, &exit_code] { exit_code = grant_import(ctx, opts); });
+}
 
 }  // namespace lockboxctl

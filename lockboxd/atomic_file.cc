@@ -1,0 +1,110 @@
+#include "atomic_file.h"
+
+#include <cerrno>
+#include <cstring>
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "unique_handles.h"
+
+namespace lockboxd {
+
+namespace {
+
+lockbox::Error errno_error(const std::string& what, const std::string& path, int err) {
+    return lockbox::make_error(err == ENOENT ? "ENOENT" : "io-error",
+                               what + " " + path + ": " + std::strerror(err));
+}
+
+std::string parent_of(const std::string& path) {
+    auto slash = path.rfind('/');
+    if (slash == std::string::npos)
+        return ".";
+    if (slash == 0)
+        return "/";
+    return path.substr(0, slash);
+}
+
+}  // namespace
+
+lockbox::Status write_file_atomically(const std::string& path, std::string_view data, mode_t mode) {
+    std::string tmp = path + ".tmp." + std::to_string(getpid());
+    ::unlink(tmp.c_str());  // a leftover from a crashed earlier run
+    UniqueFd fd(::open(tmp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, mode));
+    if (!fd.valid())
+        return errno_error("cannot create", tmp, errno);
+    size_t done = 0;
+    while (done < data.size()) {
+        ssize_t n = ::write(fd.get(), data.data() + done, data.size() - done);
+        if (n < 0) {
+            if (errno == EINTR)
+                continue;
+            int err = errno;
+            ::unlink(tmp.c_str());
+            return errno_error("cannot write", tmp, err);
+        }
+        done += static_cast<size_t>(n);
+    }
+    // The umask must not widen or narrow what the caller asked for.
+    if (::fchmod(fd.get(), mode) < 0 || ::fsync(fd.get()) < 0) {
+        int err = errno;
+        ::unlink(tmp.c_str());
+        return errno_error("cannot sync", tmp, err);
+    }
+    fd.reset();
+    if (::rename(tmp.c_str(), path.c_str()) < 0) {
+        int err = errno;
+        ::unlink(tmp.c_str());
+        return errno_error("cannot rename onto", path, err);
+    }
+    // Without this the rename itself may not survive a power loss.
+    UniqueFd dir(::open(parent_of(path).c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+    if (dir.valid())
+        ::fsync(dir.get());
+    return {};
+}
+
+lockbox::Result<std::string> read_state_file(const std::string& path, size_t max_bytes) {
+    UniqueFd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW));
+    if (!fd.valid())
+        return errno_error("cannot open", path, errno);
+    struct stat st {};
+    if (::fstat(fd.get(), &st) < 0)
+        return errno_error("cannot stat", path, errno);
+    if (!S_ISREG(st.st_mode))
+        return lockbox::make_error("io-error", path + " is not a regular file");
+    if (static_cast<uint64_t>(st.st_size) > max_bytes)
+        return lockbox::make_error("io-error", path + " is larger than " + std::to_string(max_bytes) + " bytes");
+    std::string out;
+    out.resize(static_cast<size_t>(st.st_size));
+    size_t done = 0;
+    while (done < out.size()) {
+        ssize_t n = ::read(fd.get(), out.data() + done, out.size() - done);
+        if (n < 0) {
+            if (errno == EINTR)
+                continue;
+            return errno_error("cannot read", path, errno);
+        }
+        if (n == 0)
+            break;
+        done += static_cast<size_t>(n);
+    }
+    out.resize(done);
+    return out;
+}
+
+lockbox::Status ensure_directory(const std::string& path, mode_t mode) {
+    if (::mkdir(path.c_str(), mode) < 0 && errno != EEXIST)
+        return errno_error("cannot create directory", path, errno);
+    struct stat st {};
+    if (::lstat(path.c_str(), &st) < 0)
+        return errno_error("cannot stat", path, errno);
+    if (!S_ISDIR(st.st_mode))
+        return lockbox::make_error("io-error", path + " exists and is not a directory");
+    if ((st.st_mode & 07777) != mode && ::chmod(path.c_str(), mode) < 0)
+        return errno_error("cannot chmod", path, errno);
+    return {};
+}
+
+}  // namespace lockboxd

@@ -1,0 +1,489 @@
+#include "enforcer.h"
+
+#include <csignal>
+#include <set>
+
+#include <nlohmann/json.hpp>
+
+#include "atomic_file.h"
+#include "audit.h"
+#include "bus_api.h"
+#include "key_file.h"
+#include "local_account_guard.h"
+#include "log.h"
+#include "names.h"
+#include "nss_cache_publisher.h"
+#include "process_table.h"
+#include "terminal_warner.h"
+#include "time_format.h"
+
+namespace lockboxd {
+
+using lockbox::AuditEvent;
+using lockbox::usec_t;
+
+namespace {
+
+constexpr size_t MAX_STATE_FILE = 512u << 20;
+// Ended grants stay listed (and answer "expired"/"revoked") this long.
+constexpr usec_t KEEP_ENDED = 24 * 3600 * lockbox::USEC_PER_SEC;
+
+std::string join_pids(const std::vector<pid_t>& pids) {
+    std::string out;
+    for (pid_t p : pids)
+        out += (out.empty() ? "" : " ") + std::to_string(p);
+    return out;
+}
+
+}  // namespace
+
+Enforcer::Enforcer(lockbox::Config config, const lockbox::Clock& clock, sd_event* event)
+    : config_(std::move(config)),
+      clock_(clock),
+      event_(event),
+      grants_(GrantPolicy{config_.clock_skew, config_.warn_before}),
+      uids_(config_.uid_min, config_.uid_max),
+      killer_(event, clock, config_.kill_grace) {
+    outbox_.attach(event);
+}
+
+Enforcer::~Enforcer() = default;
+
+void Enforcer::set_bus(sd_bus* bus) { logind_ = LogindClient(bus); }
+
+lockbox::Status Enforcer::load() {
+    auto keys = lockbox::load_trusted_keys(config_.trusted_dir, config_.key_owner);
+    if (!keys)
+        return keys.error();
+    for (const auto& p : keys->problems)
+        log_warning("trusted key skipped: " + p);
+    key_count_ = keys->by_kid.size();
+    if (key_count_ == 0)
+        log_warning("no trusted key in " + config_.trusted_dir + ": every grant will be refused");
+    verifier_ = std::make_unique<lockbox::GrantVerifier>(
+        std::move(*keys),
+        lockbox::VerifierPolicy{config_.tenant, config_.host_name, config_.max_grant, config_.clock_skew}, clock_);
+
+    if (auto st = ensure_directory(config_.state_dir, 0755); !st)
+        return st;
+    const std::string dir = config_.enforcer_dir();
+    if (auto st = ensure_directory(dir, 0700); !st)
+        return st;
+
+    if (auto text = read_state_file(dir + "/uids.json", MAX_STATE_FILE)) {
+        if (auto st = uids_.load_json(*text); !st)
+            return st;
+    } else if (text.error().code != "ENOENT") {
+        return text.error();
+    }
+
+    if (auto text = read_state_file(dir + "/grants.json", MAX_STATE_FILE)) {
+        auto persisted = GrantRegistry::parse_json(*text);
+        if (!persisted)
+            return persisted.error();
+        usec_t now = clock_.now();
+        for (auto& p : persisted->grants) {
+            auto check = verifier_->verify_ignoring_time(p.token);
+            if (check.verdict != lockbox::GrantVerdict::Allow) {
+                log_warning("persisted grant " + p.jti + " no longer verifies (" +
+                            lockbox::grant_verdict_name(check.verdict) + "); dropping it");
+                if (p.state == GrantState::Active && !p.sub.empty())
+                    unverifiable_active_.emplace_back(p.sub, p.jti);
+                continue;
+            }
+            Grant g;
+            g.token = std::move(p.token);
+            g.claims = std::move(check.claims);
+            g.state = p.state;
+            g.installed_at = p.installed_at;
+            g.ended_at = p.ended_at;
+            grants_.insert(std::move(g), now);
+        }
+        grants_.restore_revoked(persisted->revoked);
+    } else if (text.error().code != "ENOENT") {
+        return text.error();
+    }
+
+    if (auto text = read_state_file(dir + "/sessions.json", MAX_STATE_FILE)) {
+        if (auto st = sessions_.load_json(*text); !st)
+            log_warning("session state unreadable, starting without: " + st.error().message);
+    } else if (text.error().code != "ENOENT") {
+        log_warning("session state unreadable: " + text.error().message);
+    }
+    return {};
+}
+
+void Enforcer::recover() {
+    usec_t now = clock_.now();
+    for (const auto& [user, jti] : unverifiable_active_)
+        if (!grants_.has_active_grant(user, now))
+            end_access(user, jti, now, "key-withdrawn");
+    unverifiable_active_.clear();
+    tick();
+    // Whatever still runs under an engineer uid without a live grant (a kill cut
+    // short by a crash, a session whose grant ended while we were down) ends now.
+    std::set<std::string> users;
+    for (const auto& [_, s] : sessions_.all())
+        users.insert(s.user);
+    for (uid_t uid : live_uids_in_range(config_.uid_min, config_.uid_max))
+        if (auto name = uids_.name_of(uid))
+            users.insert(*name);
+    for (const auto& user : users)
+        if (!grants_.has_active_grant(user, now))
+            end_access(user, "", now, "recovered");
+    publish_nss();
+    persist_sessions();
+}
+
+std::optional<usec_t> Enforcer::tick() {
+    usec_t now = clock_.now();
+    auto events = grants_.advance(now);
+    bool nss_dirty = false;
+    for (const auto& ev : events) {
+        const Grant* g = grants_.find(ev.jti);
+        if (!g)
+            continue;
+        switch (ev.kind) {
+        case GrantEventKind::Activated:
+            activate(*g);
+            nss_dirty = true;
+            break;
+        case GrantEventKind::Warning:
+            warn_sessions(*g, ev.lead);
+            break;
+        case GrantEventKind::Completed: {
+            // The kill first: it is what the deadline is about.
+            if (ev.was_active && !grants_.has_active_grant(g->claims.sub, now, g->claims.jti))
+                end_access(g->claims.sub, g->claims.jti, g->claims.exp, "completed");
+            audit(AuditEvent::GrantCompleted, "lockboxd", &g->claims, "grant " + g->claims.jti + " ended at " +
+                  lockbox::format_rfc3339(g->claims.exp));
+            if (on_grant_changed)
+                on_grant_changed(g->claims.jti, "completed");
+            nss_dirty |= ev.was_active;
+            break;
+        }
+        }
+    }
+    if (!events.empty()) {
+        grants_.prune(now, KEEP_ENDED);
+        persist_grants();
+    }
+    if (nss_dirty)
+        publish_nss();
+    outbox_.flush();
+    auto next = grants_.next_deadline();
+    if (on_deadline_changed)
+        on_deadline_changed(next);
+    return next;
+}
+
+void Enforcer::changed() {
+    auto next = grants_.next_deadline();
+    if (on_deadline_changed)
+        on_deadline_changed(next);
+}
+
+void Enforcer::activate(const Grant& grant) {
+    const auto& c = grant.claims;
+    if (auto uid = uids_.find(c.sub)) {
+        if (auto st = create_home(config_.home_base, c.sub, *uid); !st)
+            log_error("cannot create the home of " + c.sub + ": " + st.error().message);
+    }
+    audit(AuditEvent::GrantActivated, "lockboxd", &c, "grant " + c.jti + " for " + c.sub + " is active until " +
+          lockbox::format_rfc3339(c.exp));
+    if (on_grant_changed)
+        on_grant_changed(c.jti, "active");
+}
+
+void Enforcer::warn_sessions(const Grant& grant, usec_t lead) {
+    auto uid = uids_.find(grant.claims.sub);
+    if (!uid)
+        return;
+    std::string text = expiry_warning_text(grant.claims.jti, lead / lockbox::USEC_PER_SEC);
+    for (const auto& s : sessions_.of_user(grant.claims.sub)) {
+        if (s.tty.empty())
+            continue;
+        if (auto st = write_to_terminal(s.tty, *uid, text); !st)
+            log_info("no warning on " + s.tty + ": " + st.error().message);
+    }
+}
+
+void Enforcer::end_access(const std::string& user, const std::string& jti, usec_t deadline, const char* cause) {
+    auto uid = uids_.find(user);
+    if (!uid || !uids_.in_range(*uid))
+        return;  // never sweep a uid outside the lockbox range
+    std::vector<Session> sessions = sessions_.of_user(user);
+    if (LogindClient::logind_running()) {
+        for (const auto& s : sessions)
+            logind_.terminate_session(s.logind_session);
+        logind_.kill_user(*uid, SIGTERM);
+    }
+    log_info("ending access of " + user + " (" + cause + ")");
+    killer_.kill_uid(*uid, [this, user, jti, deadline, sessions](const KillReport& report) {
+        after_kill(user, jti, deadline, sessions, report);
+    });
+}
+
+void Enforcer::after_kill(const std::string& user, const std::string& jti, usec_t deadline,
+                          const std::vector<Session>& sessions, const KillReport& report) {
+    usec_t delay_ms = (report.finished_at - deadline) / lockbox::USEC_PER_MSEC;
+    std::string pids = join_pids(report.pids);
+    const Grant* g = jti.empty() ? nullptr : grants_.find(jti);
+    auto fields_for = [&](const std::string& sid) {
+        std::vector<std::pair<std::string, std::string>> f{{"PIDS", pids},
+                                                           {"DELAY_MS", std::to_string(delay_ms)}};
+        if (!sid.empty())
+            f.emplace_back("SESSION_ID", sid);
+        if (!report.stragglers.empty())
+            f.emplace_back("REASON", "stragglers: " + join_pids(report.stragglers));
+        return f;
+    };
+    for (const auto& s : sessions) {
+        if (!sessions_.find(s.id))
+            continue;  // another kill of the same uid reported it already
+        const Grant* sg = g ? g : grants_.find(s.grant_id);
+        audit(AuditEvent::SessionKilled, "lockboxd", sg ? &sg->claims : nullptr,
+              "session " + s.id + " of " + user + " ended, " + std::to_string(delay_ms) + " ms after the end",
+              fields_for(s.id));
+        sessions_.remove(s.id);
+        if (on_session_killed)
+            on_session_killed(s.id, s.grant_id);
+    }
+    if (sessions.empty() && !report.pids.empty())
+        audit(AuditEvent::SessionKilled, "lockboxd", g ? &g->claims : nullptr,
+              "processes of " + user + " ended, " + std::to_string(delay_ms) + " ms after the end", fields_for(""));
+    if (!report.stragglers.empty())
+        log_error("processes of " + user + " survived SIGKILL: " + join_pids(report.stragglers));
+    persist_sessions();
+    if (grants_.has_active_grant(user, clock_.now()))
+        return;  // a new grant started meanwhile: keep the home
+    auto uid = uids_.find(user);
+    if (!config_.keep_home)
+        if (auto st = remove_home(config_.home_base, user); !st)
+            log_error("cannot remove the home of " + user + ": " + st.error().message);
+    if (uid) {
+        auto left = remove_leftovers(*uid, user, leftover_places);
+        for (const auto& p : left.problems)
+            log_warning("leftover of " + user + ": " + p);
+    }
+}
+
+lockbox::Result<std::string> Enforcer::install(std::string_view token, const std::string& actor,
+                                               const std::string& source) {
+    auto refuse = [&](const std::string& verdict, const std::string& detail,
+                      const lockbox::GrantClaims* claims) -> lockbox::Result<std::string> {
+        audit(AuditEvent::GrantRefused, actor, claims, "grant refused (" + verdict + "): " + detail,
+              {{"REASON", verdict}, {"SOURCE", source}});
+        return lockbox::make_error("grant-refused", verdict + ": " + detail);
+    };
+    if (!verifier_)
+        return lockbox::make_error("internal", "no verifier loaded");
+    auto check = verifier_->verify_ignoring_time(token, [this](const std::string& jti) {
+        return grants_.is_revoked(jti);
+    });
+    bool signed_ok = check.verdict != lockbox::GrantVerdict::Malformed &&
+                     check.verdict != lockbox::GrantVerdict::BadSignature &&
+                     check.verdict != lockbox::GrantVerdict::UnknownKey;
+    if (check.verdict != lockbox::GrantVerdict::Allow)
+        return refuse(lockbox::grant_verdict_name(check.verdict), check.detail, signed_ok ? &check.claims : nullptr);
+    const auto& c = check.claims;
+    usec_t now = clock_.now();
+    if (now >= c.exp)
+        return refuse("expired", "the window ended at " + lockbox::format_rfc3339(c.exp), &c);
+    if (grants_.find(c.jti))
+        return c.jti;  // already installed: importing twice is harmless
+    bool new_name = !uids_.find(c.sub);
+    auto uid = uids_.allocate(c.sub);
+    if (!uid)
+        return refuse("uid-range-exhausted", uid.error().message, &c);
+    if (auto st = check_no_local_account(c.sub, *uid, config_.uid_min, config_.uid_max); !st) {
+        if (new_name) {
+            // Reload the persisted map: the tentative uid was never written.
+            UidAllocator fresh(config_.uid_min, config_.uid_max);
+            if (auto text = read_state_file(config_.enforcer_dir() + "/uids.json", MAX_STATE_FILE))
+                (void)fresh.load_json(*text);
+            uids_ = std::move(fresh);
+        }
+        return refuse("local-account", st.error().message, &c);
+    }
+    if (new_name)
+        if (auto st = persist_uids(); !st)
+            return lockbox::make_error("internal", st.error().message);
+    Grant g;
+    g.token = std::string(token);
+    g.claims = c;
+    g.state = GrantState::Installed;
+    grants_.insert(std::move(g), now);
+    persist_grants();
+    audit(AuditEvent::GrantInstalled, actor, &c, "grant " + c.jti + " for " + c.sub + " installed, window " +
+          lockbox::format_rfc3339(c.nbf) + " to " + lockbox::format_rfc3339(c.exp),
+          {{"SOURCE", source}});
+    if (on_grant_changed)
+        on_grant_changed(c.jti, "installed");
+    tick();
+    return c.jti;
+}
+
+void Enforcer::sync(const std::vector<std::pair<std::string, std::string>>& grants,
+                    const std::vector<std::string>& revoked, const std::string& actor) {
+    for (const auto& jti : revoked)
+        if (!grants_.is_revoked(jti) || (grants_.find(jti) && grants_.find(jti)->state != GrantState::Revoked))
+            (void)revoke(jti, "revoked by the approval service", actor);
+    for (const auto& [id, token] : grants)
+        if (!grants_.find(id) && !grants_.is_revoked(id))
+            (void)install(token, actor, "approval-service");
+}
+
+lockbox::Status Enforcer::revoke(const std::string& jti, const std::string& reason, const std::string& actor) {
+    usec_t now = clock_.now();
+    auto before = grants_.revoke(jti, now);
+    persist_grants();
+    if (!before) {
+        return lockbox::make_error("not-found", "no grant " + jti + " on this host (remembered as revoked)");
+    }
+    if (*before == GrantState::Revoked)
+        return {};
+    const Grant* g = grants_.find(jti);
+    audit(AuditEvent::GrantRevoked, actor, &g->claims, "grant " + jti + " revoked: " + reason, {{"REASON", reason}});
+    if (on_grant_changed)
+        on_grant_changed(jti, "revoked");
+    if (*before == GrantState::Active) {
+        if (!grants_.has_active_grant(g->claims.sub, now))
+            end_access(g->claims.sub, jti, now, "revoked");
+        publish_nss();
+    }
+    changed();
+    return {};
+}
+
+AccessAnswer Enforcer::check_access(const std::string& user, const std::string& service, const std::string& rhost,
+                                    const std::string& tty) {
+    AccessAnswer a = grants_.access(user, clock_.now());
+    if (a.reason == AccessReason::NoGrant && !uids_.find(user))
+        a.reason = AccessReason::NotManaged;
+    if (a.reason == AccessReason::NotManaged)
+        return a;  // local users are not ours to audit
+    const Grant* g = a.jti.empty() ? nullptr : grants_.find(a.jti);
+    audit(a.reason == AccessReason::Allowed ? AuditEvent::AccessAllowed : AuditEvent::AccessDenied, user,
+          g ? &g->claims : nullptr,
+          std::string("access for ") + user + " via " + service + ": " + access_reason_name(a.reason),
+          {{"REASON", access_reason_name(a.reason)}, {"SERVICE", service}, {"RHOST", rhost}, {"TTY", tty}});
+    return a;
+}
+
+lockbox::Result<OpenedSession> Enforcer::open_session(const std::string& user, int32_t pid, const std::string& tty,
+                                                      const std::string& rhost, const std::string& logind_session) {
+    AccessAnswer a = grants_.access(user, clock_.now());
+    if (a.reason != AccessReason::Allowed)
+        return lockbox::make_error("access-denied", std::string("no active grant for ") + user + ": " +
+                                                        access_reason_name(a.reason));
+    const Grant* g = grants_.find(a.jti);
+    Session s;
+    s.user = user;
+    s.uid = *uids_.find(user);
+    s.pid = pid;
+    s.tty = tty;
+    s.rhost = rhost;
+    s.logind_session = logind_session;
+    s.grant_id = a.jti;
+    s.audit_session = audit_session_of(pid);
+    s.opened_at = clock_.now();
+    std::string audit_session = s.audit_session == UINT32_MAX ? "" : std::to_string(s.audit_session);
+    std::string id = sessions_.add(std::move(s));
+    persist_sessions();
+    std::vector<std::pair<std::string, std::string>> f{{"SESSION_ID", id}, {"TTY", tty}, {"RHOST", rhost}};
+    if (!audit_session.empty())
+        f.emplace_back("AUDIT_SESSION", audit_session);
+    audit(AuditEvent::SessionOpened, user, &g->claims, "session " + id + " of " + user + " opened", f);
+    return OpenedSession{id, a.jti, g->claims.ticket, g->claims.exp};
+}
+
+lockbox::Status Enforcer::close_session(const std::string& id) {
+    auto s = sessions_.remove(id);
+    if (!s)
+        return lockbox::make_error("not-found", "no session " + id);
+    persist_sessions();
+    const Grant* g = grants_.find(s->grant_id);
+    audit(AuditEvent::SessionClosed, s->user, g ? &g->claims : nullptr, "session " + id + " of " + s->user + " closed",
+          {{"SESSION_ID", id}});
+    return {};
+}
+
+lockbox::Status Enforcer::kill_session(const std::string& id, const std::string& actor) {
+    const Session* s = sessions_.find(id);
+    if (!s)
+        return lockbox::make_error("not-found", "no session " + id);
+    Session copy = *s;
+    usec_t now = clock_.now();
+    log_info("session " + id + " killed on request of " + actor);
+    logind_.terminate_session(copy.logind_session);
+    auto done = [this, copy, now](const KillReport& r) { after_kill(copy.user, copy.grant_id, now, {copy}, r); };
+    if (sessions_.of_user(copy.user).size() == 1 || copy.pid <= 0) {
+        killer_.kill_uid(copy.uid, done);
+    } else {
+        pid_t sid = ::getsid(copy.pid);
+        if (sid > 0)
+            killer_.kill_session(sid, copy.uid, done);
+        else
+            done(KillReport{copy.uid, {}, {}, clock_.now()});
+    }
+    return {};
+}
+
+std::string Enforcer::authorized_keys(const std::string& user) const {
+    std::string out;
+    for (const Grant* g : grants_.active_grants_of(user, clock_.now())) {
+        // sshd reads expiry-time without a zone as local time; the Z makes it UTC.
+        std::string rfc = lockbox::format_rfc3339(g->claims.exp);  // YYYY-MM-DDTHH:MM:SSZ
+        std::string stamp;
+        for (char ch : rfc)
+            if (ch >= '0' && ch <= '9')
+                stamp += ch;
+        stamp += 'Z';
+        for (const auto& key : g->claims.ssh_keys)
+            out += config_.key_options + (config_.key_options.empty() ? "" : ",") + "expiry-time=\"" + stamp +
+                   "\" " + key + "\n";
+    }
+    return out;
+}
+
+void Enforcer::audit(AuditEvent event, const std::string& actor, const lockbox::GrantClaims* claims,
+                     std::string message, std::vector<std::pair<std::string, std::string>> fields) {
+    lockbox::AuditRecord rec(event, actor);
+    rec.message(std::move(message));
+    if (claims)
+        rec.request(claims->jti, claims->aud, claims->ticket, claims->sub);
+    for (auto& [k, v] : fields)
+        rec.field(k, std::move(v));
+    outbox_.send(std::move(rec));
+}
+
+void Enforcer::publish_nss() {
+    std::vector<NssEngineer> engineers;
+    usec_t now = clock_.now();
+    for (const Grant* g : grants_.all()) {
+        if (g->state != GrantState::Active || now >= g->claims.exp)
+            continue;
+        auto uid = uids_.find(g->claims.sub);
+        if (uid)
+            engineers.push_back({g->claims.sub, *uid, g->claims.ticket, g->claims.exp});
+    }
+    if (auto st = publish_nss_cache(engineers, config_); !st)
+        log_error("cannot write the NSS cache: " + st.error().message);
+}
+
+void Enforcer::persist_grants() {
+    if (auto st = write_file_atomically(config_.enforcer_dir() + "/grants.json", grants_.to_json(), 0600); !st)
+        log_error("cannot persist grants: " + st.error().message);
+}
+
+void Enforcer::persist_sessions() {
+    if (auto st = write_file_atomically(config_.enforcer_dir() + "/sessions.json", sessions_.to_json(), 0600); !st)
+        log_error("cannot persist sessions: " + st.error().message);
+}
+
+lockbox::Status Enforcer::persist_uids() {
+    return write_file_atomically(config_.enforcer_dir() + "/uids.json", uids_.to_json(), 0600);
+}
+
+}  // namespace lockboxd

@@ -1,0 +1,114 @@
+// lockboxd's context: owns every piece of enforcement state and applies the
+// rules. Bus-free so that unit tests drive it with a FakeClock; the bus layer
+// (enforcer_service) validates arguments and credentials, then calls in here.
+#pragma once
+
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "audit_outbox.h"
+#include "clock.h"
+#include "config.h"
+#include "grant_registry.h"
+#include "grant_verifier.h"
+#include "home_provisioner.h"
+#include "logind_client.h"
+#include "result.h"
+#include "session_killer.h"
+#include "session_registry.h"
+#include "uid_allocator.h"
+
+namespace lockboxd {
+
+struct OpenedSession {
+    std::string session_id;
+    std::string grant_id;
+    std::string ticket;
+    lockbox::usec_t expires = 0;
+};
+
+class Enforcer {
+public:
+    // event may be null in unit tests (kills then poll in place).
+    Enforcer(lockbox::Config config, const lockbox::Clock& clock, sd_event* event);
+    ~Enforcer();
+
+    // Trusted keys, then persisted grants (re-verified), revoked ids, uid map and
+    // sessions. Does not act yet: recover() does.
+    lockbox::Status load();
+    // After load: ends what ended while lockboxd was down, activates what
+    // started, republishes the NSS cache.
+    void recover();
+    // Applies every due grant event and reports the next deadline.
+    std::optional<lockbox::usec_t> tick();
+
+    void set_bus(sd_bus* bus);
+
+    // Code "grant-refused" (message "<verdict>: <detail>") or "internal".
+    lockbox::Result<std::string> install(std::string_view token, const std::string& actor, const std::string& source);
+    // Full list from the approval service: installs new grants, revokes listed ids.
+    void sync(const std::vector<std::pair<std::string, std::string>>& grants,
+              const std::vector<std::string>& revoked, const std::string& actor);
+    // Code "not-found" for an id never seen (the id is still remembered as revoked).
+    lockbox::Status revoke(const std::string& jti, const std::string& reason, const std::string& actor);
+
+    AccessAnswer check_access(const std::string& user, const std::string& service, const std::string& rhost,
+                              const std::string& tty);
+    lockbox::Result<OpenedSession> open_session(const std::string& user, int32_t pid, const std::string& tty,
+                                                const std::string& rhost, const std::string& logind_session);
+    lockbox::Status close_session(const std::string& id);
+    lockbox::Status kill_session(const std::string& id, const std::string& actor);
+    // authorized_keys lines for the user's active grants ("" when none).
+    std::string authorized_keys(const std::string& user) const;
+
+    std::string grants_json() const;
+    std::string sessions_json() const;
+    std::string status_json(bool approval_reachable) const;
+
+    const GrantRegistry& grants() const { return grants_; }
+    const SessionRegistry& sessions() const { return sessions_; }
+    const UidAllocator& uids() const { return uids_; }
+    const lockbox::Config& config() const { return config_; }
+    size_t trusted_key_count() const { return key_count_; }
+
+    // Hooks for the bus layer (signals) and the scheduler.
+    std::function<void(const std::string& jti, const char* state)> on_grant_changed;
+    std::function<void(const std::string& session_id, const std::string& jti)> on_session_killed;
+    std::function<void(std::optional<lockbox::usec_t>)> on_deadline_changed;
+
+    // Where leftovers are looked for (tests point it at a temp dir).
+    LeftoverPlaces leftover_places;
+
+private:
+    void audit(lockbox::AuditEvent event, const std::string& actor, const lockbox::GrantClaims* claims,
+               std::string message, std::vector<std::pair<std::string, std::string>> fields = {});
+    void end_access(const std::string& user, const std::string& jti, lockbox::usec_t deadline, const char* cause);
+    void after_kill(const std::string& user, const std::string& jti, lockbox::usec_t deadline,
+                    const std::vector<Session>& sessions, const KillReport& report);
+    void activate(const Grant& grant);
+    void warn_sessions(const Grant& grant, lockbox::usec_t lead);
+    void publish_nss();
+    void persist_grants();
+    void persist_sessions();
+    lockbox::Status persist_uids();
+    void changed();
+
+    lockbox::Config config_;
+    const lockbox::Clock& clock_;
+    sd_event* event_;
+    std::unique_ptr<lockbox::GrantVerifier> verifier_;
+    size_t key_count_ = 0;
+    GrantRegistry grants_;
+    SessionRegistry sessions_;
+    UidAllocator uids_;
+    SessionKiller killer_;
+    LogindClient logind_{nullptr};
+    AuditOutbox outbox_;
+    std::vector<std::pair<std::string, std::string>> unverifiable_active_;  // (user, jti) from load()
+};
+
+}  // namespace lockboxd

@@ -1,0 +1,35 @@
+// What /proc says about processes, read without following anything a user
+// controls. A zombie (or dead) process counts as gone: kill(2) still succeeds on
+// it, and where nobody reaps orphans it stays a zombie forever.
+#pragma once
+
+#include <string>
+#include <sys/types.h>
+#include <vector>
+
+namespace lockboxd {
+
+struct ProcessInfo {
+    pid_t pid = 0;
+    char state = '?';
+    uid_t ruid = 0, euid = 0, suid = 0;
+    pid_t sid = 0;  // session id (only when asked for)
+};
+
+bool is_gone_state(char state);
+
+// Live processes whose real, effective or saved uid is uid; with zombies, the
+// uid's zombies too (for reporting what a kill ended).
+std::vector<pid_t> live_processes_of_uid(uid_t uid, const std::string& proc_root = "/proc",
+                                         std::vector<pid_t>* zombies = nullptr);
+// Real, effective or saved uids in [min, max] of any live process (one scan).
+std::vector<uid_t> live_uids_in_range(uid_t min, uid_t max, const std::string& proc_root = "/proc");
+// Live processes in kernel session sid whose real uid is uid.
+std::vector<pid_t> live_processes_in_session(pid_t sid, uid_t uid, const std::string& proc_root = "/proc");
+
+// Parses /proc/PID/status text (exposed for tests).
+bool parse_proc_status(const std::string& text, ProcessInfo& out);
+// The kernel audit session id of pid, or UINT32_MAX when unknown/unset.
+uint32_t audit_session_of(pid_t pid, const std::string& proc_root = "/proc");
+
+}  // namespace lockboxd

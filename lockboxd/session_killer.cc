@@ -1,0 +1,171 @@
+#include "session_killer.h"
+
+#include <cerrno>
+#include <csignal>
+#include <cstring>
+#include <grp.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "process_table.h"
+
+namespace lockboxd {
+
+namespace {
+
+constexpr lockbox::usec_t POLL_USEC = 5 * lockbox::USEC_PER_MSEC;
+// After SIGKILL only uninterruptible sleep can hold a process; give it this long.
+constexpr lockbox::usec_t GIVE_UP_AFTER_KILL = 5 * lockbox::USEC_PER_SEC;
+
+lockbox::usec_t monotonic_now() {
+    struct timespec ts {};
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return ts.tv_sec * lockbox::USEC_PER_SEC + ts.tv_nsec / 1000;
+}
+
+}  // namespace
+
+lockbox::Status signal_every_process_of_uid(uid_t uid, gid_t gid, int sig) {
+    if (uid == 0)
+        return lockbox::make_error("refused", "refusing to signal every process of uid 0");
+    pid_t child = ::fork();
+    if (child < 0)
+        return lockbox::make_error("fork-failed", std::string("fork: ") + std::strerror(errno));
+    if (child == 0) {
+        // Only async-signal-safe calls from here on.
+        if (::setgroups(0, nullptr) < 0 || ::setresgid(gid, gid, gid) < 0 || ::setresuid(uid, uid, uid) < 0)
+            ::_exit(2);
+        // ESRCH: nothing left to signal, which is success.
+        if (::kill(-1, sig) < 0 && errno != ESRCH)
+            ::_exit(3);
+        ::_exit(0);
+    }
+    int status = 0;
+    while (::waitpid(child, &status, 0) < 0) {
+        if (errno != EINTR)
+            return lockbox::make_error("wait-failed", std::string("waitpid: ") + std::strerror(errno));
+    }
+    if (!WIFEXITED(status) || WEXITSTATUS(status) != 0)
+        return lockbox::make_error("signal-failed", WIFEXITED(status) && WEXITSTATUS(status) == 2
+                                                        ? "cannot switch to the engineer's uid"
+                                                        : "kill(-1) failed in the signalling child");
+    return {};
+}
+
+struct SessionKiller::Job {
+    // Live pids now; adds pids the kill already turned into zombies to *dead.
+    std::function<std::vector<pid_t>(std::vector<pid_t>* dead)> scan;
+    std::function<void(int)> signal;
+    uid_t uid = 0;
+    lockbox::usec_t started = 0;  // monotonic
+    std::set<pid_t> seen;
+    std::vector<Done> waiters;
+    EventSourcePtr timer;
+    SessionKiller* owner = nullptr;
+    std::string key;
+    bool first_round = false;
+};
+
+SessionKiller::SessionKiller(sd_event* event, const lockbox::Clock& clock, lockbox::usec_t grace)
+    : event_(event), clock_(clock), grace_(grace) {}
+
+SessionKiller::~SessionKiller() = default;
+
+void SessionKiller::kill_uid(uid_t uid, Done done) {
+    auto job = std::make_unique<Job>();
+    job->uid = uid;
+    job->scan = [uid](std::vector<pid_t>* dead) { return live_processes_of_uid(uid, "/proc", dead); };
+    job->signal = [uid](int sig) { (void)signal_every_process_of_uid(uid, uid, sig); };
+    start("uid:" + std::to_string(uid), std::move(job), std::move(done));
+}
+
+void SessionKiller::kill_session(pid_t sid, uid_t uid, Done done) {
+    auto job = std::make_unique<Job>();
+    job->uid = uid;
+    job->scan = [sid, uid](std::vector<pid_t>*) { return live_processes_in_session(sid, uid); };
+    job->signal = [sid, uid](int sig) {
+        for (pid_t pid : live_processes_in_session(sid, uid))
+            ::kill(pid, sig);
+    };
+    start("sid:" + std::to_string(sid), std::move(job), std::move(done));
+}
+
+void SessionKiller::start(const std::string& key, std::unique_ptr<Job> job, Done done) {
+    if (auto it = jobs_.find(key); it != jobs_.end()) {
+        it->second->waiters.push_back(std::move(done));
+        return;
+    }
+    job->started = monotonic_now();
+    job->waiters.push_back(std::move(done));
+    job->owner = this;
+    job->key = key;
+    sd_event_source* raw = nullptr;
+    if (event_ && sd_event_add_time(event_, &raw, CLOCK_MONOTONIC, UINT64_MAX, 1000, on_timer, job.get()) >= 0) {
+        job->timer.reset(raw);
+        sd_event_source_set_enabled(raw, SD_EVENT_OFF);
+    }
+    // The first SIGTERM goes out before any /proc scan: on a busy host a full
+    // scan costs milliseconds that the deadline does not have.
+    job->signal(SIGTERM);
+    job->first_round = true;
+    jobs_.emplace(key, std::move(job));
+    step(key);
+}
+
+void SessionKiller::step(const std::string& key) {
+    auto it = jobs_.find(key);
+    if (it == jobs_.end())
+        return;
+    Job& job = *it->second;
+    std::vector<pid_t> dead;
+    std::vector<pid_t> live = job.scan(job.first_round ? &dead : nullptr);
+    job.seen.insert(live.begin(), live.end());
+    job.seen.insert(dead.begin(), dead.end());
+    job.first_round = false;
+    if (live.empty()) {
+        finish(key, {});
+        return;
+    }
+    lockbox::usec_t elapsed = monotonic_now() - job.started;
+    if (elapsed > grace_ + GIVE_UP_AFTER_KILL) {
+        finish(key, std::move(live));
+        return;
+    }
+    // Every round signals again: children forked since the last round get it too.
+    job.signal(elapsed < grace_ ? SIGTERM : SIGKILL);
+    if (!job.timer) {
+        // No loop (unit tests without one): poll in place, bounded by the same limits.
+        struct timespec ts {0, POLL_USEC * 1000};
+        nanosleep(&ts, nullptr);
+        step(key);
+        return;
+    }
+    sd_event_source_set_time(job.timer.get(), static_cast<uint64_t>(monotonic_now() + POLL_USEC));
+    sd_event_source_set_enabled(job.timer.get(), SD_EVENT_ONESHOT);
+}
+
+void SessionKiller::finish(const std::string& key, std::vector<pid_t> stragglers) {
+    auto it = jobs_.find(key);
+    if (it == jobs_.end())
+        return;
+    std::unique_ptr<Job> job = std::move(it->second);
+    jobs_.erase(it);
+    KillReport report;
+    report.uid = job->uid;
+    report.pids.assign(job->seen.begin(), job->seen.end());
+    report.stragglers = std::move(stragglers);
+    report.finished_at = clock_.now();
+    // Waiters may start new kills; the job is already out of the map.
+    for (auto& done : job->waiters)
+        if (done)
+            done(report);
+}
+
+int SessionKiller::on_timer(sd_event_source* /*s*/, uint64_t /*usec*/, void* userdata) {
+    auto* job = static_cast<Job*>(userdata);
+    job->owner->step(job->key);
+    return 0;
+}
+
+}  // namespace lockboxd

@@ -1,0 +1,83 @@
+#include "uid_allocator.h"
+
+#include <nlohmann/json.hpp>
+
+#include "names.h"
+
+namespace lockboxd {
+
+UidAllocator::UidAllocator(uint32_t uid_min, uint32_t uid_max) : min_(uid_min), max_(uid_max) {}
+
+std::optional<uint32_t> UidAllocator::find(const std::string& name) const {
+    auto it = by_name_.find(name);
+    if (it == by_name_.end())
+        return std::nullopt;
+    return it->second;
+}
+
+std::optional<std::string> UidAllocator::name_of(uint32_t uid) const {
+    auto it = by_uid_.find(uid);
+    if (it == by_uid_.end())
+        return std::nullopt;
+    return it->second;
+}
+
+lockbox::Result<uint32_t> UidAllocator::allocate(const std::string& name) {
+    if (auto existing = find(name))
+        return *existing;
+    if (max_ < min_)
+        return lockbox::make_error("uid-range-exhausted", "the engineer uid range is empty");
+    uint64_t span = uint64_t(max_) - min_ + 1;
+    if (by_uid_.size() >= span)
+        return lockbox::make_error("uid-range-exhausted",
+                                   "every uid of the engineer range is allocated");
+    // FNV-1a: stable across builds and machines, unlike std::hash.
+    uint64_t h = 1469598103934665603ull;
+    for (unsigned char c : name) {
+        h ^= c;
+        h *= 1099511628211ull;
+    }
+    uint64_t offset = h % span;
+    for (uint64_t i = 0; i < span; i++) {
+        auto uid = static_cast<uint32_t>(min_ + (offset + i) % span);
+        if (by_uid_.count(uid) == 0) {
+            by_name_[name] = uid;
+            by_uid_[uid] = name;
+            return uid;
+        }
+    }
+    return lockbox::make_error("uid-range-exhausted", "every uid of the engineer range is allocated");
+}
+
+std::string UidAllocator::to_json() const {
+    nlohmann::json j;
+    j["version"] = 1;
+    j["uids"] = nlohmann::json::object();
+    for (const auto& [name, uid] : by_name_)
+        j["uids"][name] = uid;
+    return j.dump(1);
+}
+
+lockbox::Status UidAllocator::load_json(std::string_view text) {
+    auto j = nlohmann::json::parse(text, nullptr, /*allow_exceptions=*/false);
+    if (j.is_discarded() || !j.is_object() || !j.contains("uids") || !j["uids"].is_object())
+        return lockbox::make_error("malformed", "the uid map is not a JSON object with \"uids\"");
+    std::map<std::string, uint32_t> names;
+    std::unordered_map<uint32_t, std::string> uids;
+    for (const auto& [name, value] : j["uids"].items()) {
+        if (!lockbox::is_valid_user_name(name) || !value.is_number_unsigned())
+            return lockbox::make_error("malformed", "bad uid map entry for \"" + name + "\"");
+        auto uid = value.get<uint64_t>();
+        if (uid < min_ || uid > max_)
+            return lockbox::make_error("malformed", "uid " + std::to_string(uid) + " of " + name +
+                                                        " is outside the engineer range");
+        if (!uids.emplace(static_cast<uint32_t>(uid), name).second)
+            return lockbox::make_error("malformed", "uid " + std::to_string(uid) + " appears twice");
+        names[name] = static_cast<uint32_t>(uid);
+    }
+    by_name_ = std::move(names);
+    by_uid_ = std::move(uids);
+    return {};
+}
+
+}  // namespace lockboxd

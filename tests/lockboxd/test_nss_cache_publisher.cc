@@ -1,0 +1,162 @@
+// The records lockboxd publishes and their round trip through liblockbox's
+// writer, read back through the shared format header, including readers that
+// keep opening the file while it is replaced.
+
+#include <cstring>
+#include <fcntl.h>
+#include <map>
+#include <string>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+#include <vector>
+
+#include "config.h"
+#include "nss_cache_format.h"
+#include "nss_cache_publisher.h"
+#include "temp_dir.h"
+
+// cmocka last: its macros (fail, skip) must not meet the C++ headers.
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <setjmp.h>
+extern "C" {
+#include <cmocka.h>
+}
+
+using namespace lockboxd;
+
+namespace {
+
+lockbox::Config test_config(const TempDir& t) {
+    lockbox::Config c = lockbox::default_config();
+    c.runtime_dir = t / "run";
+    c.home_base = "/var/lib/lockbox/home";
+    c.shell = "/bin/bash";
+    c.record = true;
+    c.record_shell = "/usr/bin/tlog-rec-session";
+    return c;
+}
+
+struct ReadUser {
+    uint32_t uid, gid;
+    std::string gecos, home, shell;
+    int64_t expires;
+};
+
+bool read_file(const std::string& path, std::string& out) {
+    int fd = open(path.c_str(), O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return false;
+    struct stat st {};
+    fstat(fd, &st);
+    out.resize(static_cast<size_t>(st.st_size));
+    ssize_t n = read(fd, out.data(), out.size());
+    close(fd);
+    return n == st.st_size;
+}
+
+// Validates the header and returns users by name; false for a torn/invalid file.
+bool parse_cache(const std::string& bytes, std::map<std::string, ReadUser>& users) {
+    if (bytes.size() < sizeof(lockbox_nss_cache_header))
+        return false;
+    lockbox_nss_cache_header h;
+    std::memcpy(&h, bytes.data(), sizeof h);
+    if (std::memcmp(h.magic, LOCKBOX_NSS_CACHE_MAGIC, LOCKBOX_NSS_CACHE_MAGIC_SIZE) != 0 ||
+        h.version != LOCKBOX_NSS_CACHE_VERSION || h.file_size != bytes.size())
+        return false;
+    const char* strings = bytes.data() + h.strings.offset;
+    for (uint64_t i = 0; i < h.users.count; i++) {
+        lockbox_nss_cache_user u;
+        std::memcpy(&u, bytes.data() + h.users.offset + i * sizeof u, sizeof u);
+        users[strings + u.name] = {u.uid, u.gid, strings + u.gecos, strings + u.home, strings + u.shell, u.expires};
+    }
+    return true;
+}
+
+void test_one_record_per_engineer_with_latest_exp(void**) {
+    TempDir t;
+    auto c = test_config(t);
+    auto r = build_nss_records({{"eng", 2100000001, "INC-1", 100}, {"eng", 2100000001, "INC-2", 200},
+                                {"bob", 2100000002, "INC-3", 50}},
+                               c);
+    assert_int_equal(r.users.size(), 2);
+    assert_int_equal(r.groups.size(), 2);
+    for (const auto& u : r.users)
+        if (u.name == "eng") {
+            assert_int_equal(u.expires, 200);
+            assert_string_equal(u.gecos.c_str(), "Lockbox engineer (ticket INC-2)");
+            assert_int_equal(u.gid, u.uid);
+        }
+}
+
+void test_shell_is_recorder_only_when_recording(void**) {
+    TempDir t;
+    auto c = test_config(t);
+    assert_string_equal(engineer_shell(c).c_str(), "/usr/bin/tlog-rec-session");
+    c.record = false;
+    assert_string_equal(engineer_shell(c).c_str(), "/bin/bash");
+    assert_string_equal(engineer_home(c, "eng").c_str(), "/var/lib/lockbox/home/eng");
+}
+
+void test_published_cache_reads_back(void**) {
+    TempDir t;
+    auto c = test_config(t);
+    auto st = publish_nss_cache({{"eng", 2100000001, "INC-1", 1'900'000'000'000'000}}, c);
+    if (!st.ok() && st.error().code == "not-implemented")
+        skip();
+    assert_true(st.ok());
+    std::string bytes;
+    assert_true(read_file(c.nss_cache_path(), bytes));
+    std::map<std::string, ReadUser> users;
+    assert_true(parse_cache(bytes, users));
+    assert_int_equal(users.size(), 1);
+    const auto& u = users["eng"];
+    assert_int_equal(u.uid, 2100000001);
+    assert_int_equal(u.gid, 2100000001);
+    assert_string_equal(u.home.c_str(), "/var/lib/lockbox/home/eng");
+    assert_string_equal(u.gecos.c_str(), "Lockbox engineer (ticket INC-1)");
+    assert_int_equal(u.expires, 1'900'000'000'000'000);
+    struct stat s {};
+    stat(c.nss_cache_path().c_str(), &s);
+    assert_int_equal(s.st_mode & 0777, 0644);
+}
+
+void test_readers_never_see_a_torn_cache_during_replacement(void**) {
+    TempDir t;
+    auto c = test_config(t);
+    assert_true(publish_nss_cache({{"eng0", 2100000001, "INC-0", 1'900'000'000'000'000}}, c).ok());
+    pid_t reader = fork();
+    if (reader == 0) {
+        for (int i = 0; i < 3000; i++) {
+            std::string bytes;
+            std::map<std::string, ReadUser> users;
+            if (!read_file(c.nss_cache_path(), bytes) || !parse_cache(bytes, users) || users.empty())
+                _exit(1);
+        }
+        _exit(0);
+    }
+    for (int i = 0; i < 300; i++) {
+        std::vector<NssEngineer> es;
+        for (int j = 0; j <= i % 20; j++)
+            es.push_back({"eng" + std::to_string(j), 2100000001u + static_cast<uint32_t>(j), "INC", 1'900'000'000'000'000});
+        assert_true(publish_nss_cache(es, c).ok());
+    }
+    int status = 0;
+    waitpid(reader, &status, 0);
+    assert_true(WIFEXITED(status));
+    assert_int_equal(WEXITSTATUS(status), 0);
+}
+
+}  // namespace
+
+int main(void) {
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_one_record_per_engineer_with_latest_exp),
+        cmocka_unit_test(test_shell_is_recorder_only_when_recording),
+        cmocka_unit_test(test_published_cache_reads_back),
+        cmocka_unit_test(test_readers_never_see_a_torn_cache_during_replacement),
+    };
+    return cmocka_run_group_tests(tests, nullptr, nullptr);
+}

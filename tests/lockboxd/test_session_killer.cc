@@ -1,0 +1,159 @@
+// SessionKiller against real processes running as a lockbox-range uid: a
+// setsid-escaped grandchild and a child that keeps forking while ignoring
+// SIGTERM are all gone (by /proc state) when the kill reports done.
+
+#include <csignal>
+#include <ctime>
+#include <grp.h>
+#include <sys/prctl.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "process_table.h"
+#include "session_killer.h"
+
+// cmocka last: its macros (fail, skip) must not meet the C++ headers.
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <setjmp.h>
+extern "C" {
+#include <cmocka.h>
+}
+
+using namespace lockboxd;
+
+namespace {
+
+// Inside the lockbox range and used by no other test of this suite.
+constexpr uid_t TEST_UID = 2100099971;
+
+void become_engineer() {
+    if (setgroups(0, nullptr) < 0 || setresgid(TEST_UID, TEST_UID, TEST_UID) < 0 ||
+        setresuid(TEST_UID, TEST_UID, TEST_UID) < 0)
+        _exit(1);
+}
+
+void short_sleep() {
+    struct timespec ts {0, 2'000'000};
+    nanosleep(&ts, nullptr);
+}
+
+// The engineer's "session": a shell-like parent with an escaped grandchild and
+// a forker that ignores SIGTERM. Every process ends on its own after 30 s.
+pid_t spawn_tree() {
+    pid_t leader = fork();
+    if (leader != 0)
+        return leader;
+    become_engineer();
+    alarm(30);
+    if (fork() == 0) {  // escapes with setsid, like nohup/disown
+        alarm(30);
+        setsid();
+        if (fork() == 0) {
+            alarm(30);
+            pause();
+            _exit(0);
+        }
+        pause();
+        _exit(0);
+    }
+    if (fork() == 0) {  // keeps forking, ignores SIGTERM
+        alarm(30);
+        signal(SIGTERM, SIG_IGN);
+        for (int i = 0; i < 100000; i++) {
+            pid_t c = fork();
+            if (c == 0) {
+                alarm(30);
+                pause();
+                _exit(0);
+            }
+            short_sleep();
+        }
+        pause();
+        _exit(0);
+    }
+    pause();
+    _exit(0);
+}
+
+void reap_all() {
+    while (waitpid(-1, nullptr, WNOHANG) > 0) {
+    }
+}
+
+int setup(void**) {
+    if (geteuid() != 0)
+        return 0;
+    // Orphans come to us, so the test can reap what it created.
+    prctl(PR_SET_CHILD_SUBREAPER, 1);
+    return 0;
+}
+
+int teardown(void**) {
+    if (geteuid() == 0)
+        (void)signal_every_process_of_uid(TEST_UID, TEST_UID, SIGKILL);
+    reap_all();
+    return 0;
+}
+
+bool wait_for_processes(size_t at_least) {
+    for (int i = 0; i < 2500; i++) {  // bounded: 5 s
+        if (live_processes_of_uid(TEST_UID).size() >= at_least)
+            return true;
+        short_sleep();
+    }
+    return false;
+}
+
+void test_every_process_of_uid_is_gone_after_kill(void** state) {
+    (void)state;
+    if (geteuid() != 0)
+        skip();
+    assert_true(live_processes_of_uid(TEST_UID).empty());
+    spawn_tree();
+    assert_true(wait_for_processes(6));
+    lockbox::FakeClock clock(1000);
+    SessionKiller killer(nullptr, clock, 200 * lockbox::USEC_PER_MSEC);
+    bool done = false;
+    KillReport report;
+    killer.kill_uid(TEST_UID, [&](const KillReport& r) {
+        done = true;
+        report = r;
+    });
+    assert_true(done);
+    assert_true(report.stragglers.empty());
+    assert_true(report.pids.size() >= 6);
+    assert_true(live_processes_of_uid(TEST_UID).empty());
+    reap_all();
+}
+
+void test_kill_of_uid_without_processes_reports_at_once(void**) {
+    if (geteuid() != 0)
+        skip();
+    lockbox::FakeClock clock(5);
+    SessionKiller killer(nullptr, clock, lockbox::USEC_PER_SEC);
+    bool done = false;
+    killer.kill_uid(TEST_UID, [&](const KillReport& r) {
+        done = true;
+        assert_true(r.pids.empty());
+        assert_int_equal(r.finished_at, 5);
+    });
+    assert_true(done);
+}
+
+void test_signalling_uid_zero_is_refused(void**) {
+    auto st = signal_every_process_of_uid(0, 0, SIGTERM);
+    assert_false(st.ok());
+}
+
+}  // namespace
+
+int main(void) {
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_every_process_of_uid_is_gone_after_kill),
+        cmocka_unit_test(test_kill_of_uid_without_processes_reports_at_once),
+        cmocka_unit_test(test_signalling_uid_zero_is_refused),
+    };
+    return cmocka_run_group_tests(tests, setup, teardown);
+}
