@@ -200,6 +200,13 @@ int open_session(pam_handle_t* pamh, int flags, int argc, const char** argv) {
         // we only lose the early CloseSession.
         log(pamh, LOG_WARNING, "cannot remember session " + ticket->session_id);
     }
+    // With [Accounts] Record=yes the engineer's login shell is tlog-rec-session;
+    // it runs the real shell named here, so recording and Shell= stay in one file.
+    if (req.config->record) {
+        const std::string shell_env = "TLOG_REC_SESSION_SHELL=" + req.config->shell;
+        if (pam_putenv(pamh, shell_env.c_str()) != PAM_SUCCESS)
+            log(pamh, LOG_WARNING, "cannot pass " + shell_env + " to the recorded session");
+    }
     log(pamh, LOG_INFO, "session " + ticket->session_id + " of " + req.target.user +
                             " opened under grant " + ticket->grant_id + " (ticket " + ticket->ticket +
                             ") until " + format_local_and_utc(ticket->expires));
