@@ -97,7 +97,9 @@ class E2ESandbox(lf.Sandbox):
                             "--no-rebuild", "--quiet"], capture_output=True, text=True, timeout=300)
         if r.returncode != 0:
             raise RuntimeError(f"meson install failed:\n{r.stdout}\n{r.stderr}")
-        subprocess.run(["cp", "-a", "--no-preserve=ownership", stage + "/.", "/"], check=True)
+        # tar keeps merged-/usr symlinks (/lib -> usr/lib) where cp would refuse.
+        subprocess.run(f"tar -C {stage} -cf - . | tar -C / -xf - --keep-directory-symlink "
+                       "--no-same-owner", shell=True, check=True)
         subprocess.run(["ldconfig"], check=False)
         # sysusers/tmpfiles as systemd would apply them at boot.
         for tool, conf_dir in (("systemd-sysusers", "/usr/lib/sysusers.d"),
@@ -203,7 +205,7 @@ class E2ESandbox(lf.Sandbox):
                 "PasswordAuthentication no",
                 "KbdInteractiveAuthentication no",
                 "AuthorizedKeysCommand /usr/bin/lockboxctl authorized-keys %u",
-                "AuthorizedKeysCommandUser lockbox-keys",
+                "AuthorizedKeysCommandUser lockbox-authkeys",
                 "MaxStartups 100:30:200",
                 "MaxSessions 50",
                 "LogLevel VERBOSE",

@@ -44,8 +44,8 @@ def deploy(sb, policy=None, accounts=None, narrate=lambda *a: None):
     sb.add_user(MANAGER, 2802, groups=["lockbox-managers"])
     sb.add_user(APPROVER, 2803, groups=["lockbox-approvers"])
     sb.add_user(OUTSIDER, 2804)
-    if subprocess.run(["getent", "passwd", "lockbox-keys"], capture_output=True).returncode != 0:
-        sb.add_user("lockbox-keys", 2805, shell="/usr/sbin/nologin")
+    if subprocess.run(["getent", "passwd", "lockbox-authkeys"], capture_output=True).returncode != 0:
+        raise RuntimeError("sysusers did not create lockbox-authkeys (sshd's AuthorizedKeysCommandUser)")
 
     narrate("Generating the approval service's Ed25519 signing key")
     kid = sb.generate_signing_key()
