@@ -12,6 +12,7 @@
 #include "local_account_guard.h"
 #include "log.h"
 #include "names.h"
+#include "names.h"
 #include "nss_cache_publisher.h"
 #include "process_table.h"
 #include "terminal_warner.h"
@@ -269,11 +270,16 @@ void Enforcer::after_kill(const std::string& user, const std::string& jti, usec_
 }
 
 lockbox::Result<std::string> Enforcer::install(std::string_view token, const std::string& actor,
-                                               const std::string& source) {
+                                               const std::string& source, const std::string& claimed_id) {
     auto refuse = [&](const std::string& verdict, const std::string& detail,
                       const lockbox::GrantClaims* claims) -> lockbox::Result<std::string> {
+        std::vector<std::pair<std::string, std::string>> fields = {{"REASON", verdict}, {"SOURCE", source}};
+        // Unverified claims are not repeated, but the id the approval service
+        // filed the grant under lets an auditor find the request it came from.
+        if (!claims && lockbox::is_valid_uuid(claimed_id))
+            fields.emplace_back("REQUEST_ID", claimed_id);
         audit(AuditEvent::GrantRefused, actor, claims, "grant refused (" + verdict + "): " + detail,
-              {{"REASON", verdict}, {"SOURCE", source}});
+              std::move(fields));
         return lockbox::make_error("grant-refused", verdict + ": " + detail);
     };
     if (!verifier_)
@@ -329,9 +335,12 @@ void Enforcer::sync(const std::vector<std::pair<std::string, std::string>>& gran
     for (const auto& jti : revoked)
         if (!grants_.is_revoked(jti) || (grants_.find(jti) && grants_.find(jti)->state != GrantState::Revoked))
             (void)revoke(jti, "revoked by the approval service", actor);
-    for (const auto& [id, token] : grants)
-        if (!grants_.find(id) && !grants_.is_revoked(id))
-            (void)install(token, actor, "approval-service");
+    for (const auto& [id, token] : grants) {
+        if (grants_.find(id) || grants_.is_revoked(id) || refused_ids_.count(id))
+            continue;  // a refused grant is audited once, not on every resync
+        if (!install(token, actor, "approval-service", id))
+            refused_ids_.insert(id);
+    }
 }
 
 lockbox::Status Enforcer::revoke(const std::string& jti, const std::string& reason, const std::string& actor) {

@@ -6,6 +6,7 @@
 #include <functional>
 #include <memory>
 #include <optional>
+#include <set>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -49,7 +50,8 @@ public:
     void set_bus(sd_bus* bus);
 
     // Code "grant-refused" (message "<verdict>: <detail>") or "internal".
-    lockbox::Result<std::string> install(std::string_view token, const std::string& actor, const std::string& source);
+    lockbox::Result<std::string> install(std::string_view token, const std::string& actor, const std::string& source,
+                                         const std::string& claimed_id = {});
     // Full list from the approval service: installs new grants, revokes listed ids.
     void sync(const std::vector<std::pair<std::string, std::string>>& grants,
               const std::vector<std::string>& revoked, const std::string& actor);
@@ -103,6 +105,7 @@ private:
     std::unique_ptr<lockbox::GrantVerifier> verifier_;
     size_t key_count_ = 0;
     GrantRegistry grants_;
+    std::set<std::string> refused_ids_;  // grants from the approval service we refused
     SessionRegistry sessions_;
     UidAllocator uids_;
     SessionKiller killer_;
