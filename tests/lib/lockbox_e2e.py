@@ -40,6 +40,12 @@ class E2ESandbox(lf.Sandbox):
         for path in ("/etc", "/usr", "/var"):
             self._overlay(path)
         self.mount_tmpfs("/run", mode="0755")
+        # What systemd-tmpfiles creates at boot and login tooling (utempter,
+        # under tlog-rec-session) expects.
+        with open("/run/utmp", "w"):
+            pass
+        subprocess.run(["chown", "root:utmp", "/run/utmp"], check=False)
+        os.chmod("/run/utmp", 0o664)
         self._private_dev()
         if host_journal:
             os.makedirs("/run/systemd/journal", exist_ok=True)
