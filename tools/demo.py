@@ -43,7 +43,8 @@ def main():
     lf.enter_namespace()
     with e2e.E2ESandbox(keep=keep) as sb:
         say("Setting up a sandboxed host: tenant 'contoso', host 'db01'")
-        sc.deploy(sb, narrate=lambda text: print(f"  - {text}", flush=True))
+        sc.deploy(sb, accounts={"Accounts": {"Record": "yes"}},
+                  narrate=lambda text: print(f"  - {text}", flush=True))
         key = sb.make_ssh_key("eve")
         print("  People: sam and mona (provider support managers), alex (contoso's approver),\n"
               "          eve (provider engineer, no account on this host)")
@@ -97,6 +98,11 @@ def main():
 
         say("The audit trail in journald")
         ctl(sb, "root", ["audit", "--request", rid])
+        chunks = sb.journal(match={"TLOG_USER": "eve"})
+        recs = sorted({c.get("TLOG_REC") for c in chunks if c.get("TLOG_REC")})
+        print(f"  eve's terminal was recorded by tlog: {len(chunks)} journal entries in {len(recs)} recording(s);")
+        for rec in recs:
+            print(f"  replay with: tlog-play -r journal -M TLOG_REC={rec}")
 
         if keep:
             say("The sandbox stays up until you press Enter")
