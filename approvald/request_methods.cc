@@ -1,4 +1,5 @@
 // The org.lockbox.Approval1 method handlers (see approval_service.h for the shape).
+#include <pwd.h>
 #include <cstring>
 
 #include <systemd/sd-id128.h>
@@ -29,6 +30,22 @@ Result<std::string> new_request_id() {
 
 int reply_string(sd_bus_message* m, const std::string& s) { return sd_bus_reply_method_return(m, "s", s.c_str()); }
 
+// A grant for root, daemon, sshd... would be refused by every lockboxd (local
+// accounts always win); refusing it here tells the requester at once. Only
+// system accounts (uid below Debian's UID_MIN) are refused: an engineer may well
+// have a personal account on the approval host itself.
+Status refuse_system_account(const std::string& engineer) {
+    constexpr uid_t FIRST_REGULAR_UID = 1000;
+    passwd pw{};
+    passwd* found = nullptr;
+    char buf[4096];
+    if (getpwnam_r(engineer.c_str(), &pw, buf, sizeof buf, &found) == 0 && found &&
+        found->pw_uid < FIRST_REGULAR_UID)
+        return make_error("invalid-argument", "engineer: '" + engineer +
+                                                  "' is a system account; Lockbox never grants access to one");
+    return {};
+}
+
 }  // namespace
 
 int ApprovalService::create_request(sd_bus_message* m, sd_bus_error* e) {
@@ -55,6 +72,8 @@ int ApprovalService::create_request(sd_bus_message* m, sd_bus_error* e) {
     auto r = approval::create_request(in, *actor, *id, policy_, clock_.now());
     if (!r)
         return refuse(e, METHOD, actor->name, r.error());
+    if (auto s = refuse_system_account(r->engineer); !s)
+        return refuse(e, METHOD, actor->name, s.error());
     auto a = audit_for(AuditEvent::RequestCreated, actor->name, *r,
                        actor->name + " requested access for " + r->engineer + " to " + r->tenant +
                            " (ticket " + r->ticket + ") for " + format_duration(r->duration));
