@@ -16,7 +16,7 @@
 #include "request_store.h"
 #include "request_workflow.h"
 #include "roles.h"
-#include "sd_handles.h"
+#include "raii_handles.h"
 
 namespace lockbox::approval {
 

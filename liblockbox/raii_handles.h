@@ -1,13 +1,15 @@
-// RAII owners for the sd-bus and sd-event handles the daemon holds.
+// RAII owners for the C handles the daemons and the CLI hold: sd-bus, sd-event and file
+// descriptors. Nothing calls unref/close by hand on a success path.
 #pragma once
 
 #include <memory>
-#include <unistd.h>
+#include <utility>
 
 #include <systemd/sd-bus.h>
 #include <systemd/sd-event.h>
+#include <unistd.h>
 
-namespace lockbox::approval {
+namespace lockbox {
 
 struct SdBusUnref {
     void operator()(sd_bus* b) const { sd_bus_flush_close_unref(b); }
@@ -39,20 +41,21 @@ class UniqueFd {
 public:
     UniqueFd() = default;
     explicit UniqueFd(int fd) : fd_(fd) {}
-    UniqueFd(UniqueFd&& o) noexcept : fd_(o.release()) {}
+    UniqueFd(UniqueFd&& o) noexcept : fd_(std::exchange(o.fd_, -1)) {}
     UniqueFd& operator=(UniqueFd&& o) noexcept {
-        reset(o.release());
+        if (this != &o) {
+            reset();
+            fd_ = std::exchange(o.fd_, -1);
+        }
         return *this;
     }
     UniqueFd(const UniqueFd&) = delete;
     UniqueFd& operator=(const UniqueFd&) = delete;
     ~UniqueFd() { reset(); }
+
     int get() const { return fd_; }
-    int release() {
-        int fd = fd_;
-        fd_ = -1;
-        return fd;
-    }
+    bool valid() const { return fd_ >= 0; }
+    int release() { return std::exchange(fd_, -1); }
     void reset(int fd = -1) {
         if (fd_ >= 0)
             ::close(fd_);
@@ -63,4 +66,4 @@ private:
     int fd_ = -1;
 };
 
-}  // namespace lockbox::approval
+}  // namespace lockbox
