@@ -6,6 +6,7 @@
 #include <security/pam_ext.h>
 #include <security/pam_modules.h>
 #include <syslog.h>
+#include <systemd/sd-journal.h>
 #include <unistd.h>
 
 #include <cstdlib>
@@ -39,8 +40,22 @@ struct Request {
     Target target;
 };
 
+// Log lines go to journald under SYSLOG_IDENTIFIER=pam_lockbox (DESIGN.md §3),
+// with the PAM service and user as fields, so `journalctl -t pam_lockbox` finds
+// every decision whichever program loaded the module. Without journald they go
+// through pam_syslog as any PAM module's would.
 void log(pam_handle_t* pamh, int priority, const std::string& text) {
-    pam_syslog(pamh, priority, "%s", text.c_str());
+    const void* service = nullptr;
+    const void* user = nullptr;
+    pam_get_item(pamh, PAM_SERVICE, &service);
+    pam_get_item(pamh, PAM_USER, &user);
+    int r = sd_journal_send("MESSAGE=pam_lockbox(%s): %s", service ? static_cast<const char*>(service) : "?",
+                            text.c_str(), "PRIORITY=%i", priority, "SYSLOG_IDENTIFIER=pam_lockbox",
+                            "SYSLOG_FACILITY=%i", LOG_AUTHPRIV >> 3, "PAM_SERVICE=%s",
+                            service ? static_cast<const char*>(service) : "", "PAM_USER=%s",
+                            user ? static_cast<const char*>(user) : "", nullptr);
+    if (r < 0 || access("/run/systemd/journal/socket", F_OK) != 0)
+        pam_syslog(pamh, priority, "%s", text.c_str());
 }
 
 void tell(const Request& req, int style, const std::string& text) {

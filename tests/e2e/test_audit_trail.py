@@ -105,6 +105,11 @@ def main():
         assert all(e.get("LOCKBOX_AUDIT_SESSION") for e in opened), opened
         assert any(e.get("recording") for e in opened), f"no recording tied to the session: {opened}"
 
+        # pam_lockbox's decisions are in the journal under its own identifier.
+        pam_lines = sb.journal(identifiers=["pam_lockbox"], expect=1, timeout=10)
+        assert any("allowing eve" in e.get("MESSAGE", "") and e.get("PAM_SERVICE") == "sshd"
+                   for e in pam_lines), pam_lines
+
         # Every lockbox entry in journald carries a MESSAGE_ID the catalog explains.
         ids = catalog_ids()
         raw = sb.journal(match={"LOCKBOX_REQUEST_ID": rid})
