@@ -10,16 +10,14 @@
 #include <systemd/sd-bus.h>
 
 #include "config.h"
+#include "raii_handles.h"
 #include "result.h"
 
 namespace lockboxctl {
 
 enum ExitCode { EXIT_OK = 0, EXIT_FAILED = 1, EXIT_USAGE = 2 };
 
-struct BusDeleter {
-    void operator()(sd_bus* b) const { sd_bus_flush_close_unref(b); }
-};
-using BusPtr = std::unique_ptr<sd_bus, BusDeleter>;
+using lockbox::BusPtr;
 
 struct Context {
     std::string config_path;

@@ -134,16 +134,7 @@ class E2ESandbox(lf.Sandbox):
 
     def write_system_config(self, sections):
         """Writes /etc/lockbox/lockbox.conf (the production path)."""
-        path = "/etc/lockbox/lockbox.conf"
-        with open(path, "w") as f:
-            for section, values in sections.items():
-                f.write(f"[{section}]\n")
-                for key, value in values.items():
-                    f.write(f"{key}={value}\n")
-                f.write("\n")
-        os.chmod(path, 0o644)
-        self.config_path = path
-        return path
+        return self.write_config_file("/etc/lockbox/lockbox.conf", sections)
 
     # -- system bus and daemons ----------------------------------------------
     def start_system_bus(self):

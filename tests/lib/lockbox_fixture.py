@@ -373,9 +373,12 @@ class Sandbox:
             merged.setdefault(section, {}).update(values)
         for d in (merged["Paths"]["StateDir"], merged["Paths"]["RuntimeDir"]):
             os.makedirs(d, exist_ok=True)
-        path = os.path.join(self.dir, name)
+        return self.write_config_file(os.path.join(self.dir, name), merged)
+
+    def write_config_file(self, path, sections):
+        """Writes sections ({"Host": {"Tenant": ...}}) as a lockbox.conf at path."""
         with open(path, "w") as f:
-            for section, values in merged.items():
+            for section, values in sections.items():
                 f.write(f"[{section}]\n")
                 for key, value in values.items():
                     f.write(f"{key}={value}\n")
