@@ -30,6 +30,12 @@ Result<std::string> new_request_id() {
 
 int reply_string(sd_bus_message* m, const std::string& s) { return sd_bus_reply_method_return(m, "s", s.c_str()); }
 
+// A failed commit is told to the caller as a conflict when another call changed
+// the request first (they may retry); anything else is the store's fault.
+Error commit_error(const Error& err) {
+    return err.code == "conflict" ? err : make_error("internal", err.message);
+}
+
 // A grant for root, daemon, sshd... would be refused by every lockboxd (local
 // accounts always win); refusing it here tells the requester at once. Only
 // system accounts (uid below Debian's UID_MIN) are refused: an engineer may well
@@ -143,7 +149,7 @@ int ApprovalService::approve_request(sd_bus_message* m, sd_bus_error* e) {
     }
     if (auto s = commit_transition(*r, *next, audit); !s)
         return refuse(e, METHOD, actor->name,
-                      s.error().code == "conflict" ? s.error() : make_error("internal", s.error().message), &*r);
+                      commit_error(s.error()), &*r);
     if (final_stage)
         emit("GrantIssued", id);
     return reply_string(m, state_name(next->state));
@@ -178,7 +184,7 @@ int ApprovalService::deny_request(sd_bus_message* m, sd_bus_error* e) {
     a.fields["REASON"] = reason;
     if (auto s = commit_transition(*r, *next, {a}); !s)
         return refuse(e, METHOD, actor->name,
-                      s.error().code == "conflict" ? s.error() : make_error("internal", s.error().message), &*r);
+                      commit_error(s.error()), &*r);
     return sd_bus_reply_method_return(m, "");
 }
 
@@ -207,7 +213,7 @@ int ApprovalService::cancel_request(sd_bus_message* m, sd_bus_error* e) {
                        actor->name + " cancelled request " + id);
     if (auto s = commit_transition(*r, *next, {a}); !s)
         return refuse(e, METHOD, actor->name,
-                      s.error().code == "conflict" ? s.error() : make_error("internal", s.error().message), &*r);
+                      commit_error(s.error()), &*r);
     return sd_bus_reply_method_return(m, "");
 }
 
@@ -289,7 +295,7 @@ int ApprovalService::revoke_grant(sd_bus_message* m, sd_bus_error* e) {
     a.fields["REASON"] = reason;
     if (auto s = commit_transition(*r, *next, {a}); !s)
         return refuse(e, METHOD, actor->name,
-                      s.error().code == "conflict" ? s.error() : make_error("internal", s.error().message), &*r);
+                      commit_error(s.error()), &*r);
     emit("GrantRevoked", id);
     return sd_bus_reply_method_return(m, "");
 }
