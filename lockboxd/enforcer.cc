@@ -427,15 +427,26 @@ lockbox::Status Enforcer::kill_session(const std::string& id, const std::string&
     log_info("session " + id + " killed on request of " + actor);
     logind_.terminate_session(copy.logind_session);
     auto done = [this, copy, now](const KillReport& r) { after_kill(copy.user, copy.grant_id, now, {copy}, r); };
-    if (sessions_.of_user(copy.user).size() == 1 || copy.pid <= 0) {
+    std::vector<Session> mine = sessions_.of_user(copy.user);
+    if (mine.size() == 1) {
         killer_.kill_uid(copy.uid, done);
-    } else {
-        pid_t sid = ::getsid(copy.pid);
-        if (sid > 0)
-            killer_.kill_session(sid, copy.uid, done);
-        else
-            done(KillReport{copy.uid, {}, {}, clock_.now()});
+        return {};
     }
+    // Other sessions of the engineer stay. The audit session holds what escaped
+    // with setsid; it is only usable when no other session shares it.
+    SessionScope scope;
+    bool audit_unique = copy.audit_session != UINT32_MAX &&
+                        std::none_of(mine.begin(), mine.end(), [&](const Session& o) {
+                            return o.id != copy.id && o.audit_session == copy.audit_session;
+                        });
+    if (audit_unique)
+        scope.audit_session = copy.audit_session;
+    else if (copy.pid > 0)
+        scope.sid = ::getsid(copy.pid);
+    if (scope.audit_session != UINT32_MAX || scope.sid > 0)
+        killer_.kill_session(scope, copy.uid, done);
+    else
+        done(KillReport{copy.uid, {}, {}, clock_.now()});  // its leader is gone and nothing else marks it
     return {};
 }
 

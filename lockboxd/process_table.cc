@@ -131,23 +131,38 @@ std::vector<uid_t> live_uids_in_range(uid_t min, uid_t max, const std::string& p
     return out;
 }
 
-std::vector<pid_t> live_processes_in_session(pid_t sid, uid_t uid, const std::string& proc_root) {
+namespace {
+
+pid_t kernel_session_of(pid_t pid, const std::string& proc_root) {
+    std::string stat;
+    if (!read_proc_file(proc_root + "/" + std::to_string(pid) + "/stat", stat))
+        return 0;
+    // comm may hold spaces and parentheses: fields start after the last ')'.
+    auto close = stat.rfind(')');
+    if (close == std::string::npos)
+        return 0;
+    char st = 0;
+    int ppid = 0, pgrp = 0, session = 0;
+    if (std::sscanf(stat.c_str() + close + 1, " %c %d %d %d", &st, &ppid, &pgrp, &session) != 4)
+        return 0;
+    return session;
+}
+
+}  // namespace
+
+std::vector<pid_t> live_processes_in_session(const SessionScope& scope, uid_t uid, const std::string& proc_root) {
     std::vector<pid_t> out;
+    if (scope.audit_session == UINT32_MAX && scope.sid <= 0)
+        return out;  // nothing to tell this session's processes from the others
     for_each_pid(proc_root, [&](pid_t pid) {
         ProcessInfo info;
-        if (!read_status(proc_root, pid, info) || is_gone_state(info.state) || info.ruid != uid)
+        if (!read_status(proc_root, pid, info) || is_gone_state(info.state))
             return;
-        std::string stat;
-        if (!read_proc_file(proc_root + "/" + std::to_string(pid) + "/stat", stat))
+        if (info.ruid != uid && info.euid != uid && info.suid != uid)
             return;
-        // comm may hold spaces and parentheses: fields start after the last ')'.
-        auto close = stat.rfind(')');
-        if (close == std::string::npos)
-            return;
-        char st = 0;
-        int ppid = 0, pgrp = 0, session = 0;
-        if (std::sscanf(stat.c_str() + close + 1, " %c %d %d %d", &st, &ppid, &pgrp, &session) == 4 &&
-            session == sid)
+        bool member = scope.audit_session != UINT32_MAX ? audit_session_of(pid, proc_root) == scope.audit_session
+                                                        : kernel_session_of(pid, proc_root) == scope.sid;
+        if (member)
             out.push_back(pid);
     });
     return out;

@@ -3,6 +3,7 @@
 // it, and where nobody reaps orphans it stays a zombie forever.
 #pragma once
 
+#include <cstdint>
 #include <string>
 #include <sys/types.h>
 #include <vector>
@@ -24,8 +25,19 @@ std::vector<pid_t> live_processes_of_uid(uid_t uid, const std::string& proc_root
                                          std::vector<pid_t>* zombies = nullptr);
 // Real, effective or saved uids in [min, max] of any live process (one scan).
 std::vector<uid_t> live_uids_in_range(uid_t min, uid_t max, const std::string& proc_root = "/proc");
-// Live processes in kernel session sid whose real uid is uid.
-std::vector<pid_t> live_processes_in_session(pid_t sid, uid_t uid, const std::string& proc_root = "/proc");
+// What one login session is, as the kernel knows it. The audit session id
+// (set by pam_loginuid) is inherited by every descendant and cannot be changed
+// by the engineer, so it still holds processes that left the kernel session
+// with setsid; the kernel session id is the fallback when no audit session is
+// set (no pam_loginuid, no audit support).
+struct SessionScope {
+    uint32_t audit_session = UINT32_MAX;  // UINT32_MAX: unset
+    pid_t sid = 0;                        // kernel session id; 0: unknown
+};
+
+// Live processes of scope whose real, effective or saved uid is uid.
+std::vector<pid_t> live_processes_in_session(const SessionScope& scope, uid_t uid,
+                                             const std::string& proc_root = "/proc");
 
 // Parses /proc/PID/status text (exposed for tests).
 bool parse_proc_status(const std::string& text, ProcessInfo& out);

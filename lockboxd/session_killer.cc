@@ -80,15 +80,19 @@ void SessionKiller::kill_uid(uid_t uid, Done done) {
     start("uid:" + std::to_string(uid), std::move(job), std::move(done));
 }
 
-void SessionKiller::kill_session(pid_t sid, uid_t uid, Done done) {
+void SessionKiller::kill_session(const SessionScope& scope, uid_t uid, Done done) {
     auto job = std::make_unique<Job>();
     job->uid = uid;
-    job->scan = [sid, uid](std::vector<pid_t>*) { return live_processes_in_session(sid, uid); };
-    job->signal = [sid, uid](int sig) {
-        for (pid_t pid : live_processes_in_session(sid, uid))
+    job->scan = [scope, uid](std::vector<pid_t>*) { return live_processes_in_session(scope, uid); };
+    // Not kill(-1): that would reach the engineer's other sessions. Every round
+    // rescans, so children forked since the last round are signalled too.
+    job->signal = [scope, uid](int sig) {
+        for (pid_t pid : live_processes_in_session(scope, uid))
             ::kill(pid, sig);
     };
-    start("sid:" + std::to_string(sid), std::move(job), std::move(done));
+    std::string key = scope.audit_session != UINT32_MAX ? "audit:" + std::to_string(scope.audit_session)
+                                                        : "sid:" + std::to_string(scope.sid);
+    start(key, std::move(job), std::move(done));
 }
 
 void SessionKiller::start(const std::string& key, std::unique_ptr<Job> job, Done done) {

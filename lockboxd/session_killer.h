@@ -17,6 +17,7 @@
 #include <vector>
 
 #include "clock.h"
+#include "process_table.h"
 #include "result.h"
 #include "unique_handles.h"
 
@@ -42,9 +43,9 @@ public:
     // Every process of uid. If a kill of this uid runs already, done joins it.
     // The first round is sent before this returns.
     void kill_uid(uid_t uid, Done done);
-    // Processes of one kernel session (sid) owned by uid; used by KillSession
-    // when the engineer has other sessions that stay.
-    void kill_session(pid_t sid, uid_t uid, Done done);
+    // Processes of one login session owned by uid (see SessionScope); used by
+    // KillSession when the engineer has other sessions that stay.
+    void kill_session(const SessionScope& scope, uid_t uid, Done done);
 
     size_t running() const { return jobs_.size(); }
 

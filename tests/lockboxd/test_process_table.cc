@@ -26,8 +26,8 @@ namespace {
 std::string g_root;
 TempDir* g_tmp = nullptr;
 
-void write_status(pid_t pid, char state, unsigned r, unsigned e, unsigned s) {
-    std::string dir = g_root + "/" + std::to_string(pid);
+void write_status(pid_t pid, char state, unsigned r, unsigned e, unsigned s, const std::string& root = g_root) {
+    std::string dir = root + "/" + std::to_string(pid);
     mkdir(dir.c_str(), 0755);
     std::ofstream(dir + "/status") << "Name:\ttest\nUmask:\t0022\nState:\t" << state << " (x)\nTgid:\t" << pid
                                    << "\nUid:\t" << r << "\t" << e << "\t" << s << "\t" << e << "\n";
@@ -75,6 +75,39 @@ void test_live_uids_in_range_ignores_others(void**) {
     assert_int_equal(uids[0], 2100000001);
 }
 
+// A login whose shell's child escaped with setsid: same audit session, its own
+// kernel session.
+void write_session_member(const std::string& root, pid_t pid, char state, uint32_t audit, pid_t sid) {
+    write_status(pid, state, 2100000002, 2100000002, 2100000002, root);
+    std::string dir = root + "/" + std::to_string(pid);
+    std::ofstream(dir + "/sessionid") << audit;
+    std::ofstream(dir + "/stat") << pid << " (sh (x)) " << state << " 1 " << sid << " " << sid << " 0 -1 4194560\n";
+}
+
+void test_session_scope_prefers_the_audit_session(void**) {
+    TempDir tmp;
+    const std::string root = tmp.path();
+    write_session_member(root, 200, 'S', 7, 200);  // session leader
+    write_session_member(root, 201, 'S', 7, 201);  // escaped with setsid
+    write_session_member(root, 202, 'S', 8, 202);  // another login of the same engineer
+    write_session_member(root, 203, 'Z', 7, 200);  // already dead
+    SessionScope by_audit{7, 200};
+    auto pids = live_processes_in_session(by_audit, 2100000002, root);
+    std::sort(pids.begin(), pids.end());
+    assert_int_equal(pids.size(), 2);
+    assert_int_equal(pids[0], 200);
+    assert_int_equal(pids[1], 201);
+    // Without an audit session only the kernel session is left: the escaped
+    // process is out of reach, which is why the audit session comes first.
+    SessionScope by_sid{UINT32_MAX, 200};
+    pids = live_processes_in_session(by_sid, 2100000002, root);
+    assert_int_equal(pids.size(), 1);
+    assert_int_equal(pids[0], 200);
+    // Another uid, or a scope that names nothing, matches nothing.
+    assert_int_equal(live_processes_in_session(by_audit, 2100000003, root).size(), 0);
+    assert_int_equal(live_processes_in_session(SessionScope{}, 2100000002, root).size(), 0);
+}
+
 void test_own_audit_session_is_readable_or_unset(void**) {
     uint32_t s = audit_session_of(getpid());
     (void)s;  // any value; the call must not fail on a real process
@@ -88,6 +121,7 @@ int main(void) {
         cmocka_unit_test(test_parse_status_reads_state_and_uids),
         cmocka_unit_test(test_zombies_are_gone_and_any_uid_counts),
         cmocka_unit_test(test_live_uids_in_range_ignores_others),
+        cmocka_unit_test(test_session_scope_prefers_the_audit_session),
         cmocka_unit_test(test_own_audit_session_is_readable_or_unset),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
