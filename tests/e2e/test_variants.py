@@ -35,6 +35,14 @@ def uid_of(name):
     return int(e2e.getent("passwd", name).split(":")[2])
 
 
+def cmdline_of(pid):
+    try:
+        with open(f"/proc/{pid}/cmdline", "rb") as f:
+            return f.read().replace(b"\0", b" ").decode(errors="replace")
+    except OSError:
+        return ""
+
+
 def step(title):
     print(f"--- {title}", flush=True)
 
@@ -111,6 +119,33 @@ def main():
             results = list(pool.map(lambda i: sb.ssh("ivan", key, f"echo login-{i}", timeout=60), range(20)))
         ok = sum(1 for i, r in enumerate(results) if r.returncode == 0 and f"login-{i}" in r.stdout)
         assert ok == 20, [(r.returncode, r.stderr) for r in results if r.returncode != 0]
+
+        step("session kill ends one session, its setsid escapee included, and spares the other")
+        def ivan_sessions():
+            return {x["id"]: x for x in sc.ctl_json(sb, ["session", "list"], user="root") if x["user"] == "ivan"}
+
+        def pids_running(command):
+            return [p for p in e2e.processes_of_uid(uid) if cmdline_of(p).strip() == command]
+
+        before_ids = set(ivan_sessions())
+        second = sb.ssh_spawn("ivan", key, "setsid nohup sleep 1001 >/dev/null 2>&1 </dev/null & sleep 1002",
+                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        e2e.wait_for(lambda: pids_running("sleep 1001") and pids_running("sleep 1002"), 10,
+                     "ivan's second session")
+        new_ids = set(ivan_sessions()) - before_ids
+        assert len(new_ids) == 1, f"expected one new session, got {new_ids}"
+        victim = ivan_sessions()[new_ids.pop()]
+        assert "audit_session" in victim, f"pam_loginuid ran before pam_lockbox, yet no audit session: {victim}"
+        escapee = pids_running("sleep 1001")
+        assert os.getsid(escapee[0]) != os.getsid(pids_running("sleep 1002")[0]), "the escapee kept its session"
+        r = sc.ctl(sb, ["session", "kill", victim["id"]], user="root")
+        assert r.returncode == 0, r.stderr
+        e2e.wait_for(lambda: not pids_running("sleep 1001") and not pids_running("sleep 1002"), 10,
+                     "the killed session's processes gone")
+        second.wait(timeout=15)
+        assert pids_running("sleep 1000"), "killing one session ended the engineer's other session"
+        assert session.poll() is None, "the other ssh session ended"
+        assert victim["id"] not in ivan_sessions()
 
         step("nobody answers: the request expires")
         approvald = sb.daemons["lockbox-approvald"]
