@@ -6,6 +6,7 @@
 #include <ctime>
 #include <grp.h>
 #include <sys/prctl.h>
+#include <sys/resource.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -77,6 +78,31 @@ pid_t spawn_tree() {
     _exit(0);
 }
 
+// A fork bomb held at RLIMIT_NPROC: every process ignores SIGTERM and forks
+// again whenever the limit lets it. The killer's child must still become the
+// uid (setresuid does not fail over RLIMIT_NPROC; only a later execve would)
+// and its kill(-1) rounds must outrun the refills. Ends by itself after 30 s.
+constexpr rlim_t BOMB_LIMIT = 64;
+
+pid_t spawn_fork_bomb() {
+    pid_t leader = fork();
+    if (leader != 0)
+        return leader;
+    struct rlimit lim {BOMB_LIMIT, BOMB_LIMIT};
+    if (setrlimit(RLIMIT_NPROC, &lim) < 0)
+        _exit(1);
+    become_engineer();
+    signal(SIGTERM, SIG_IGN);
+    alarm(30);
+    for (;;) {
+        pid_t c = fork();
+        if (c == 0)
+            alarm(30);  // the child joins the bomb: it loops and forks too
+        else if (c < 0)
+            short_sleep();  // at the limit: try again (the sleep spares the test machine)
+    }
+}
+
 void reap_all() {
     while (waitpid(-1, nullptr, WNOHANG) > 0) {
     }
@@ -128,6 +154,36 @@ void test_every_process_of_uid_is_gone_after_kill(void** state) {
     reap_all();
 }
 
+void test_fork_bomb_at_its_nproc_limit_is_gone_after_kill(void**) {
+    if (geteuid() != 0)
+        skip();
+    assert_true(live_processes_of_uid(TEST_UID).empty());
+    spawn_fork_bomb();
+    assert_true(wait_for_processes(BOMB_LIMIT - 4));
+    // The killer's own RLIMIT_NPROC is what the kernel holds the switched child
+    // to: lower it below the bomb's count so the engineer is over the limit that
+    // applies (on a real host, a bomb fills the default limit every process
+    // inherits); an execve after the uid switch would now fail with EAGAIN.
+    struct rlimit saved {};
+    getrlimit(RLIMIT_NPROC, &saved);
+    struct rlimit low {BOMB_LIMIT / 2, saved.rlim_max};
+    assert_int_equal(setrlimit(RLIMIT_NPROC, &low), 0);
+    lockbox::FakeClock clock(1000);
+    SessionKiller killer(nullptr, clock, 100 * lockbox::USEC_PER_MSEC);
+    bool done = false;
+    KillReport report;
+    killer.kill_uid(TEST_UID, [&](const KillReport& r) {
+        done = true;
+        report = r;
+    });
+    setrlimit(RLIMIT_NPROC, &saved);
+    assert_true(done);
+    assert_true(report.stragglers.empty());
+    assert_true(report.pids.size() >= BOMB_LIMIT - 4);
+    assert_true(live_processes_of_uid(TEST_UID).empty());
+    reap_all();
+}
+
 void test_kill_of_uid_without_processes_reports_at_once(void**) {
     if (geteuid() != 0)
         skip();
@@ -152,6 +208,7 @@ void test_signalling_uid_zero_is_refused(void**) {
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_every_process_of_uid_is_gone_after_kill),
+        cmocka_unit_test(test_fork_bomb_at_its_nproc_limit_is_gone_after_kill),
         cmocka_unit_test(test_kill_of_uid_without_processes_reports_at_once),
         cmocka_unit_test(test_signalling_uid_zero_is_refused),
     };
