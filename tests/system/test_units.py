@@ -25,6 +25,36 @@ def check(condition, what):
     (passes if condition else failures).append(what)
 
 
+def read_directives(path):
+    """Directive -> list of values (a directive may repeat)."""
+    out = {}
+    for line in open(path):
+        line = line.strip()
+        if line and not line.startswith(("#", ";", "[")) and "=" in line:
+            key, value = line.split("=", 1)
+            out.setdefault(key.strip(), []).append(value.strip())
+    return out
+
+
+def check_enforcer_reach(d):
+    """lockboxd acts on the host's own places (lockboxd/home_provisioner.h
+    LeftoverPlaces, terminal_warner.cc): a private /tmp, /dev or IPC namespace
+    would make the leftover cleanup and the expiry warnings act on copies."""
+    def last(key):
+        return d.get(key, ["no"])[-1].lower()
+    for key in ("PrivateTmp", "PrivateDevices", "PrivateIPC"):
+        check(last(key) in ("no", "false", "0", "off"), f"lockboxd: {key}= leaves it the host's ({last(key)})")
+    check(last("ProcSubset") != "pid", "lockboxd: /proc/sysvipc visible (no ProcSubset=pid)")
+    if last("ProtectSystem") == "strict":
+        writable = " ".join(d.get("ReadWritePaths", [])).split()
+        writable = [w.lstrip("-") for w in writable]
+        for place in ("/tmp", "/var/tmp", "/var/spool/cron"):
+            check(place in writable, f"lockboxd: {place} writable under ProtectSystem=strict")
+    allowed = " ".join(d.get("DeviceAllow", []))
+    if last("DevicePolicy") in ("closed", "strict"):
+        check("char-pts" in allowed, "lockboxd: the device policy lets it write to pseudo-terminals")
+
+
 def main():
     analyze = shutil.which("systemd-analyze")
     if analyze is None:
@@ -47,6 +77,10 @@ def main():
             with open(path, "w") as f:
                 f.write(text)
             units.append((path, name, float(target)))
+
+        for path, name, _ in units:
+            if name == "lockboxd.service":
+                check_enforcer_reach(read_directives(path))
 
         # verify: man pages are checked separately (they may not be installed).
         r = subprocess.run([analyze, "verify", "--man=no"] + [u for u, _, _ in units],
