@@ -1,6 +1,7 @@
 // "Your access ends in 10 minutes" on the engineer's terminals. The tty name
-// comes from PAM, so it is only trusted after the opened device proves to be a
-// terminal owned by the engineer; the write never blocks the daemon.
+// comes from PAM, so it is only opened once the name, resolved without any
+// symlink, proves to be a terminal owned by the engineer; the write never
+// blocks the daemon.
 #pragma once
 
 #include <string>
@@ -10,8 +11,9 @@
 
 namespace lockboxd {
 
-// tty: "pts/3" or "/dev/pts/3". Refuses anything outside /dev, "..", non-ttys
-// and terminals not owned by uid.
+// tty: "pts/3" or "/dev/pts/3". Refuses anything outside /dev, "..", paths
+// through a symlink, non-ttys and terminals not owned by uid, none of which is
+// ever opened (needs /proc/self/fd).
 lockbox::Status write_to_terminal(const std::string& tty, uid_t uid, const std::string& text);
 
 std::string expiry_warning_text(const std::string& grant_id, long long seconds_left);

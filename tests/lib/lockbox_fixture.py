@@ -388,11 +388,12 @@ class Sandbox:
         return path
 
     # -- daemons and the CLI -------------------------------------------------
-    def start_daemon(self, binary, bus_name=None, args=(), timeout=10, env=None):
+    def start_daemon(self, binary, bus_name=None, args=(), timeout=10, env=None, wrapper=()):
+        """wrapper: argv run in front of the daemon, e.g. setpriv limiting its capabilities."""
         name = os.path.basename(binary)
         log_path = os.path.join(self.dir, f"{name}.log")
         logf = open(log_path, "ab")
-        argv = [build_path(binary), "--config", self.config_path] + list(args)
+        argv = list(wrapper) + [build_path(binary), "--config", self.config_path] + list(args)
         proc = self.spawn(argv, stdout=logf, stderr=subprocess.STDOUT, env=env)
         logf.close()
         daemon = Daemon(name, proc, log_path)

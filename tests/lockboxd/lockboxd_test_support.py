@@ -30,8 +30,22 @@ def make_grant(sb, sub, nbf=-1.0, exp=60.0, jti=None, hosts=("db01",), tenant="c
     return r.stdout.strip()
 
 
-def start_lockboxd(sb):
-    return sb.start_daemon("lockboxd/lockboxd", bus_name="org.lockbox.Enforcer1")
+def start_lockboxd(sb, unit_capabilities=False):
+    """unit_capabilities: run lockboxd with only the capabilities its systemd unit
+    grants (CapabilityBoundingSet= of systemd/lockboxd.service.in), as on a host."""
+    wrapper = unit_capability_wrapper() if unit_capabilities else ()
+    return sb.start_daemon("lockboxd/lockboxd", bus_name="org.lockbox.Enforcer1", wrapper=wrapper)
+
+
+def unit_capability_wrapper():
+    caps = []
+    with open(lf.source_path("systemd/lockboxd.service.in")) as f:
+        for line in f:
+            if line.startswith("CapabilityBoundingSet="):
+                caps += line.split("=", 1)[1].split()
+    assert caps, "lockboxd.service.in sets no CapabilityBoundingSet="
+    names = ",".join("+" + c.lower().removeprefix("cap_") for c in caps)
+    return ["setpriv", f"--bounding-set=-all,{names}", "--inh-caps=-all", "--"]
 
 
 def import_grant(sb, token, check=True):
@@ -161,11 +175,15 @@ def expect(cond, message):
         raise AssertionError(message)
 
 
-def run(test_main):
+def run(test_main, prepare=None):
+    """prepare(), if given, runs inside the namespace before the Sandbox exists
+    (mounts that must be in place before the Sandbox makes its directory)."""
     lf.enter_namespace()
     import sys
     uids = []
     try:
+        if prepare:
+            prepare()
         with lf.Sandbox() as sb:
             try:
                 test_main(sb, uids)
@@ -185,3 +203,58 @@ def run(test_main):
         sys.exit(1)
     print("ok")
     sys.exit(0)
+
+
+# -- helpers for the terminal, logind and leftover tests ---------------------
+
+def spawn_as(sb, uid, argv, **popen_kw):
+    """argv as the lockbox-range uid (its own gid, no supplementary groups)."""
+    assert UID_MIN <= uid <= UID_MAX, "engineer processes only under lockbox-range uids"
+    return sb.spawn(["setpriv", f"--reuid={uid}", f"--regid={uid}", "--clear-groups", "--"] + list(argv),
+                    **popen_kw)
+
+
+def run_as(uid, argv, timeout=30):
+    """argv as the lockbox-range uid, to completion; raises on failure."""
+    assert UID_MIN <= uid <= UID_MAX, "engineer processes only under lockbox-range uids"
+    r = subprocess.run(["setpriv", f"--reuid={uid}", f"--regid={uid}", "--clear-groups", "--"] + list(argv),
+                       capture_output=True, text=True, timeout=timeout)
+    if r.returncode != 0:
+        raise AssertionError(f"{argv} as uid {uid} exited {r.returncode}: {r.stderr}")
+    return r.stdout
+
+
+def private_devpts(sb):
+    """A new devpts instance on /dev/pts (and its ptmx on /dev/ptmx), in this
+    mount namespace only: the test's pseudo-terminals never exist on the host's
+    devpts, and the host's terminals are not reachable by /dev/pts/N here."""
+    subprocess.run(["mount", "-t", "devpts", "-o", "newinstance,ptmxmode=0666,mode=0620", "devpts",
+                    "/dev/pts"], check=True)
+    sb.mounts.append("/dev/pts")
+    sb.mount_bind("/dev/pts/ptmx", "/dev/ptmx")
+
+
+CLONE_NEWIPC = 0x08000000
+
+
+def enter_private_ipc():
+    """Moves this process, and everything it starts from now on, into a new
+    SysV IPC namespace: the test's shm/sem/msg objects, and lockboxd's view of
+    /proc/sysvipc, are invisible to the host and its objects to the test."""
+    import ctypes
+    libc = ctypes.CDLL(None, use_errno=True)
+    if libc.unshare(CLONE_NEWIPC) != 0:
+        err = ctypes.get_errno()
+        raise OSError(err, f"unshare(CLONE_NEWIPC): {os.strerror(err)}")
+
+
+def sysv_ipc_objects(kind):
+    """Rows of /proc/sysvipc/<kind> (shm, sem, msg) as dicts keyed by the header
+    names (key, shmid/semid/msqid, perms, uid, cuid, ...); perms is octal there
+    and keeps SHM_DEST (0o1000) for a segment removed while still attached.
+    The IPC namespace is the caller's."""
+    with open(f"/proc/sysvipc/{kind}") as f:
+        lines = f.read().splitlines()
+    header = lines[0].split()
+    return [{name: int(x, 8) if name == "perms" else int(x) for name, x in zip(header, line.split())}
+            for line in lines[1:] if line.strip()]
