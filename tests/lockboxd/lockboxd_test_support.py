@@ -30,7 +30,7 @@ def make_grant(sb, sub, nbf=-1.0, exp=60.0, jti=None, hosts=("db01",), tenant="c
     return r.stdout.strip()
 
 
-def start_lockboxd(sb, unit_capabilities=False):
+def start_lockboxd(sb, unit_capabilities=True):
     """unit_capabilities: run lockboxd with only the capabilities its systemd unit
     grants (CapabilityBoundingSet= of systemd/lockboxd.service.in), as on a host."""
     wrapper = unit_capability_wrapper() if unit_capabilities else ()
