@@ -15,6 +15,7 @@
 #include "names.h"
 #include "nss_cache_publisher.h"
 #include "process_table.h"
+#include "terminal_finder.h"
 #include "terminal_warner.h"
 #include "time_format.h"
 
@@ -201,12 +202,17 @@ void Enforcer::warn_sessions(const Grant& grant, usec_t lead) {
     if (!uid)
         return;
     std::string text = expiry_warning_text(grant.claims.jti, lead / lockbox::USEC_PER_SEC);
-    for (const auto& s : sessions_.of_user(grant.claims.sub)) {
-        if (s.tty.empty())
-            continue;
-        if (auto st = write_to_terminal(s.tty, *uid, text); !st)
-            log_info("no warning on " + s.tty + ": " + st.error().message);
-    }
+    // The terminals the engineer's processes hold, plus any PAM named (login,
+    // su): sshd's PAM session says "ssh", its pty comes later.
+    std::set<std::string> ttys;
+    for (const auto& path : terminals_of_uid(*uid))
+        ttys.insert(path);
+    for (const auto& s : sessions_.of_user(grant.claims.sub))
+        if (s.tty.starts_with("/dev/") || s.tty.starts_with("pts/") || s.tty.starts_with("tty"))
+            ttys.insert(s.tty.starts_with("/dev/") ? s.tty : "/dev/" + s.tty);
+    for (const auto& tty : ttys)
+        if (auto st = write_to_terminal(tty, *uid, text); !st)
+            log_info("no warning on " + tty + ": " + st.error().message);
 }
 
 void Enforcer::end_access(const std::string& user, const std::string& jti, usec_t deadline, const char* cause) {

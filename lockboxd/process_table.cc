@@ -9,6 +9,7 @@
 #include <dirent.h>
 #include <fcntl.h>
 #include <memory>
+#include <sys/sysmacros.h>
 #include <unistd.h>
 
 #include "unique_handles.h"
@@ -133,22 +134,52 @@ std::vector<uid_t> live_uids_in_range(uid_t min, uid_t max, const std::string& p
 
 namespace {
 
-pid_t kernel_session_of(pid_t pid, const std::string& proc_root) {
+struct StatFields {
+    pid_t session = 0;
+    unsigned tty_nr = 0;  // the kernel's encoding: major in bits 8-19, minor split around it
+};
+
+bool read_stat_fields(const std::string& proc_root, pid_t pid, StatFields& out) {
     std::string stat;
     if (!read_proc_file(proc_root + "/" + std::to_string(pid) + "/stat", stat))
-        return 0;
+        return false;
     // comm may hold spaces and parentheses: fields start after the last ')'.
     auto close = stat.rfind(')');
     if (close == std::string::npos)
-        return 0;
+        return false;
     char st = 0;
-    int ppid = 0, pgrp = 0, session = 0;
-    if (std::sscanf(stat.c_str() + close + 1, " %c %d %d %d", &st, &ppid, &pgrp, &session) != 4)
-        return 0;
-    return session;
+    int ppid = 0, pgrp = 0, session = 0, tty_nr = 0;
+    if (std::sscanf(stat.c_str() + close + 1, " %c %d %d %d %d", &st, &ppid, &pgrp, &session, &tty_nr) != 5)
+        return false;
+    out.session = session;
+    out.tty_nr = static_cast<unsigned>(tty_nr);
+    return true;
+}
+
+pid_t kernel_session_of(pid_t pid, const std::string& proc_root) {
+    StatFields f;
+    return read_stat_fields(proc_root, pid, f) ? f.session : 0;
 }
 
 }  // namespace
+
+std::vector<dev_t> controlling_terminals_of_uid(uid_t uid, const std::string& proc_root) {
+    std::vector<dev_t> out;
+    for_each_pid(proc_root, [&](pid_t pid) {
+        ProcessInfo info;
+        if (!read_status(proc_root, pid, info) || is_gone_state(info.state))
+            return;
+        if (info.ruid != uid && info.euid != uid)
+            return;
+        StatFields f;
+        if (!read_stat_fields(proc_root, pid, f) || f.tty_nr == 0)
+            return;
+        dev_t dev = makedev((f.tty_nr >> 8) & 0xfff, (f.tty_nr & 0xff) | ((f.tty_nr >> 12) & 0xfff00));
+        if (std::find(out.begin(), out.end(), dev) == out.end())
+            out.push_back(dev);
+    });
+    return out;
+}
 
 std::vector<pid_t> live_processes_in_session(const SessionScope& scope, uid_t uid, const std::string& proc_root) {
     std::vector<pid_t> out;

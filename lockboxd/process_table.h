@@ -39,6 +39,10 @@ struct SessionScope {
 std::vector<pid_t> live_processes_in_session(const SessionScope& scope, uid_t uid,
                                              const std::string& proc_root = "/proc");
 
+// Controlling terminals (device numbers, no duplicates) of the live processes
+// whose real or effective uid is uid.
+std::vector<dev_t> controlling_terminals_of_uid(uid_t uid, const std::string& proc_root = "/proc");
+
 // Parses /proc/PID/status text (exposed for tests).
 bool parse_proc_status(const std::string& text, ProcessInfo& out);
 // The kernel audit session id of pid, or UINT32_MAX when unknown/unset.
