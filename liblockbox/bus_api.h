@@ -9,6 +9,10 @@ inline constexpr const char* APPROVAL_NAME = "org.lockbox.Approval1";
 inline constexpr const char* APPROVAL_PATH = "/org/lockbox/Approval1";
 inline constexpr const char* APPROVAL_IFACE = "org.lockbox.Approval1";
 
+// User= of lockbox-approvald.service (systemd/lockbox.sysusers); the bus policy
+// lets only it own APPROVAL_NAME, and its audit entries carry its uid.
+inline constexpr const char* APPROVAL_SERVICE_USER = "lockbox-approval";
+
 inline constexpr const char* ENFORCER_NAME = "org.lockbox.Enforcer1";
 inline constexpr const char* ENFORCER_PATH = "/org/lockbox/Enforcer1";
 inline constexpr const char* ENFORCER_IFACE = "org.lockbox.Enforcer1";

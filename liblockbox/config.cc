@@ -426,6 +426,8 @@ struct FdCloser {
 
 }  // namespace
 
+uid_t expected_key_owner(const Config& config) { return config.key_owner.value_or(::geteuid()); }
+
 Config default_config() {
     Config c;
     c.host_name = current_host_name();

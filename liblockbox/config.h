@@ -7,6 +7,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -33,7 +34,7 @@ struct Config {
     // [Keys]
     std::string trusted_dir;      // default LOCKBOX_TRUSTED_DIR
     std::string signing_key;      // default LOCKBOX_SIGNING_KEY
-    uid_t key_owner = 0;          // KeyOwner=: tests run keys owned by another uid
+    std::optional<uid_t> key_owner;  // KeyOwner=; unset: see expected_key_owner()
 
     // [Roles]
     std::string engineer_group = "lockbox-engineers";
@@ -67,6 +68,12 @@ struct Config {
 
 // Built-in defaults with paths from the build configuration.
 Config default_config();
+
+// The uid that must own a key file this process reads: KeyOwner= when set,
+// else the reading process's own euid. So lockboxd (root) reads root-owned
+// trusted keys and lockbox-approvald, running as lockbox-approval, reads the
+// signing key that tmpfiles and the operator guide give to that user.
+uid_t expected_key_owner(const Config& config);
 
 // Reads the file at path over the defaults. A missing file is an error unless
 // missing_ok; every problem names file:line, the key, the value and what is expected.

@@ -6,6 +6,7 @@
 #include <cstring>
 #include <map>
 #include <memory>
+#include <pwd.h>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -14,6 +15,7 @@
 #include <systemd/sd-journal.h>
 
 #include "clock.h"
+#include "bus_api.h"
 #include "ctl.h"
 #include "names.h"
 #include "time_format.h"
@@ -75,19 +77,32 @@ lockbox::Status add_match(sd_journal* j, const std::string& match) {
     return {};
 }
 
-// Matches on different fields are ANDed, values of one field ORed, by sd-journal.
-// _UID=0 is a trusted field journald sets itself: any local user may send an
-// entry that claims SYSLOG_IDENTIFIER=lockboxd, only root's count as audit.
+// Matches on different fields are ANDed, values of one field ORed, and
+// disjunctions ORed, by sd-journal. An entry counts as audit only from the
+// program entitled to write it, as journald's trusted _UID proves (any local
+// user may send an entry that claims SYSLOG_IDENTIFIER=lockboxd): root for
+// all three (lockboxd, pam_lockbox inside sshd/login/su, an approval service
+// run by root), and the approval service's own user for lockbox-approvald.
 lockbox::Status add_matches(sd_journal* j, const AuditOptions& o) {
-    for (const char* id : IDENTIFIERS)
-        if (auto s = add_match(j, std::string("SYSLOG_IDENTIFIER=") + id); !s)
+    auto branch = [&](std::initializer_list<const char*> ids, uid_t uid) -> lockbox::Status {
+        for (const char* id : ids)
+            if (auto s = add_match(j, std::string("SYSLOG_IDENTIFIER=") + id); !s)
+                return s;
+        if (auto s = add_match(j, "_UID=" + std::to_string(uid)); !s)
             return s;
-    if (auto s = add_match(j, "_UID=0"); !s)
+        if (!o.request.empty())
+            if (auto s = add_match(j, "LOCKBOX_REQUEST_ID=" + o.request); !s)
+                return s;
+        return {};
+    };
+    if (auto s = branch({IDENTIFIERS[0], IDENTIFIERS[1], IDENTIFIERS[2]}, 0); !s)
         return s;
-    if (!o.request.empty())
-        if (auto s = add_match(j, "LOCKBOX_REQUEST_ID=" + o.request); !s)
-            return s;
-    return {};
+    const struct passwd* approval = ::getpwnam(lockbox::bus::APPROVAL_SERVICE_USER);
+    if (!approval || approval->pw_uid == 0)
+        return {};
+    if (int r = sd_journal_add_disjunction(j); r < 0)
+        return lockbox::make_error("journal", std::string("cannot combine journal filters: ") + std::strerror(-r));
+    return branch({"lockbox-approvald"}, approval->pw_uid);
 }
 
 lockbox::Result<Entry> read_entry(sd_journal* j) {

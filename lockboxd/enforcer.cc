@@ -54,7 +54,7 @@ Enforcer::~Enforcer() = default;
 void Enforcer::set_bus(sd_bus* bus) { logind_ = LogindClient(bus); }
 
 lockbox::Status Enforcer::load() {
-    auto keys = lockbox::load_trusted_keys(config_.trusted_dir, config_.key_owner);
+    auto keys = lockbox::load_trusted_keys(config_.trusted_dir, lockbox::expected_key_owner(config_));
     if (!keys)
         return keys.error();
     for (const auto& p : keys->problems)

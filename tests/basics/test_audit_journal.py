@@ -20,6 +20,7 @@ CATALOG_IDS = {  # liblockbox/audit_event.h
     "grant-issued": "ce3b4241d49549d28f1e9632a9c86681",
     "session-opened": "add16c9f47a0469b8f1492d65529c726",
     "session-killed": "a1de6ee826174896a37a26572820c9b4",
+    "notification-sent": "1236bdc1db8b4bb391fed69ad8c8d485",
 }
 
 
@@ -69,13 +70,18 @@ def main():
         r = run(["logger", "--journald"], input=tlog)
         check(r.returncode == 0, "tlog-style recording entry written")
         send("lockboxd", "session-killed", "lockboxd", fields=["SESSION_ID=c1", "DELAY_MS=180", "PIDS=10 11"])
+        # The approval service runs as its own user (lockbox-approvald.service
+        # User=): its entries count, but only under its own name.
+        sb.add_user("lockbox-approval", 2995)
+        send("lockbox-approvald", "notification-sent", "lockbox-approvald", user="2995")
+        send("lockboxd", "grant-revoked", "approval-user-forger", user="2995")
         # Noise that must not show up: a forged entry from an unprivileged
         # sender, and a plain log line of a daemon without LOCKBOX_EVENT.
         send("lockboxd", "grant-revoked", "forger", user="65534")
         run(["systemd-cat", "-t", "lockboxd", "echo", f"plain line {req}"])
         run(["logger", "-t", "someone-else", f"LOCKBOX_REQUEST_ID={req}"])
 
-        raw = sb.journal(match={"LOCKBOX_REQUEST_ID": req}, expect=7)
+        raw = sb.journal(match={"LOCKBOX_REQUEST_ID": req}, expect=9)
         check(any(e.get("LOCKBOX_ACTOR") == "forger" and e.get("_UID") == "65534" for e in raw),
               "the forged entry reached the journal (so leaving it out below is the filter's doing)")
 
@@ -84,7 +90,7 @@ def main():
         entries = json.loads(r.stdout)
         events = [e["LOCKBOX_EVENT"] for e in entries]
         check(events == ["request-created", "manager-approved", "approver-approved", "grant-issued",
-                         "session-opened", "session-killed"],
+                         "session-opened", "session-killed", "notification-sent"],
               f"the request's history in order, forged and foreign entries left out: {events}")
         for e in entries:
             check(e["MESSAGE_ID"] == CATALOG_IDS[e["LOCKBOX_EVENT"]], f"{e['LOCKBOX_EVENT']} has its MESSAGE_ID")
@@ -111,7 +117,8 @@ def main():
               and "recording=c0ffee-2a-1" in r.stdout and "forger" not in r.stdout,
               "table shows events, actors, delay and source address")
         lines = r.stdout.splitlines()
-        check(len(lines) == 7 and "\x1b" not in r.stdout and "carol approved  [2Jfor real" in r.stdout,
+        check(len(lines) == 8 and "\x1b" not in r.stdout and "approval-user-forger" not in r.stdout
+              and "carol approved  [2Jfor real" in r.stdout,
               "one table row per entry; control characters in values are neutralized")
 
         r = run([ctl, "audit", "--json"])

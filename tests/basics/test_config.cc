@@ -129,7 +129,12 @@ void test_every_added_key_is_read(void**) {
     assert_int_equal(c.warn_before.size(), 3);
     assert_int_equal(c.warn_before[0], 900 * S);  // largest first
     assert_int_equal(c.warn_before[2], 60 * S);
-    assert_int_equal(c.key_owner, 1000);
+    assert_true(c.key_owner.has_value());
+    assert_int_equal(expected_key_owner(c), 1000);
+    // Unset: whoever reads the key must own it (root for lockboxd, the
+    // approval service's own user for its signing key).
+    assert_false(parse_ok("").key_owner.has_value());
+    assert_int_equal(expected_key_owner(parse_ok("")), geteuid());
     assert_true(c.keep_home);
     assert_false(c.record);
     assert_string_equal(c.key_options.c_str(), "restrict,pty,port-forwarding");

@@ -4,8 +4,10 @@
 Refused before approval; the stages in order (approver before manager refused);
 access within a second of the final approval; at exp every session and process of
 the engineer (a setsid/nohup escapee included) dies, the name stops resolving,
-new logins are refused and the request shows `completed`."""
+new logins are refused and the request shows `completed`. The session's
+terminal got the expiry warning (WarnBefore=5s in the scenario) before the end."""
 import os
+import pwd
 import subprocess
 import sys
 import time
@@ -16,11 +18,25 @@ import lockbox_scenario as sc
 from lockbox_time import parse_rfc3339
 
 
+def proc_status(pid):
+    with open(f"/proc/{pid}/status") as f:
+        return dict(line.rstrip("\n").split(":\t", 1) for line in f if ":\t" in line)
+
+
 def main():
     lf.enter_namespace()
     with e2e.E2ESandbox() as sb:
         sc.deploy(sb)
         key = sb.make_ssh_key("eve")
+
+        # 0. The daemons run with what their units give them, as on a host.
+        approval_uid = pwd.getpwnam("lockbox-approval").pw_uid
+        status = proc_status(sb.daemons["lockbox-approvald"].pid)
+        assert status["Uid"].split()[:2] == [str(approval_uid)] * 2, status["Uid"]
+        assert int(status["CapEff"], 16) == 0, status["CapEff"]
+        status = proc_status(sb.daemons["lockboxd"].pid)
+        assert status["Uid"].split()[0] == "0", status["Uid"]
+        assert int(status["CapBnd"], 16) == (1 << 0 | 1 << 1 | 1 << 3 | 1 << 5 | 1 << 6 | 1 << 7), status["CapBnd"]
 
         # 1. Refused, and the name does not resolve.
         assert e2e.getent("passwd", sc.ENGINEER) is None, "engineer resolves before any grant"
@@ -28,7 +44,7 @@ def main():
         assert r.returncode == 255, f"ssh before approval: {r.returncode} {r.stderr}"
 
         # 2. Request, approval stages in order.
-        r = sc.create_request(sb, key + ".pub", duration="15s")
+        r = sc.create_request(sb, key + ".pub", duration="20s")
         assert r.returncode == 0, r.stderr
         rid = r.stdout.strip()
         assert rid and "\n" not in rid, repr(r.stdout)
@@ -80,6 +96,9 @@ def main():
         out, err = long_session.communicate(timeout=15)
         assert long_session.returncode != 0, "the long session must end with an error"
         assert "closed" in err.decode(errors="replace").lower(), err
+        # lockboxd wrote the warning to the session's pty, so the ssh client shows it.
+        shown = out.decode(errors="replace")
+        assert f"Lockbox: your access (grant {rid}) ends in 5 seconds" in shown, repr(shown)
         assert e2e.getent("passwd", sc.ENGINEER) is None, "engineer still resolves after exp"
         r = sb.ssh(sc.ENGINEER, key, "true")
         assert r.returncode == 255, "ssh after exp must be refused"

@@ -126,6 +126,9 @@ class E2ESandbox(lf.Sandbox):
             raise RuntimeError(f"key generate failed: {r.stderr}")
         shutil.copy(os.path.join(tmp, "signing.secret"), "/etc/lockbox/private/signing.secret")
         os.chmod("/etc/lockbox/private/signing.secret", 0o600)
+        # As the operator guide says: the approval service's user owns its key.
+        for path in ("/etc/lockbox/private", "/etc/lockbox/private/signing.secret"):
+            shutil.chown(path, "lockbox-approval", "lockbox-approval")
         shutil.copy(os.path.join(tmp, "signing.public"), "/etc/lockbox/trusted.d/approval.public")
         os.chmod("/etc/lockbox/trusted.d/approval.public", 0o644)
         self.keys["signing"] = {"kid": r.stdout.strip(), "secret": "/etc/lockbox/private/signing.secret",
@@ -152,10 +155,38 @@ class E2ESandbox(lf.Sandbox):
         os.environ["DBUS_SYSTEM_BUS_ADDRESS"] = address
         return proc
 
+    @staticmethod
+    def unit_credentials(binary):
+        """setpriv argv that gives the daemon what its installed unit gives it:
+        User=/Group=, CapabilityBoundingSet=, NoNewPrivileges= (no systemd runs
+        here to do it)."""
+        name = os.path.basename(binary) + ".service"
+        unit = next((os.path.join(d, name) for d in ("/usr/lib/systemd/system", "/lib/systemd/system")
+                     if os.path.exists(os.path.join(d, name))), None)
+        if unit is None:
+            raise RuntimeError(f"{name} was not installed")
+        d = {}
+        with open(unit) as f:
+            for line in f:
+                line = line.strip()
+                if "=" in line and not line.startswith(("#", "[")):
+                    key, value = line.split("=", 1)
+                    d.setdefault(key, []).append(value)
+        caps = " ".join(d.get("CapabilityBoundingSet", [])).split()
+        argv = ["setpriv", "--bounding-set=-all" + "".join(",+" + c.lower().removeprefix("cap_") for c in caps),
+                "--inh-caps=-all"]
+        if "User" in d:
+            user = d["User"][-1]
+            group = d.get("Group", [user])[-1]
+            argv += [f"--reuid={user}", f"--regid={group}", "--clear-groups"]
+        if d.get("NoNewPrivileges", ["no"])[-1] == "yes":
+            argv.append("--no-new-privs")
+        return argv + ["--"]
+
     def start_lockbox_daemon(self, binary, bus_name):
         log_path = os.path.join(self.dir, f"{os.path.basename(binary)}.log")
         logf = open(log_path, "ab")
-        proc = self.spawn([binary], stdout=logf, stderr=subprocess.STDOUT)
+        proc = self.spawn(self.unit_credentials(binary) + [binary], stdout=logf, stderr=subprocess.STDOUT)
         logf.close()
         daemon = lf.Daemon(os.path.basename(binary), proc, log_path)
         lf.wait_until(lambda: proc.poll() is not None or self.name_has_owner(bus_name), 10,
