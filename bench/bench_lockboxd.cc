@@ -30,6 +30,7 @@
 #include <unistd.h>
 #include <vector>
 
+#include "enforcer_store.h"
 #include "grant_verifier.h"
 #include "key_file.h"
 
@@ -146,21 +147,27 @@ lockbox::GrantClaims claims(const std::string& sub, double nbf, double exp, int 
     return c;
 }
 
-// The state lockboxd would have persisted for n active grants (engineers eng0..).
+// The state lockboxd would have persisted for n active grants (engineers eng0..),
+// written through lockboxd's own store (one transaction per table).
 void write_state(int n) {
     std::string state = g_dir + "/state";
     std::filesystem::remove_all(state);
     std::filesystem::create_directories(state + "/enforcer");
     chmod((state + "/enforcer").c_str(), 0700);
-    nlohmann::json grants = nlohmann::json::array(), uids = nlohmann::json::object();
+    std::vector<lockboxd::PersistedGrant> grants;
+    std::vector<std::pair<std::string, uint32_t>> uids;
     for (int i = 0; i < n; i++) {
         auto c = claims("eng" + std::to_string(i), -60, 3 * 3600, i + 1);
-        grants.push_back({{"token", lockbox::sign_grant(*g_key, c)}, {"state", "active"}, {"installed_at", c.iat},
-                          {"ended_at", 0}, {"sub", c.sub}, {"jti", c.jti}, {"exp", c.exp}});
-        uids[c.sub] = 2100000000 + i;
+        grants.push_back({lockbox::sign_grant(*g_key, c), lockboxd::GrantState::Active, c.iat, 0, c.sub, c.jti, c.exp});
+        uids.emplace_back(c.sub, 2100000000 + i);
     }
-    write_file(state + "/enforcer/grants.json", nlohmann::json{{"version", 1}, {"grants", grants}, {"revoked", nlohmann::json::array()}}.dump(), 0600);
-    write_file(state + "/enforcer/uids.json", nlohmann::json{{"version", 1}, {"uids", uids}}.dump(), 0600);
+    auto store = lockboxd::EnforcerStore::open(state + "/enforcer");
+    if (!store)
+        die(store.error().message);
+    if (auto st = (*store)->save_uids(uids); !st)
+        die(st.error().message);
+    if (auto st = (*store)->save_grants(grants, {}, {}); !st)
+        die(st.error().message);
 }
 
 struct BusUnref {

@@ -5,9 +5,9 @@
 
 #include <nlohmann/json.hpp>
 
-#include "atomic_file.h"
 #include "audit.h"
 #include "bus_api.h"
+#include "enforcer_store.h"
 #include "key_file.h"
 #include "local_account_guard.h"
 #include "log.h"
@@ -15,6 +15,7 @@
 #include "names.h"
 #include "nss_cache_publisher.h"
 #include "process_table.h"
+#include "state_files.h"
 #include "terminal_finder.h"
 #include "terminal_warner.h"
 #include "time_format.h"
@@ -26,7 +27,6 @@ using lockbox::usec_t;
 
 namespace {
 
-constexpr size_t MAX_STATE_FILE = 512u << 20;
 // Ended grants stay listed (and answer "expired"/"revoked") this long.
 constexpr usec_t KEEP_ENDED = 24 * 3600 * lockbox::USEC_PER_SEC;
 
@@ -72,46 +72,42 @@ lockbox::Status Enforcer::load() {
     if (auto st = ensure_directory(dir, 0700); !st)
         return st;
 
-    if (auto text = read_state_file(dir + "/uids.json", MAX_STATE_FILE)) {
-        if (auto st = uids_.load_json(*text); !st)
-            return st;
-    } else if (text.error().code != "ENOENT") {
-        return text.error();
-    }
+    auto store = EnforcerStore::open(dir);
+    if (!store)
+        return store.error();
+    store_ = std::move(*store);
+    auto state = store_->load();
+    if (!state)
+        return state.error();
+    if (auto st = uids_.restore(state->uids); !st)
+        return lockbox::make_error(st.error().code, store_->path() + ": uid map: " + st.error().message);
 
-    if (auto text = read_state_file(dir + "/grants.json", MAX_STATE_FILE)) {
-        auto persisted = GrantRegistry::parse_json(*text);
-        if (!persisted)
-            return persisted.error();
-        usec_t now = clock_.now();
-        for (auto& p : persisted->grants) {
-            auto check = verifier_->verify_ignoring_time(p.token);
-            if (check.verdict != lockbox::GrantVerdict::Allow) {
-                log_warning("persisted grant " + p.jti + " no longer verifies (" +
-                            lockbox::grant_verdict_name(check.verdict) + "); dropping it");
-                if (p.state == GrantState::Active && !p.sub.empty())
-                    unverifiable_active_.emplace_back(p.sub, p.jti);
-                continue;
-            }
-            Grant g;
-            g.token = std::move(p.token);
-            g.claims = std::move(check.claims);
-            g.state = p.state;
-            g.installed_at = p.installed_at;
-            g.ended_at = p.ended_at;
-            grants_.insert(std::move(g), now);
+    usec_t now = clock_.now();
+    for (auto& p : state->grants.grants) {
+        auto check = verifier_->verify_ignoring_time(p.token);
+        if (check.verdict != lockbox::GrantVerdict::Allow) {
+            log_warning("persisted grant " + p.jti + " no longer verifies (" +
+                        lockbox::grant_verdict_name(check.verdict) + "); dropping it");
+            if (p.state == GrantState::Active && !p.sub.empty())
+                unverifiable_active_.emplace_back(p.sub, p.jti);
+            dropped_grants_.push_back(p.jti);
+            continue;
         }
-        grants_.restore_revoked(persisted->revoked);
-    } else if (text.error().code != "ENOENT") {
-        return text.error();
+        Grant g;
+        g.token = std::move(p.token);
+        g.claims = std::move(check.claims);
+        g.state = p.state;
+        g.installed_at = p.installed_at;
+        g.ended_at = p.ended_at;
+        grants_.insert(std::move(g), now);
     }
+    grants_.restore_revoked(state->grants.revoked);
+    grants_.clear_changes();  // all of it is what the store holds
 
-    if (auto text = read_state_file(dir + "/sessions.json", MAX_STATE_FILE)) {
-        if (auto st = sessions_.load_json(*text); !st)
-            log_warning("session state unreadable, starting without: " + st.error().message);
-    } else if (text.error().code != "ENOENT") {
-        log_warning("session state unreadable: " + text.error().message);
-    }
+    // A bad session entry costs a warning, not the start: without it lockboxd
+    // still ends every process of an engineer without a live grant.
+    for (const auto& problem : sessions_.restore(std::move(state->sessions)))
+        log_warning("session state: " + problem);
     return {};
 }
 
@@ -121,6 +117,13 @@ void Enforcer::recover() {
         if (!grants_.has_active_grant(user, now))
             end_access(user, jti, now, "key-withdrawn");
     unverifiable_active_.clear();
+    // Rows of grants that no longer verify go once their end has begun; were
+    // the kill cut short, the sweep below finds the processes at the next start.
+    if (store_ && !dropped_grants_.empty()) {
+        if (auto st = store_->save_grants({}, dropped_grants_, {}); !st)
+            log_error("cannot forget grants that no longer verify: " + st.error().message);
+    }
+    dropped_grants_.clear();
     tick();
     // Whatever still runs under an engineer uid without a live grant (a kill cut
     // short by a crash, a session whose grant ended while we were down) ends now.
@@ -309,18 +312,16 @@ lockbox::Result<std::string> Enforcer::install(std::string_view token, const std
     if (!uid)
         return refuse("uid-range-exhausted", uid.error().message, &c);
     if (auto st = check_no_local_account(c.sub, *uid, config_.uid_min, config_.uid_max); !st) {
-        if (new_name) {
-            // Reload the persisted map: the tentative uid was never written.
-            UidAllocator fresh(config_.uid_min, config_.uid_max);
-            if (auto text = read_state_file(config_.enforcer_dir() + "/uids.json", MAX_STATE_FILE))
-                (void)fresh.load_json(*text);
-            uids_ = std::move(fresh);
-        }
+        if (new_name)
+            uids_.release(c.sub);  // the tentative uid was never written
         return refuse("local-account", st.error().message, &c);
     }
+    // The mapping is durable before the uid owns a home or a process.
     if (new_name)
-        if (auto st = persist_uids(); !st)
+        if (auto st = persist_uids(); !st) {
+            uids_.release(c.sub);
             return lockbox::make_error("internal", st.error().message);
+        }
     Grant g;
     g.token = std::string(token);
     g.claims = c;
@@ -498,18 +499,49 @@ void Enforcer::publish_nss() {
         log_error("cannot write the NSS cache: " + st.error().message);
 }
 
+// Each writes what changed since the last successful write, in one small
+// transaction. What a failed write did not store stays in the registry's
+// changes and goes with the next one.
 void Enforcer::persist_grants() {
-    if (auto st = write_file_atomically(config_.enforcer_dir() + "/grants.json", grants_.to_json(), 0600); !st)
+    const GrantChanges& ch = grants_.changes();
+    if (!store_ || ch.empty())
+        return;
+    std::vector<PersistedGrant> rows;
+    rows.reserve(ch.written.size());
+    for (const auto& jti : ch.written)
+        if (const Grant* g = grants_.find(jti))
+            rows.push_back(GrantRegistry::persisted(*g));
+    std::vector<std::string> removed(ch.removed.begin(), ch.removed.end());
+    if (auto st = store_->save_grants(rows, removed, ch.revoked); !st) {
         log_error("cannot persist grants: " + st.error().message);
+        return;
+    }
+    grants_.clear_changes();
 }
 
 void Enforcer::persist_sessions() {
-    if (auto st = write_file_atomically(config_.enforcer_dir() + "/sessions.json", sessions_.to_json(), 0600); !st)
+    const SessionChanges& ch = sessions_.changes();
+    if (!store_ || ch.empty())
+        return;
+    std::vector<Session> rows;
+    for (const auto& id : ch.written)
+        if (const Session* s = sessions_.find(id))
+            rows.push_back(*s);
+    std::vector<std::string> removed(ch.removed.begin(), ch.removed.end());
+    if (auto st = store_->save_sessions(rows, removed); !st) {
         log_error("cannot persist sessions: " + st.error().message);
+        return;
+    }
+    sessions_.clear_changes();
 }
 
 lockbox::Status Enforcer::persist_uids() {
-    return write_file_atomically(config_.enforcer_dir() + "/uids.json", uids_.to_json(), 0600);
+    if (!store_)
+        return lockbox::make_error("internal", "no state store opened");
+    if (auto st = store_->save_uids(uids_.added()); !st)
+        return st;
+    uids_.clear_added();
+    return {};
 }
 
 }  // namespace lockboxd

@@ -25,6 +25,8 @@
 
 namespace lockboxd {
 
+class EnforcerStore;
+
 struct OpenedSession {
     std::string session_id;
     std::string grant_id;
@@ -38,8 +40,9 @@ public:
     Enforcer(lockbox::Config config, const lockbox::Clock& clock, sd_event* event);
     ~Enforcer();
 
-    // Trusted keys, then persisted grants (re-verified), revoked ids, uid map and
-    // sessions. Does not act yet: recover() does.
+    // Trusted keys, then the state in enforcer.db (see enforcer_store.h; the
+    // JSON files of an older release are imported once): grants (re-verified),
+    // revoked ids, uid map and sessions. Does not act yet: recover() does.
     lockbox::Status load();
     // After load: ends what ended while lockboxd was down, activates what
     // started, republishes the NSS cache.
@@ -94,6 +97,7 @@ private:
     void activate(const Grant& grant);
     void warn_sessions(const Grant& grant, lockbox::usec_t lead);
     void publish_nss();
+    // Write what changed in the registries since their last write (O(changed)).
     void persist_grants();
     void persist_sessions();
     lockbox::Status persist_uids();
@@ -111,7 +115,9 @@ private:
     SessionKiller killer_;
     LogindClient logind_{nullptr};
     AuditOutbox outbox_;
+    std::unique_ptr<EnforcerStore> store_;  // opened by load()
     std::vector<std::pair<std::string, std::string>> unverifiable_active_;  // (user, jti) from load()
+    std::vector<std::string> dropped_grants_;  // jtis load() could not verify, forgotten by recover()
 };
 
 }  // namespace lockboxd

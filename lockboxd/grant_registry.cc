@@ -3,10 +3,6 @@
 #include <algorithm>
 #include <functional>
 
-#include <nlohmann/json.hpp>
-
-#include "names.h"
-
 namespace lockboxd {
 
 const char* grant_state_name(GrantState s) {
@@ -69,11 +65,15 @@ bool GrantRegistry::insert(Grant grant, usec_t now) {
     by_user_[grant.claims.sub].push_back(jti);
     auto [it, _] = by_jti_.emplace(jti, std::move(grant));
     schedule(it->second);
+    note_ended(it->second);
+    changes_.removed.erase(jti);
+    changes_.written.insert(jti);
     return true;
 }
 
 std::optional<GrantState> GrantRegistry::revoke(const std::string& jti, usec_t now) {
-    revoked_.insert(jti);
+    if (revoked_.insert(jti).second)
+        changes_.revoked.push_back(jti);
     auto it = by_jti_.find(jti);
     if (it == by_jti_.end())
         return std::nullopt;
@@ -82,6 +82,8 @@ std::optional<GrantState> GrantRegistry::revoke(const std::string& jti, usec_t n
         it->second.state = GrantState::Revoked;
         it->second.ended_at = now;
         schedule(it->second);
+        note_ended(it->second);
+        changes_.written.insert(jti);
     }
     return before;
 }
@@ -160,7 +162,12 @@ std::vector<GrantEvent> GrantRegistry::advance(usec_t now) {
         auto it = by_jti_.find(jti);
         if (it == by_jti_.end())
             continue;
+        GrantState before = it->second.state;
         process(it->second, now, out);
+        if (it->second.state != before) {
+            note_ended(it->second);
+            changes_.written.insert(jti);
+        }
         schedule(it->second);
     }
     return out;
@@ -253,85 +260,34 @@ size_t GrantRegistry::count(GrantState s) const {
 }
 
 void GrantRegistry::prune(usec_t now, usec_t keep) {
-    for (auto it = by_jti_.begin(); it != by_jti_.end();) {
+    while (!ended_by_exp_.empty() && ended_by_exp_.begin()->first < now - keep) {
+        const std::string jti = ended_by_exp_.begin()->second;
+        ended_by_exp_.erase(ended_by_exp_.begin());
+        auto it = by_jti_.find(jti);
+        if (it == by_jti_.end())
+            continue;
         const Grant& g = it->second;
-        bool ended = g.state == GrantState::Revoked || g.state == GrantState::Completed;
-        if (ended && g.claims.exp < now - keep) {
-            auto& list = by_user_[g.claims.sub];
-            list.erase(std::remove(list.begin(), list.end(), it->first), list.end());
-            if (list.empty())
-                by_user_.erase(g.claims.sub);
-            if (auto s = scheduled_at_.find(it->first); s != scheduled_at_.end()) {
-                deadlines_.erase({s->second, it->first});
-                scheduled_at_.erase(s);
-            }
-            it = by_jti_.erase(it);
-        } else {
-            ++it;
+        auto& list = by_user_[g.claims.sub];
+        list.erase(std::remove(list.begin(), list.end(), jti), list.end());
+        if (list.empty())
+            by_user_.erase(g.claims.sub);
+        if (auto s = scheduled_at_.find(jti); s != scheduled_at_.end()) {
+            deadlines_.erase({s->second, jti});
+            scheduled_at_.erase(s);
         }
+        changes_.written.erase(jti);
+        changes_.removed.insert(jti);
+        by_jti_.erase(it);
     }
 }
 
-std::string GrantRegistry::to_json() const {
-    nlohmann::json j;
-    j["version"] = 1;
-    j["grants"] = nlohmann::json::array();
-    for (const Grant* g : all())
-        j["grants"].push_back({{"token", g->token},
-                               {"state", grant_state_name(g->state)},
-                               {"installed_at", g->installed_at},
-                               {"ended_at", g->ended_at},
-                               {"sub", g->claims.sub},
-                               {"jti", g->claims.jti},
-                               {"exp", g->claims.exp}});
-    std::vector<std::string> revoked(revoked_.begin(), revoked_.end());
-    std::sort(revoked.begin(), revoked.end());
-    j["revoked"] = revoked;
-    return j.dump();
+void GrantRegistry::note_ended(const Grant& g) {
+    if (g.state == GrantState::Revoked || g.state == GrantState::Completed)
+        ended_by_exp_.emplace(g.claims.exp, g.claims.jti);
 }
 
-lockbox::Result<PersistedGrants> GrantRegistry::parse_json(std::string_view text) {
-    auto j = nlohmann::json::parse(text, nullptr, /*allow_exceptions=*/false);
-    auto bad = [](const std::string& what) { return lockbox::make_error("malformed", "grant state file: " + what); };
-    if (j.is_discarded() || !j.is_object())
-        return bad("not a JSON object");
-    PersistedGrants out;
-    if (j.contains("grants")) {
-        if (!j["grants"].is_array())
-            return bad("\"grants\" is not an array");
-        for (const auto& e : j["grants"]) {
-            if (!e.is_object() || !e.contains("token") || !e["token"].is_string() || !e.contains("state") ||
-                !e["state"].is_string())
-                return bad("a grant entry lacks token or state");
-            auto st = parse_grant_state(e["state"].get<std::string>());
-            if (!st)
-                return bad("unknown grant state");
-            PersistedGrant p;
-            p.token = e["token"].get<std::string>();
-            p.state = *st;
-            if (e.contains("installed_at") && e["installed_at"].is_number_integer())
-                p.installed_at = e["installed_at"].get<usec_t>();
-            if (e.contains("ended_at") && e["ended_at"].is_number_integer())
-                p.ended_at = e["ended_at"].get<usec_t>();
-            if (e.contains("sub") && e["sub"].is_string() && lockbox::is_valid_user_name(e["sub"].get<std::string>()))
-                p.sub = e["sub"].get<std::string>();
-            if (e.contains("jti") && e["jti"].is_string() && e["jti"].get<std::string>().size() <= 128)
-                p.jti = e["jti"].get<std::string>();
-            if (e.contains("exp") && e["exp"].is_number_integer())
-                p.exp = e["exp"].get<usec_t>();
-            out.grants.push_back(std::move(p));
-        }
-    }
-    if (j.contains("revoked")) {
-        if (!j["revoked"].is_array())
-            return bad("\"revoked\" is not an array");
-        for (const auto& r : j["revoked"]) {
-            if (!r.is_string() || r.get<std::string>().size() > 128)
-                return bad("a revoked id is not a short string");
-            out.revoked.push_back(r.get<std::string>());
-        }
-    }
-    return out;
+PersistedGrant GrantRegistry::persisted(const Grant& g) {
+    return PersistedGrant{g.token, g.state, g.installed_at, g.ended_at, g.claims.sub, g.claims.jti, g.claims.exp};
 }
 
 void GrantRegistry::restore_revoked(const std::vector<std::string>& jtis) {

@@ -15,7 +15,6 @@
 
 #include "clock.h"
 #include "grant_claims.h"
-#include "result.h"
 
 namespace lockboxd {
 
@@ -75,6 +74,15 @@ struct PersistedGrants {
     std::vector<std::string> revoked;
 };
 
+// What changed since the last clear_changes(), so that persisting costs the
+// change and not the whole registry.
+struct GrantChanges {
+    std::unordered_set<std::string> written;  // inserted, or whose state changed
+    std::unordered_set<std::string> removed;  // pruned
+    std::vector<std::string> revoked;         // newly remembered revoked ids
+    bool empty() const { return written.empty() && removed.empty() && revoked.empty(); }
+};
+
 class GrantRegistry {
 public:
     explicit GrantRegistry(GrantPolicy policy);
@@ -108,18 +116,24 @@ public:
     size_t count(GrantState s) const;
     size_t revoked_count() const { return revoked_.size(); }
 
-    // Forgets ended grants whose exp is older than now - keep (revoked jtis stay).
+    // Forgets ended grants whose exp is older than now - keep (revoked jtis stay),
+    // in O(forgotten): the tick that calls it runs inside the event loop.
     void prune(usec_t now, usec_t keep);
 
-    std::string to_json() const;
-    static lockbox::Result<PersistedGrants> parse_json(std::string_view text);
     void restore_revoked(const std::vector<std::string>& jtis);
+    // The persisted form of a grant held here.
+    static PersistedGrant persisted(const Grant& g);
+
+    // Warnings are not changes: they are recomputed from exp after a restart.
+    const GrantChanges& changes() const { return changes_; }
+    void clear_changes() { changes_ = {}; }
 
 private:
     bool is_live(const Grant& g, usec_t now) const;
     void process(Grant& g, usec_t now, std::vector<GrantEvent>& out);
     void schedule(const Grant& g);
     std::optional<usec_t> deadline_of(const Grant& g) const;
+    void note_ended(const Grant& g);
 
     GrantPolicy policy_;
     std::unordered_map<std::string, Grant> by_jti_;
@@ -128,6 +142,9 @@ private:
     // (time, jti): the next thing each grant waits for.
     std::set<std::pair<usec_t, std::string>> deadlines_;
     std::unordered_map<std::string, usec_t> scheduled_at_;
+    // (exp, jti) of revoked and completed grants: what prune() may forget next.
+    std::set<std::pair<usec_t, std::string>> ended_by_exp_;
+    GrantChanges changes_;
 };
 
 }  // namespace lockboxd

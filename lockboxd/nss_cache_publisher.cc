@@ -3,7 +3,7 @@
 #include <algorithm>
 #include <map>
 
-#include "atomic_file.h"
+#include "state_files.h"
 
 namespace lockboxd {
 

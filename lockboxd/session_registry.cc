@@ -2,8 +2,6 @@
 
 #include <sys/random.h>
 
-#include <nlohmann/json.hpp>
-
 #include "names.h"
 
 namespace lockboxd {
@@ -32,6 +30,7 @@ std::string SessionRegistry::add(Session session) {
     } while (by_id_.count(id));
     session.id = id;
     by_id_.emplace(id, std::move(session));
+    changes_.written.insert(id);
     return id;
 }
 
@@ -41,6 +40,8 @@ std::optional<Session> SessionRegistry::remove(const std::string& id) {
         return std::nullopt;
     Session s = std::move(it->second);
     by_id_.erase(it);
+    changes_.written.erase(id);
+    changes_.removed.insert(id);
     return s;
 }
 
@@ -57,52 +58,25 @@ std::vector<Session> SessionRegistry::of_user(const std::string& user) const {
     return out;
 }
 
-std::string SessionRegistry::to_json() const {
-    nlohmann::json j;
-    j["version"] = 1;
-    j["sessions"] = nlohmann::json::array();
-    for (const auto& [id, s] : by_id_)
-        j["sessions"].push_back({{"id", id},
-                                 {"user", s.user},
-                                 {"uid", s.uid},
-                                 {"pid", s.pid},
-                                 {"tty", s.tty},
-                                 {"rhost", s.rhost},
-                                 {"logind_session", s.logind_session},
-                                 {"grant_id", s.grant_id},
-                                 {"audit_session", s.audit_session},
-                                 {"opened_at", s.opened_at}});
-    return j.dump(1);
+bool is_valid_session(const Session& s) {
+    return s.id.size() == 32 && s.id.find_first_not_of("0123456789abcdef") == std::string::npos &&
+           lockbox::is_valid_user_name(s.user);
 }
 
-lockbox::Status SessionRegistry::load_json(std::string_view text) {
-    auto j = nlohmann::json::parse(text, nullptr, /*allow_exceptions=*/false);
-    if (j.is_discarded() || !j.is_object() || !j.contains("sessions") || !j["sessions"].is_array())
-        return lockbox::make_error("malformed", "session state file is not an object with \"sessions\"");
-    std::map<std::string, Session> loaded;
-    for (const auto& e : j["sessions"]) {
-        Session s;
-        try {
-            s.id = e.at("id").get<std::string>();
-            s.user = e.at("user").get<std::string>();
-            s.uid = e.at("uid").get<uint32_t>();
-            s.pid = e.at("pid").get<int32_t>();
-            s.tty = e.at("tty").get<std::string>();
-            s.rhost = e.at("rhost").get<std::string>();
-            s.logind_session = e.at("logind_session").get<std::string>();
-            s.grant_id = e.at("grant_id").get<std::string>();
-            s.audit_session = e.at("audit_session").get<uint32_t>();
-            s.opened_at = e.at("opened_at").get<lockbox::usec_t>();
-        } catch (const nlohmann::json::exception&) {
-            return lockbox::make_error("malformed", "a session entry lacks a field or has the wrong type");
+std::vector<std::string> SessionRegistry::restore(std::vector<Session> sessions) {
+    std::vector<std::string> problems;
+    by_id_.clear();
+    changes_ = {};
+    for (auto& s : sessions) {
+        if (!is_valid_session(s)) {
+            problems.push_back("session \"" + s.id + "\" of \"" + s.user + "\" has a bad id or user; dropped");
+            changes_.removed.insert(s.id);
+            continue;
         }
-        if (s.id.size() != 32 || !lockbox::is_valid_user_name(s.user))
-            return lockbox::make_error("malformed", "a session entry has a bad id or user");
         std::string id = s.id;
-        loaded.emplace(id, std::move(s));
+        by_id_.emplace(std::move(id), std::move(s));
     }
-    by_id_ = std::move(loaded);
-    return {};
+    return problems;
 }
 
 }  // namespace lockboxd

@@ -6,12 +6,11 @@
 #include <cstdint>
 #include <map>
 #include <optional>
+#include <set>
 #include <string>
-#include <string_view>
 #include <vector>
 
 #include "clock.h"
-#include "result.h"
 
 namespace lockboxd {
 
@@ -28,6 +27,16 @@ struct Session {
     lockbox::usec_t opened_at = 0;
 };
 
+// A 32-hex-digit id and a valid engineer name: what a persisted session must have.
+bool is_valid_session(const Session& s);
+
+// What changed since the last clear_changes(), so that persisting costs the change.
+struct SessionChanges {
+    std::set<std::string> written;  // added
+    std::set<std::string> removed;
+    bool empty() const { return written.empty() && removed.empty(); }
+};
+
 class SessionRegistry {
 public:
     // Stores the session under a fresh random id and returns it.
@@ -38,11 +47,17 @@ public:
     const std::map<std::string, Session>& all() const { return by_id_; }
     size_t size() const { return by_id_.size(); }
 
-    std::string to_json() const;
-    lockbox::Status load_json(std::string_view text);
+    // Replaces the sessions with persisted ones. An invalid entry is left out
+    // (and counted as removed, so the next persist deletes it); the returned
+    // lines say which.
+    std::vector<std::string> restore(std::vector<Session> sessions);
+
+    const SessionChanges& changes() const { return changes_; }
+    void clear_changes() { changes_ = {}; }
 
 private:
     std::map<std::string, Session> by_id_;
+    SessionChanges changes_;
 };
 
 // 128 random bits as 32 lowercase hex digits.

@@ -1,7 +1,5 @@
 #include "uid_allocator.h"
 
-#include <nlohmann/json.hpp>
-
 #include "names.h"
 
 namespace lockboxd {
@@ -43,40 +41,47 @@ lockbox::Result<uint32_t> UidAllocator::allocate(const std::string& name) {
         if (by_uid_.count(uid) == 0) {
             by_name_[name] = uid;
             by_uid_[uid] = name;
+            added_.insert(name);
             return uid;
         }
     }
     return lockbox::make_error("uid-range-exhausted", "every uid of the engineer range is allocated");
 }
 
-std::string UidAllocator::to_json() const {
-    nlohmann::json j;
-    j["version"] = 1;
-    j["uids"] = nlohmann::json::object();
-    for (const auto& [name, uid] : by_name_)
-        j["uids"][name] = uid;
-    return j.dump(1);
+void UidAllocator::release(const std::string& name) {
+    auto it = by_name_.find(name);
+    if (it == by_name_.end())
+        return;
+    by_uid_.erase(it->second);
+    by_name_.erase(it);
+    added_.erase(name);
 }
 
-lockbox::Status UidAllocator::load_json(std::string_view text) {
-    auto j = nlohmann::json::parse(text, nullptr, /*allow_exceptions=*/false);
-    if (j.is_discarded() || !j.is_object() || !j.contains("uids") || !j["uids"].is_object())
-        return lockbox::make_error("malformed", "the uid map is not a JSON object with \"uids\"");
+std::vector<std::pair<std::string, uint32_t>> UidAllocator::added() const {
+    std::vector<std::pair<std::string, uint32_t>> out;
+    for (const auto& name : added_)
+        if (auto uid = find(name))
+            out.emplace_back(name, *uid);
+    return out;
+}
+
+lockbox::Status UidAllocator::restore(const std::vector<std::pair<std::string, uint32_t>>& entries) {
     std::map<std::string, uint32_t> names;
     std::unordered_map<uint32_t, std::string> uids;
-    for (const auto& [name, value] : j["uids"].items()) {
-        if (!lockbox::is_valid_user_name(name) || !value.is_number_unsigned())
+    for (const auto& [name, uid] : entries) {
+        if (!lockbox::is_valid_user_name(name))
             return lockbox::make_error("malformed", "bad uid map entry for \"" + name + "\"");
-        auto uid = value.get<uint64_t>();
         if (uid < min_ || uid > max_)
             return lockbox::make_error("malformed", "uid " + std::to_string(uid) + " of " + name +
                                                         " is outside the engineer range");
-        if (!uids.emplace(static_cast<uint32_t>(uid), name).second)
+        if (!uids.emplace(uid, name).second)
             return lockbox::make_error("malformed", "uid " + std::to_string(uid) + " appears twice");
-        names[name] = static_cast<uint32_t>(uid);
+        if (!names.emplace(name, uid).second)
+            return lockbox::make_error("malformed", "engineer " + name + " appears twice");
     }
     by_name_ = std::move(names);
     by_uid_ = std::move(uids);
+    added_.clear();
     return {};
 }
 

@@ -7,9 +7,11 @@
 #include <cstdint>
 #include <map>
 #include <optional>
+#include <set>
 #include <string>
-#include <string_view>
 #include <unordered_map>
+#include <utility>
+#include <vector>
 
 #include "result.h"
 
@@ -25,21 +27,27 @@ public:
 
     // The name's uid, allocating (and remembering) one if it has none. Fails with
     // "uid-range-exhausted" when every uid of the range is taken. The caller
-    // persists the map before acting on a new uid.
+    // persists added() before acting on a new uid.
     lockbox::Result<uint32_t> allocate(const std::string& name);
+    // Forgets a mapping allocate() just made and that was never persisted.
+    void release(const std::string& name);
 
     size_t size() const { return by_name_.size(); }
 
-    std::string to_json() const;
-    // Replaces the map; refuses entries outside the range, duplicate uids and
-    // invalid names as a whole (a damaged map is not half-loaded).
-    lockbox::Status load_json(std::string_view text);
+    // Replaces the map; refuses entries outside the range, duplicate names or
+    // uids and invalid names as a whole (a damaged map is not half-loaded).
+    lockbox::Status restore(const std::vector<std::pair<std::string, uint32_t>>& entries);
+
+    // Mappings allocated since the last clear_added(), in name order.
+    std::vector<std::pair<std::string, uint32_t>> added() const;
+    void clear_added() { added_.clear(); }
 
 private:
     uint32_t min_;
     uint32_t max_;
     std::map<std::string, uint32_t> by_name_;
     std::unordered_map<uint32_t, std::string> by_uid_;
+    std::set<std::string> added_;
 };
 
 }  // namespace lockboxd

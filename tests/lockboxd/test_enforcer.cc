@@ -2,11 +2,13 @@
 // thin path (install -> active -> access -> session -> end), restart recovery
 // and authorized_keys lines. No bus, no event loop.
 
+#include <fstream>
 #include <memory>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include "enforcer.h"
+#include "enforcer_store.h"
 #include "grant_verifier.h"
 #include "key_file.h"
 #include "temp_dir.h"
@@ -228,6 +230,67 @@ void test_restart_after_exp_ends_sessions_at_once(void**) {
     assert_int_equal(static_cast<int>(e2->grants().find(c.jti)->state), static_cast<int>(GrantState::Completed));
 }
 
+// The JSON files of the release before enforcer.db: imported at the first
+// start, tokens verified as ever, the files kept as *.migrated.
+void test_state_of_an_older_release_is_migrated(void**) {
+    World w;
+    auto c = w.claims("eng", T0, T0 + 3600 * USEC_PER_SEC);
+    const std::string dir = w.config.enforcer_dir();
+    mkdir(w.config.state_dir.c_str(), 0755);
+    mkdir(dir.c_str(), 0700);
+    std::ofstream(dir + "/grants.json") << R"({"version":1,"grants":[{"token":")" << w.token(c)
+                                        << R"(","state":"active","installed_at":1,"ended_at":0,"sub":"eng","jti":")"
+                                        << c.jti << R"(","exp":)" << c.exp << R"(}],"revoked":["gone"]})";
+    std::ofstream(dir + "/uids.json") << R"({"version":1,"uids":{"eng":2100000042}})";
+    auto e = w.enforcer();
+    assert_int_equal(*e->uids().find("eng"), 2100000042);
+    assert_int_equal(static_cast<int>(e->check_access("eng", "sshd", "", "").reason),
+                     static_cast<int>(AccessReason::Allowed));
+    assert_true(e->grants().is_revoked("gone"));
+    struct stat st {};
+    assert_int_equal(stat((dir + "/enforcer.db").c_str(), &st), 0);
+    assert_int_equal(stat((dir + "/grants.json.migrated").c_str(), &st), 0);
+    assert_int_equal(stat((dir + "/uids.json").c_str(), &st), -1);
+    // The next start reads the database alone.
+    e.reset();
+    auto e2 = w.enforcer();
+    assert_int_equal(e2->grants().size(), 1);
+    assert_int_equal(*e2->uids().find("eng"), 2100000042);
+}
+
+void test_damaged_store_refuses_start_naming_the_file(void**) {
+    World w;
+    const std::string dir = w.config.enforcer_dir();
+    mkdir(w.config.state_dir.c_str(), 0755);
+    mkdir(dir.c_str(), 0700);
+    std::ofstream(dir + "/enforcer.db") << std::string(8192, 'Z');
+    Enforcer e(w.config, w.clock, nullptr);
+    auto st = e.load();
+    assert_false(st.ok());
+    if (st.error().message.find(dir + "/enforcer.db") == std::string::npos)
+        fail_msg("error does not name the file: %s", st.error().message.c_str());
+}
+
+// A grant whose key was withdrawn is dropped at load and its row forgotten,
+// so it is not reported again at every later start.
+void test_grant_that_no_longer_verifies_is_forgotten(void**) {
+    World w;
+    auto e = w.enforcer();
+    auto c = w.claims("eng", T0 + 600 * USEC_PER_SEC, T0 + 3600 * USEC_PER_SEC);
+    assert_true(e->install(w.token(c), "root", "test").ok());
+    e.reset();
+    assert_int_equal(unlink((w.dir / "trusted.d/signing.public").c_str()), 0);
+    auto e2 = w.enforcer();
+    assert_null(e2->grants().find(c.jti));
+    e2.reset();
+    auto store = EnforcerStore::open(w.config.enforcer_dir());
+    assert_true(store.ok());
+    auto state = (*store)->load();
+    assert_true(state.ok());
+    assert_int_equal(state->grants.grants.size(), 0);
+    assert_int_equal(state->uids.size(), 1);  // the engineer keeps the uid
+}
+
 void test_authorized_keys_carry_options_and_utc_expiry(void**) {
     World w;
     auto e = w.enforcer();
@@ -251,6 +314,9 @@ int main(void) {
         cmocka_unit_test(test_session_lifecycle_and_end_at_exp),
         cmocka_unit_test(test_restart_keeps_valid_grants_sessions_and_uids),
         cmocka_unit_test(test_restart_after_exp_ends_sessions_at_once),
+        cmocka_unit_test(test_state_of_an_older_release_is_migrated),
+        cmocka_unit_test(test_damaged_store_refuses_start_naming_the_file),
+        cmocka_unit_test(test_grant_that_no_longer_verifies_is_forgotten),
         cmocka_unit_test(test_authorized_keys_carry_options_and_utc_expiry),
     };
     return cmocka_run_group_tests(tests, nullptr, nullptr);

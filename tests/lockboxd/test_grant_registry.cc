@@ -1,5 +1,8 @@
 // GrantRegistry: states over time, access reasons, warnings, clock jumps and
-// persistence, all on explicit times (no clock is read).
+// the change set persistence writes, all on explicit times (no clock is read).
+
+#include <initializer_list>
+#include <unordered_set>
 
 #include "grant_registry.h"
 
@@ -176,32 +179,63 @@ void test_overlapping_grants_keep_access_until_last_exp(void**) {
     assert_string_equal(a.jti.c_str(), "b");
 }
 
-void test_persistence_round_trip_keeps_states_and_revocations(void**) {
-    GrantRegistry reg(policy());
-    reg.insert(make("a", "eng", T0, T0 + 100 * USEC_PER_SEC), T0);
-    reg.insert(make("b", "eng2", T0 + 50 * USEC_PER_SEC, T0 + 200 * USEC_PER_SEC), T0);
-    reg.advance(T0);
-    reg.revoke("zzz", T0);
-    auto parsed = GrantRegistry::parse_json(reg.to_json());
-    assert_true(parsed.ok());
-    assert_int_equal(parsed->grants.size(), 2);
-    assert_int_equal(parsed->revoked.size(), 1);
-    assert_string_equal(parsed->revoked[0].c_str(), "zzz");
-    for (const auto& p : parsed->grants) {
-        if (p.jti == "a") {
-            assert_int_equal(static_cast<int>(p.state), static_cast<int>(GrantState::Active));
-            assert_string_equal(p.sub.c_str(), "eng");
-            assert_int_equal(p.exp, T0 + 100 * USEC_PER_SEC);
-        } else {
-            assert_int_equal(static_cast<int>(p.state), static_cast<int>(GrantState::Installed));
-        }
-    }
+bool same(const std::unordered_set<std::string>& got, std::initializer_list<const char*> want) {
+    if (got.size() != want.size())
+        return false;
+    for (const char* w : want)
+        if (!got.count(w))
+            return false;
+    return true;
 }
 
-void test_parse_refuses_damaged_state(void**) {
-    assert_false(GrantRegistry::parse_json("not json").ok());
-    assert_false(GrantRegistry::parse_json(R"({"grants":[{"token":"x","state":"bogus"}]})").ok());
-    assert_false(GrantRegistry::parse_json(R"({"grants":{}})").ok());
+void test_changes_name_only_what_changed(void**) {
+    GrantRegistry reg(policy());
+    for (int i = 0; i < 50; i++)
+        reg.insert(make("g" + std::to_string(i), "eng" + std::to_string(i), T0 + 3600 * USEC_PER_SEC,
+                        T0 + 7200 * USEC_PER_SEC), T0);
+    reg.insert(make("a", "eng", T0, T0 + 100 * USEC_PER_SEC), T0);
+    assert_int_equal(reg.changes().written.size(), 51);
+    reg.clear_changes();
+    assert_true(reg.changes().empty());
+
+    reg.advance(T0);  // a activates; the 50 others wait
+    assert_true(same(reg.changes().written, {"a"}));
+    reg.clear_changes();
+    reg.advance(T0 + 40 * USEC_PER_SEC);  // a warning is not a state change
+    assert_true(reg.changes().empty());
+
+    reg.revoke("zzz", T0);  // unknown: only remembered
+    assert_true(reg.changes().written.empty());
+    assert_int_equal(reg.changes().revoked.size(), 1);
+    assert_string_equal(reg.changes().revoked[0].c_str(), "zzz");
+    reg.clear_changes();
+    reg.revoke("zzz", T0);  // known already: nothing new
+    assert_true(reg.changes().empty());
+    reg.revoke("g7", T0);
+    assert_true(same(reg.changes().written, {"g7"}));
+    assert_int_equal(reg.changes().revoked.size(), 1);
+    reg.clear_changes();
+
+    reg.advance(T0 + 100 * USEC_PER_SEC);  // a completes
+    assert_true(same(reg.changes().written, {"a"}));
+    reg.prune(T0 + 200 * USEC_PER_SEC, 10 * USEC_PER_SEC);
+    assert_true(reg.changes().written.empty());  // a row to delete, not to write
+    assert_true(same(reg.changes().removed, {"a"}));
+}
+
+void test_persisted_form_copies_the_claims_it_needs(void**) {
+    Grant g = make("a", "eng", T0, T0 + 100 * USEC_PER_SEC);
+    g.state = GrantState::Revoked;
+    g.installed_at = T0 - 5;
+    g.ended_at = T0 + 7;
+    PersistedGrant p = GrantRegistry::persisted(g);
+    assert_string_equal(p.token.c_str(), "v4.public.fake-a");
+    assert_string_equal(p.jti.c_str(), "a");
+    assert_string_equal(p.sub.c_str(), "eng");
+    assert_int_equal(p.exp, T0 + 100 * USEC_PER_SEC);
+    assert_int_equal(p.installed_at, T0 - 5);
+    assert_int_equal(p.ended_at, T0 + 7);
+    assert_int_equal(static_cast<int>(p.state), static_cast<int>(GrantState::Revoked));
 }
 
 void test_active_on_reload_skips_past_warnings(void**) {
@@ -223,6 +257,22 @@ void test_prune_forgets_old_ended_grants_but_not_revocations(void**) {
     assert_true(reg.is_revoked("a"));
 }
 
+void test_prune_keeps_recent_and_live_grants(void**) {
+    GrantRegistry reg(policy());
+    reg.insert(make("old", "eng", T0, T0 + 10 * USEC_PER_SEC), T0);
+    reg.insert(make("recent", "eng2", T0, T0 + 95 * USEC_PER_SEC), T0);
+    reg.insert(make("live", "eng3", T0, T0 + 500 * USEC_PER_SEC), T0);
+    reg.advance(T0 + 96 * USEC_PER_SEC);  // old and recent complete
+    reg.prune(T0 + 100 * USEC_PER_SEC, 10 * USEC_PER_SEC);
+    assert_null(reg.find("old"));
+    assert_non_null(reg.find("recent"));
+    assert_non_null(reg.find("live"));
+    assert_int_equal(reg.grants_of("eng").size(), 0);
+    reg.prune(T0 + 106 * USEC_PER_SEC, 10 * USEC_PER_SEC);
+    assert_null(reg.find("recent"));
+    assert_non_null(reg.find("live"));
+}
+
 }  // namespace
 
 int main(void) {
@@ -239,10 +289,11 @@ int main(void) {
         cmocka_unit_test(test_revoking_unknown_id_blocks_later_insert),
         cmocka_unit_test(test_latest_grant_decides_denial_reason),
         cmocka_unit_test(test_overlapping_grants_keep_access_until_last_exp),
-        cmocka_unit_test(test_persistence_round_trip_keeps_states_and_revocations),
-        cmocka_unit_test(test_parse_refuses_damaged_state),
+        cmocka_unit_test(test_changes_name_only_what_changed),
+        cmocka_unit_test(test_persisted_form_copies_the_claims_it_needs),
         cmocka_unit_test(test_active_on_reload_skips_past_warnings),
         cmocka_unit_test(test_prune_forgets_old_ended_grants_but_not_revocations),
+        cmocka_unit_test(test_prune_keeps_recent_and_live_grants),
     };
     return cmocka_run_group_tests(tests, nullptr, nullptr);
 }

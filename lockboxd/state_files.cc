@@ -1,4 +1,4 @@
-#include "atomic_file.h"
+#include "state_files.h"
 
 #include <cerrno>
 #include <cstring>
@@ -17,53 +17,7 @@ lockbox::Error errno_error(const std::string& what, const std::string& path, int
                                what + " " + path + ": " + std::strerror(err));
 }
 
-std::string parent_of(const std::string& path) {
-    auto slash = path.rfind('/');
-    if (slash == std::string::npos)
-        return ".";
-    if (slash == 0)
-        return "/";
-    return path.substr(0, slash);
-}
-
 }  // namespace
-
-lockbox::Status write_file_atomically(const std::string& path, std::string_view data, mode_t mode) {
-    std::string tmp = path + ".tmp." + std::to_string(getpid());
-    ::unlink(tmp.c_str());  // a leftover from a crashed earlier run
-    UniqueFd fd(::open(tmp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, mode));
-    if (!fd.valid())
-        return errno_error("cannot create", tmp, errno);
-    size_t done = 0;
-    while (done < data.size()) {
-        ssize_t n = ::write(fd.get(), data.data() + done, data.size() - done);
-        if (n < 0) {
-            if (errno == EINTR)
-                continue;
-            int err = errno;
-            ::unlink(tmp.c_str());
-            return errno_error("cannot write", tmp, err);
-        }
-        done += static_cast<size_t>(n);
-    }
-    // The umask must not widen or narrow what the caller asked for.
-    if (::fchmod(fd.get(), mode) < 0 || ::fsync(fd.get()) < 0) {
-        int err = errno;
-        ::unlink(tmp.c_str());
-        return errno_error("cannot sync", tmp, err);
-    }
-    fd.reset();
-    if (::rename(tmp.c_str(), path.c_str()) < 0) {
-        int err = errno;
-        ::unlink(tmp.c_str());
-        return errno_error("cannot rename onto", path, err);
-    }
-    // Without this the rename itself may not survive a power loss.
-    UniqueFd dir(::open(parent_of(path).c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
-    if (dir.valid())
-        ::fsync(dir.get());
-    return {};
-}
 
 lockbox::Result<std::string> read_state_file(const std::string& path, size_t max_bytes) {
     UniqueFd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW));

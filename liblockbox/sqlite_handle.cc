@@ -1,6 +1,6 @@
 #include "sqlite_handle.h"
 
-namespace lockbox::approval {
+namespace lockbox {
 
 Error sqlite_error(sqlite3* db, const std::string& what) {
     return make_error("store-error", what + ": " + (db ? sqlite3_errmsg(db) : "out of memory"));
@@ -42,6 +42,13 @@ Statement& Statement::bind_null(int index) {
     int r = sqlite3_bind_null(stmt_.get(), index);
     if (r != SQLITE_OK)
         bind_error_ = r;
+    return *this;
+}
+
+Statement& Statement::reset() {
+    sqlite3_reset(stmt_.get());
+    sqlite3_clear_bindings(stmt_.get());
+    bind_error_ = SQLITE_OK;
     return *this;
 }
 
@@ -92,4 +99,4 @@ Status Transaction::commit() {
     return {};
 }
 
-}  // namespace lockbox::approval
+}  // namespace lockbox

@@ -1,17 +1,14 @@
-// Crash-safe state files: a reader sees either the old or the new content, never
-// a torn write, and a rename is durable once write_file_atomically returns.
+// The directories lockboxd keeps its files in (state, runtime), and the reading
+// of a JSON state file an older release left (enforcer.db has replaced those;
+// see enforcer_store.h).
 #pragma once
 
 #include <string>
-#include <string_view>
 #include <sys/types.h>
 
 #include "result.h"
 
 namespace lockboxd {
-
-// Writes PATH.tmp.PID, fsyncs it, renames it over PATH and fsyncs the directory.
-lockbox::Status write_file_atomically(const std::string& path, std::string_view data, mode_t mode);
 
 // Reads a regular file (no symlink) of at most max_bytes. A missing file is the
 // error code "ENOENT" so callers can treat a first start apart from damage.

@@ -1,5 +1,7 @@
 // RAII owners for SQLite handles and a thin prepared-statement wrapper: every
-// value is bound, never spliced into SQL text.
+// value is bound, never spliced into SQL text. Shared by approvald's request
+// store and lockboxd's enforcer store; a library apart from liblockbox so the
+// PAM and NSS modules do not bring libsqlite3 into every login.
 #pragma once
 
 #include <cstdint>
@@ -11,7 +13,7 @@
 
 #include "result.h"
 
-namespace lockbox::approval {
+namespace lockbox {
 
 struct SqliteCloser {
     void operator()(sqlite3* db) const { sqlite3_close_v2(db); }
@@ -29,6 +31,9 @@ public:
     Statement& bind(int index, std::string_view text);
     Statement& bind(int index, int64_t value);
     Statement& bind_null(int index);
+    // Back to before the first step with no values bound: a statement prepared
+    // once is reset before each use (SQLite refuses to bind a stepped one).
+    Statement& reset();
     // SQLITE_ROW → true, SQLITE_DONE → false, anything else → error.
     Result<bool> step();
     Status run();  // step until done
@@ -63,4 +68,4 @@ private:
     sqlite3* db_;
 };
 
-}  // namespace lockbox::approval
+}  // namespace lockbox
