@@ -70,6 +70,24 @@ lockbox::Result<nlohmann::json> fetch_grants(const Context& ctx, sd_bus* bus, co
     return out;
 }
 
+// lockboxd lists the newest grants that fit one bus reply; Status counts all.
+void note_unlisted_grants(const Context& ctx, sd_bus* bus, size_t listed) {
+    CallFailure f;
+    auto s = call_for_string(bus, ENFORCER, "Status", {}, ctx.timeout_usec, &f);
+    if (!s)
+        return;
+    auto status = nlohmann::json::parse(*s, nullptr, false);
+    if (!status.is_object() || !status.contains("grants") || !status["grants"].is_object())
+        return;
+    size_t total = 0;
+    for (const auto& [state, n] : status["grants"].items())
+        if (n.is_number_unsigned())
+            total += n.get<size_t>();
+    if (total > listed)
+        std::fprintf(stderr, "lockboxctl: %zu of %zu grants listed, newest first (one bus reply holds no more)\n",
+                     listed, total);
+}
+
 int grant_list(Context& ctx, const GrantOptions& o) {
     auto bus = ctx.system_bus();
     if (!bus)
@@ -81,6 +99,8 @@ int grant_list(Context& ctx, const GrantOptions& o) {
         std::printf("%s\n", grants->dump(2).c_str());
     else
         print_grant_table(*grants);
+    if (use_enforcer(o))
+        note_unlisted_grants(ctx, bus->get(), grants->size());
     return EXIT_OK;
 }
 

@@ -70,7 +70,10 @@ public:
     // authorized_keys lines for the user's active grants ("" when none).
     std::string authorized_keys(const std::string& user) const;
 
-    std::string grants_json() const;
+    // Reply budget of ListGrants: well under dbus-daemon's 32 MiB message limit.
+    static constexpr size_t LIST_REPLY_BYTES = 8 << 20;
+    // The grants as a JSON array, newest first, cut to max_bytes.
+    std::string grants_json(size_t max_bytes = LIST_REPLY_BYTES) const;
     std::string sessions_json() const;
     std::string status_json(bool approval_reachable) const;
 

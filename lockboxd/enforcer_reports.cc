@@ -1,5 +1,7 @@
 // The JSON views of the enforcer's state that ListGrants, ListSessions and
 // Status return (the same objects lockboxctl --json prints).
+#include <algorithm>
+
 #include <nlohmann/json.hpp>
 
 #include "enforcer.h"
@@ -7,9 +9,15 @@
 
 namespace lockboxd {
 
-std::string Enforcer::grants_json() const {
-    auto arr = nlohmann::json::array();
-    for (const Grant* g : grants_.all()) {
+std::string Enforcer::grants_json(size_t max_bytes) const {
+    // Newest first, and only as many as fit max_bytes: a bus message has a
+    // size limit (dbus-daemon's default is 32 MiB), and a reply over it gets
+    // lockboxd disconnected from the bus. Status has the counts of all.
+    std::vector<const Grant*> order = grants_.all();
+    std::stable_sort(order.begin(), order.end(),
+                     [](const Grant* a, const Grant* b) { return a->installed_at > b->installed_at; });
+    std::string out = "[";
+    for (const Grant* g : order) {
         const auto& c = g->claims;
         nlohmann::json approvals = nlohmann::json::array();
         for (const auto& a : c.approved_by)
@@ -34,9 +42,15 @@ std::string Enforcer::grants_json() const {
             j["uid"] = *uid;
         if (g->ended_at)
             j["ended_at"] = lockbox::format_rfc3339(g->ended_at);
-        arr.push_back(std::move(j));
+        std::string item = j.dump();
+        bool first = out.size() == 1;
+        if (out.size() + (first ? 0 : 1) + item.size() + 1 > max_bytes)  // ',' before, ']' after
+            break;
+        if (!first)
+            out += ',';
+        out += item;
     }
-    return arr.dump();
+    return out + "]";
 }
 
 std::string Enforcer::sessions_json() const {

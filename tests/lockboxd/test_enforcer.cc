@@ -7,6 +7,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <nlohmann/json.hpp>
+
 #include "enforcer.h"
 #include "enforcer_store.h"
 #include "grant_verifier.h"
@@ -302,6 +304,28 @@ void test_authorized_keys_carry_options_and_utc_expiry(void**) {
     assert_string_equal(e->authorized_keys("nobody-else").c_str(), "");
 }
 
+void test_grant_list_is_newest_first_and_fits_one_bus_reply(void**) {
+    World w;
+    auto e = w.enforcer();
+    std::vector<std::string> jtis;
+    for (const char* sub : {"ann", "bob", "cyd"}) {
+        auto c = w.claims(sub, T0 + 60 * USEC_PER_SEC, T0 + 3600 * USEC_PER_SEC);
+        assert_true(e->install(w.token(c), "root", "test").ok());
+        jtis.push_back(c.jti);
+        w.clock.advance(USEC_PER_SEC);  // installed one second apart
+    }
+    auto all = nlohmann::json::parse(e->grants_json());
+    assert_int_equal(all.size(), 3);
+    assert_string_equal(all[0]["id"].get<std::string>().c_str(), jtis[2].c_str());
+    assert_string_equal(all[2]["id"].get<std::string>().c_str(), jtis[0].c_str());
+    // A budget that holds one entry: the newest, still a valid JSON array.
+    size_t one = all[0].dump().size() + 2;
+    auto cut = nlohmann::json::parse(e->grants_json(one));
+    assert_int_equal(cut.size(), 1);
+    assert_string_equal(cut[0]["id"].get<std::string>().c_str(), jtis[2].c_str());
+    assert_int_equal(nlohmann::json::parse(e->grants_json(1)).size(), 0);
+}
+
 }  // namespace
 
 int main(void) {
@@ -318,6 +342,7 @@ int main(void) {
         cmocka_unit_test(test_damaged_store_refuses_start_naming_the_file),
         cmocka_unit_test(test_grant_that_no_longer_verifies_is_forgotten),
         cmocka_unit_test(test_authorized_keys_carry_options_and_utc_expiry),
+        cmocka_unit_test(test_grant_list_is_newest_first_and_fits_one_bus_reply),
     };
     return cmocka_run_group_tests(tests, nullptr, nullptr);
 }
