@@ -4,6 +4,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstddef>
 #include <cstring>
@@ -74,10 +75,16 @@ uint64_t align_up(uint64_t v) {
     return (v + LOCKBOX_NSS_CACHE_ALIGN - 1) & ~uint64_t{LOCKBOX_NSS_CACHE_ALIGN - 1};
 }
 
+// Interned strings. The index holds views of the caller's strings, which
+// outlive the table (one encode call), so nothing is copied twice.
 class StringTable {
 public:
-    StringTable() { bytes_.push_back('\0'); }  // offset 0 is ""
-    uint32_t add(const std::string& s) {
+    explicit StringTable(size_t expected) {
+        bytes_.reserve(expected * 24);
+        index_.reserve(expected);
+        bytes_.push_back('\0');  // offset 0 is ""
+    }
+    uint32_t add(std::string_view s) {
         if (s.empty())
             return 0;
         auto it = index_.find(s);
@@ -99,14 +106,16 @@ public:
 private:
     std::vector<char> bytes_;
     bool overflow_ = false;
-    std::unordered_map<std::string, uint32_t> index_;
+    std::unordered_map<std::string_view, uint32_t> index_;
 };
 
 Status validate(const std::vector<NssUserEntry>& users, const std::vector<NssGroupEntry>& groups) {
     if (users.size() > LOCKBOX_NSS_CACHE_MAX_RECORDS || groups.size() > LOCKBOX_NSS_CACHE_MAX_RECORDS)
         return invalid("too many entries");
-    std::unordered_set<std::string> names;
+    std::unordered_set<std::string_view> names;
     std::unordered_set<uint32_t> ids;
+    names.reserve(std::max(users.size(), groups.size()));
+    ids.reserve(std::max(users.size(), groups.size()));
     for (const auto& u : users) {
         if (!is_valid_user_name(u.name))
             return invalid("user name '" + u.name + "' is not a valid login name");
@@ -133,7 +142,7 @@ Status validate(const std::vector<NssUserEntry>& users, const std::vector<NssGro
             return invalid("duplicate group name '" + g.name + "'");
         if (!ids.insert(g.gid).second)
             return invalid("duplicate gid " + std::to_string(g.gid));
-        std::unordered_set<std::string> members;
+        std::unordered_set<std::string_view> members;
         for (const auto& m : g.members) {
             if (!is_valid_user_name(m))
                 return invalid("group '" + g.name + "' has invalid member '" + m + "'");
@@ -170,7 +179,7 @@ Result<std::vector<uint8_t>> encode_nss_cache(const std::vector<NssUserEntry>& u
     if (auto st = validate(users, groups); !st)
         return st.error();
 
-    StringTable strings;
+    StringTable strings(users.size() * 4 + groups.size() + 16);
     std::vector<lockbox_nss_cache_user> urecs(users.size());
     for (size_t i = 0; i < users.size(); i++) {
         const auto& u = users[i];
