@@ -318,6 +318,44 @@ double kill_latency_ms(int sessions, int serial, double lead) {
     return (gone_at - exp_at) * 1000;
 }
 
+// A grant ends while lockboxd is down (SIGKILLed); returns the time from the
+// new lockboxd's exec until the engineer's processes are gone, and leaves the
+// new daemon in d once it has its bus name again.
+double restart_after_lapse_ms(pid_t& d, int serial) {
+    double exp_at = std::floor(now_s() + 3) + 1;
+    auto c = claims("restartme" + std::to_string(serial), -10, 0, serial);
+    c.exp = static_cast<lockbox::usec_t>(exp_at) * 1000000;
+    std::string jti = call_string("ImportGrant", "s", lockbox::sign_grant(*g_key, c).c_str());
+    uid_t uid = 0;
+    for (const auto& g : nlohmann::json::parse(call_string("ListGrants", nullptr, nullptr)))
+        if (g["id"] == jti)
+            uid = g["uid"].get<uid_t>();
+    auto pids = spawn_engineer(uid, 10);
+    stop(d, SIGKILL);
+    while (now_s() < exp_at + 0.5)
+        usleep(10000);
+    auto t0 = Clock::now();
+    d = spawn({g_lockboxd, "--config", g_dir + "/lockbox.conf"});
+    double gone_ms = -1;
+    while (std::chrono::duration<double>(Clock::now() - t0).count() < 30) {
+        bool any = false;
+        for (pid_t p : pids)
+            any |= proc_alive(p);
+        if (!any) {
+            gone_ms = std::chrono::duration<double, std::milli>(Clock::now() - t0).count();
+            break;
+        }
+        usleep(500);
+    }
+    for (pid_t p : pids) {
+        kill(p, SIGKILL);
+        waitpid(p, nullptr, 0);
+    }
+    for (int i = 0; i < 6000 && !enforcer_owned(); i++)  // bounded: 10 min
+        usleep(100000);
+    return gone_ms;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -368,6 +406,9 @@ int main(int argc, char** argv) {
                 double ms = kill_latency_ms(sessions, 800000 + sessions, 10);
                 std::printf("grants=%-7d kill latency, %d session(s): %.1f ms\n", n, sessions, ms);
             }
+            std::printf("grants=%-7d restart after a grant ended while lockboxd was down: processes gone %.1f ms "
+                        "after exec (target < 1000 ms)\n",
+                        n, restart_after_lapse_ms(d, 880001));
             break;
         }
         stop(d);
@@ -389,36 +430,8 @@ int main(int argc, char** argv) {
     }
     // Restart: the grant ends while lockboxd is down.
     std::printf("== restart after a grant ended while lockboxd was down\n");
-    double exp_at = std::floor(now_s() + 3) + 1;
-    auto c = claims("restartme", -10, 0, 990001);
-    c.exp = static_cast<lockbox::usec_t>(exp_at) * 1000000;
-    std::string jti = call_string("ImportGrant", "s", lockbox::sign_grant(*g_key, c).c_str());
-    uid_t uid = 0;
-    for (const auto& g : nlohmann::json::parse(call_string("ListGrants", nullptr, nullptr)))
-        if (g["id"] == jti)
-            uid = g["uid"].get<uid_t>();
-    auto pids = spawn_engineer(uid, 10);
-    stop(d, SIGKILL);
-    while (now_s() < exp_at + 0.5)
-        usleep(10000);
-    auto t0 = Clock::now();
-    d = spawn({g_lockboxd, "--config", g_dir + "/lockbox.conf"});
-    double gone_ms = -1;
-    while (std::chrono::duration<double>(Clock::now() - t0).count() < 10) {
-        bool any = false;
-        for (pid_t p : pids)
-            any |= proc_alive(p);
-        if (!any) {
-            gone_ms = std::chrono::duration<double, std::milli>(Clock::now() - t0).count();
-            break;
-        }
-        usleep(500);
-    }
+    double gone_ms = restart_after_lapse_ms(d, 990001);
     std::printf("processes of the ended grant gone %.1f ms after lockboxd was started (target < 1000 ms)\n", gone_ms);
-    for (pid_t p : pids) {
-        kill(p, SIGKILL);
-        waitpid(p, nullptr, 0);
-    }
     for (pid_t p : std::vector<pid_t>(g_children.rbegin(), g_children.rend()))
         stop(p);
     std::filesystem::remove_all(g_dir);

@@ -83,6 +83,7 @@ lockbox::Status Enforcer::load() {
         return lockbox::make_error(st.error().code, store_->path() + ": uid map: " + st.error().message);
 
     usec_t now = clock_.now();
+    end_lapsed_before_verifying(state->grants, now);
     for (auto& p : state->grants.grants) {
         auto check = verifier_->verify_ignoring_time(p.token);
         if (check.verdict != lockbox::GrantVerdict::Allow) {
@@ -109,6 +110,32 @@ lockbox::Status Enforcer::load() {
     for (const auto& problem : sessions_.restore(std::move(state->sessions)))
         log_warning("session state: " + problem);
     return {};
+}
+
+// Verifying every stored token again takes seconds at 100 000 grants, and the
+// processes of an engineer whose grants all ended while lockboxd was down must
+// not live that long. The stored rows may only shorten access here, never
+// lengthen it: an engineer none of whose rows could still be live loses every
+// process at once (SIGKILL: the grace ran out while lockboxd was down).
+// recover() then audits, cleans up and sweeps again with verified data.
+void Enforcer::end_lapsed_before_verifying(const PersistedGrants& stored, usec_t now) {
+    std::set<std::string> maybe_live;
+    for (const auto& p : stored.grants)
+        if ((p.state == GrantState::Active || p.state == GrantState::Installed) && p.exp > now)
+            maybe_live.insert(p.sub);
+    for (uid_t uid : live_uids_in_range(config_.uid_min, config_.uid_max)) {
+        auto name = uids_.name_of(uid);
+        if (!name || maybe_live.count(*name) || !uids_.in_range(uid))
+            continue;
+        std::vector<pid_t> pids = live_processes_of_uid(uid);
+        if (auto st = signal_every_process_of_uid(uid, uid, SIGKILL); !st) {
+            log_error("cannot end the processes of " + *name + ": " + st.error().message);
+            continue;  // recover() tries again
+        }
+        audit(AuditEvent::SessionKilled, "lockboxd", nullptr,
+              "processes of " + *name + " ended at start-up: no grant of theirs is live",
+              {{"PIDS", join_pids(pids)}, {"REASON", "ended while lockboxd was down"}});
+    }
 }
 
 void Enforcer::recover() {

@@ -101,6 +101,7 @@ private:
     void warn_sessions(const Grant& grant, lockbox::usec_t lead);
     void publish_nss();
     // Write what changed in the registries since their last write (O(changed)).
+    void end_lapsed_before_verifying(const PersistedGrants& stored, usec_t now);
     void persist_grants();
     void persist_sessions();
     lockbox::Status persist_uids();

@@ -42,6 +42,9 @@ def main(sb, uids):
     t.expect(allowed, reason)
     allowed, reason = t.check_access(sb, "engend")
     t.expect(not allowed and reason == "expired", reason)
+    killed = sb.journal(match={"LOCKBOX_EVENT": "session-killed"}, expect=1, timeout=10)
+    t.expect(any("engend" in e.get("MESSAGE", "") and e.get("LOCKBOX_PIDS") for e in killed),
+             f"the start-up kill was not audited with its pids: {killed}")
 
 
 if __name__ == "__main__":
