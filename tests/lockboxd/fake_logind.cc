@@ -25,17 +25,10 @@
 #include <systemd/sd-bus.h>
 #include <systemd/sd-event.h>
 
+#include "raii_handles.h"
+
 namespace {
 
-struct BusUnref {
-    void operator()(sd_bus* b) const { sd_bus_flush_close_unref(b); }
-};
-struct CredsUnref {
-    void operator()(sd_bus_creds* c) const { sd_bus_creds_unref(c); }
-};
-struct EventUnref {
-    void operator()(sd_event* e) const { sd_event_unref(e); }
-};
 struct FileClose {
     void operator()(FILE* f) const { std::fclose(f); }
 };
@@ -50,7 +43,7 @@ std::string caller_of(sd_bus_message* m) {
     sd_bus_creds* raw = nullptr;
     if (sd_bus_query_sender_creds(m, SD_BUS_CREDS_EUID | SD_BUS_CREDS_PID, &raw) < 0)
         return " caller_uid=? caller_pid=?";
-    std::unique_ptr<sd_bus_creds, CredsUnref> creds(raw);
+    lockbox::BusCredsPtr creds(raw);
     uid_t uid = 0;
     pid_t pid = 0;
     std::string out = " caller_uid=";
@@ -106,11 +99,11 @@ int main(int argc, char** argv) {
     sd_event* e = nullptr;
     if (sd_event_default(&e) < 0)
         return 1;
-    std::unique_ptr<sd_event, EventUnref> event(e);
+    lockbox::EventPtr event(e);
     sd_bus* raw = nullptr;
     if (sd_bus_open_system(&raw) < 0)
         return 1;
-    std::unique_ptr<sd_bus, BusUnref> bus(raw);
+    lockbox::BusPtr bus(raw);
     sd_bus_attach_event(bus.get(), e, 0);
     if (sd_bus_add_object_vtable(bus.get(), nullptr, PATH, IFACE, vtable, nullptr) < 0)
         return 1;
