@@ -148,7 +148,8 @@ void GrantRegistry::process(Grant& g, usec_t now, std::vector<GrantEvent>& out) 
         while (g.warnings_sent < policy_.warn_before.size() &&
                now >= c.exp - policy_.warn_before[g.warnings_sent])
             lead = policy_.warn_before[g.warnings_sent++];
-        if (lead)
+        // No warning when another grant of theirs carries access past this end.
+        if (lead && !has_active_grant(c.sub, c.exp, c.jti))
             out.push_back({GrantEventKind::Warning, c.jti, *lead, false});
     }
 }

@@ -179,6 +179,23 @@ void test_overlapping_grants_keep_access_until_last_exp(void**) {
     assert_string_equal(a.jti.c_str(), "b");
 }
 
+void test_no_warning_when_another_grant_carries_access_past_the_end(void**) {
+    GrantRegistry reg(policy());
+    usec_t end_a = T0 + 3600 * USEC_PER_SEC;
+    reg.insert(make("a", "eng", T0, end_a), T0);
+    reg.insert(make("b", "eng", T0, end_a + 3600 * USEC_PER_SEC), T0);
+    reg.advance(T0);
+    auto evs = reg.advance(end_a - 60 * USEC_PER_SEC);  // both of a's leads are due
+    for (const auto& e : evs)
+        assert_false(e.kind == GrantEventKind::Warning && e.jti == "a");
+    // b's own end is warned: nothing carries access past it.
+    evs = reg.advance(end_a + 3600 * USEC_PER_SEC - 600 * USEC_PER_SEC);
+    assert_int_equal(count_kind(evs, GrantEventKind::Warning), 1);
+    for (const auto& e : evs)
+        if (e.kind == GrantEventKind::Warning)
+            assert_string_equal(e.jti.c_str(), "b");
+}
+
 bool same(const std::unordered_set<std::string>& got, std::initializer_list<const char*> want) {
     if (got.size() != want.size())
         return false;
@@ -289,6 +306,7 @@ int main(void) {
         cmocka_unit_test(test_revoking_unknown_id_blocks_later_insert),
         cmocka_unit_test(test_latest_grant_decides_denial_reason),
         cmocka_unit_test(test_overlapping_grants_keep_access_until_last_exp),
+        cmocka_unit_test(test_no_warning_when_another_grant_carries_access_past_the_end),
         cmocka_unit_test(test_changes_name_only_what_changed),
         cmocka_unit_test(test_persisted_form_copies_the_claims_it_needs),
         cmocka_unit_test(test_active_on_reload_skips_past_warnings),
