@@ -50,8 +50,20 @@ time.sleep(120)
 
 def prepare():
     t.enter_private_ipc()
+    # The tree under test may live below one of these (a checkout in /tmp):
+    # it is bound back at its place over the fresh tmpfs, through a descriptor
+    # opened before the tmpfs hid it, so nothing is created on the host.
+    tree = [os.path.realpath(p) for p in (lf.SOURCE_ROOT, lf.BUILD_ROOT) if p]
     for target, mode in (("/tmp", "1777"), ("/var/tmp", "1777"), ("/dev/shm", "1777"), ("/var/spool", "0755")):
+        inside = [p for p in tree if p.startswith(target + "/")]
+        outermost = sorted({p for p in inside if not any(q != p and p.startswith(q + "/") for q in inside)})
+        held = [(p, os.open(p, os.O_PATH | os.O_DIRECTORY)) for p in outermost]
         subprocess.run(["mount", "-t", "tmpfs", "-o", f"mode={mode}", "tmpfs", target], check=True)
+        for path, fd in held:
+            os.makedirs(path)
+            subprocess.run(["mount", "--no-canonicalize", "--bind", f"/proc/{os.getpid()}/fd/{fd}", path],
+                           check=True)
+            os.close(fd)
 
 
 def start_ipc_holder(sb, uid):
