@@ -41,11 +41,22 @@ nlohmann::json request_to_json(const Request& r, usec_t now) {
     return j;
 }
 
-std::string requests_to_json(const std::vector<Request>& rs, usec_t now) {
-    auto a = nlohmann::json::array();
-    for (const auto& r : rs)
-        a.push_back(request_to_json(r, now));
-    return a.dump();
+std::string requests_to_json(const std::vector<Request>& rs, usec_t now, size_t max_bytes, size_t* left_out) {
+    std::string out = "[";
+    size_t listed = 0;
+    for (const auto& r : rs) {
+        std::string item = request_to_json(r, now).dump();
+        bool first = listed == 0;
+        if (out.size() + (first ? 0 : 1) + item.size() + 1 > max_bytes)  // ',' before, ']' after
+            break;
+        if (!first)
+            out += ',';
+        out += item;
+        listed++;
+    }
+    if (left_out)
+        *left_out = rs.size() - listed;
+    return out + "]";
 }
 
 }  // namespace lockbox::approval

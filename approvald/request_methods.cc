@@ -1,7 +1,9 @@
 // The org.lockbox.Approval1 method handlers (see approval_service.h for the shape).
 #include <pwd.h>
+#include <cstdio>
 #include <cstring>
 
+#include <systemd/sd-daemon.h>
 #include <systemd/sd-id128.h>
 
 #include "approval_service.h"
@@ -263,7 +265,13 @@ int ApprovalService::list_requests(sd_bus_message* m, sd_bus_error* e) {
     for (auto& r : *all)
         if (may_read(r, *actor) && (state.empty() || state == state_name(effective_state(r, now))))
             shown.push_back(std::move(r));
-    return reply_string(m, requests_to_json(shown, now));
+    // Newest first (the store's order), cut to one bus message.
+    size_t left_out = 0;
+    std::string reply = requests_to_json(shown, now, bus::MAX_LIST_REPLY, &left_out);
+    if (left_out > 0)
+        std::fprintf(stderr, SD_WARNING "ListRequests by %s: %zu older requests did not fit one reply\n",
+                     actor->name.c_str(), left_out);
+    return reply_string(m, reply);
 }
 
 int ApprovalService::revoke_grant(sd_bus_message* m, sd_bus_error* e) {

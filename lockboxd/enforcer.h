@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "audit_outbox.h"
+#include "bus_api.h"
 #include "clock.h"
 #include "config.h"
 #include "grant_registry.h"
@@ -70,10 +71,8 @@ public:
     // authorized_keys lines for the user's active grants ("" when none).
     std::string authorized_keys(const std::string& user) const;
 
-    // Reply budget of ListGrants: well under dbus-daemon's 32 MiB message limit.
-    static constexpr size_t LIST_REPLY_BYTES = 8 << 20;
     // The grants as a JSON array, newest first, cut to max_bytes.
-    std::string grants_json(size_t max_bytes = LIST_REPLY_BYTES) const;
+    std::string grants_json(size_t max_bytes = lockbox::bus::MAX_LIST_REPLY) const;
     std::string sessions_json() const;
     std::string status_json(bool approval_reachable) const;
 
