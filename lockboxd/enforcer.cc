@@ -276,8 +276,11 @@ void Enforcer::after_kill(const std::string& user, const std::string& jti, usec_
         return f;
     };
     for (const auto& s : sessions) {
-        if (!sessions_.find(s.id))
-            continue;  // another kill of the same uid reported it already
+        // Reported even when sshd closed it (CloseSession) while the kill ran,
+        // which is the usual order on a real host; once only, though another
+        // end_access of the same uid may have joined this kill.
+        if (!note_kill_reported(s.id))
+            continue;
         const Grant* sg = g ? g : grants_.find(s.grant_id);
         audit(AuditEvent::SessionKilled, "lockboxd", sg ? &sg->claims : nullptr,
               "session " + s.id + " of " + user + " ended, " + std::to_string(delay_ms) + " ms after the end",
@@ -439,6 +442,17 @@ lockbox::Result<OpenedSession> Enforcer::open_session(const std::string& user, i
         f.emplace_back("AUDIT_SESSION", audit_session);
     audit(AuditEvent::SessionOpened, user, &g->claims, "session " + id + " of " + user + " opened", f);
     return OpenedSession{id, a.jti, g->claims.ticket, g->claims.exp};
+}
+
+bool Enforcer::note_kill_reported(const std::string& session_id) {
+    if (!kill_reported_.insert(session_id).second)
+        return false;
+    kill_reported_order_.push_back(session_id);
+    if (kill_reported_order_.size() > MAX_KILL_REPORTED) {  // session ids never recur: forget the oldest
+        kill_reported_.erase(kill_reported_order_.front());
+        kill_reported_order_.pop_front();
+    }
+    return true;
 }
 
 lockbox::Status Enforcer::close_session(const std::string& id) {

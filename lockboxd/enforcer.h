@@ -3,6 +3,8 @@
 // (enforcer_service) validates arguments and credentials, then calls in here.
 #pragma once
 
+#include <deque>
+#include <unordered_set>
 #include <functional>
 #include <memory>
 #include <optional>
@@ -101,6 +103,8 @@ private:
     void publish_nss();
     // Write what changed in the registries since their last write (O(changed)).
     void end_lapsed_before_verifying(const PersistedGrants& stored, usec_t now);
+    // True the first time a kill of this session is reported.
+    bool note_kill_reported(const std::string& session_id);
     void persist_grants();
     void persist_sessions();
     lockbox::Status persist_uids();
@@ -119,6 +123,9 @@ private:
     LogindClient logind_{nullptr};
     AuditOutbox outbox_;
     std::unique_ptr<EnforcerStore> store_;  // opened by load()
+    static constexpr size_t MAX_KILL_REPORTED = 4096;
+    std::unordered_set<std::string> kill_reported_;
+    std::deque<std::string> kill_reported_order_;
     std::vector<std::pair<std::string, std::string>> unverifiable_active_;  // (user, jti) from load()
     std::vector<std::string> dropped_grants_;  // jtis load() could not verify, forgotten by recover()
 };

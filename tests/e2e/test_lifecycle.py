@@ -96,6 +96,11 @@ def main():
         out, err = long_session.communicate(timeout=15)
         assert long_session.returncode != 0, "the long session must end with an error"
         assert "closed" in err.decode(errors="replace").lower(), err
+        # The kill is audited with what it ended and how late, even though sshd
+        # closes the PAM session (CloseSession) while the kill is still running.
+        killed = sb.journal(match={"LOCKBOX_EVENT": "session-killed", "LOCKBOX_REQUEST_ID": rid},
+                            expect=1, timeout=10)
+        assert killed and killed[0].get("LOCKBOX_PIDS") and "LOCKBOX_DELAY_MS" in killed[0], killed
         # lockboxd wrote the warning to the session's pty, so the ssh client shows it.
         shown = out.decode(errors="replace")
         assert f"Lockbox: your access (grant {rid}) ends in 5 seconds" in shown, repr(shown)
