@@ -7,16 +7,15 @@
 #include <dirent.h>
 #include <fcntl.h>
 #include <fstream>
-#include <grp.h>
 #include <sstream>
 #include <sys/ipc.h>
 #include <sys/msg.h>
 #include <sys/sem.h>
 #include <sys/shm.h>
 #include <sys/stat.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
+#include "as_engineer.h"
 #include "names.h"
 #include "unique_handles.h"
 
@@ -100,29 +99,6 @@ void sweep_owned(int dirfd, uid_t uid, int depth, size_t& removed, std::vector<s
     }
 }
 
-// IPC_RMID needs the object's owner or creator, or CAP_SYS_ADMIN, which the
-// unit does not grant: a child that becomes the engineer removes what it owns,
-// like the kill helper. Returns how many removals failed (capped at 255).
-int remove_ipc_as(uid_t uid, const std::vector<std::pair<int (*)(int), int>>& objects) {
-    pid_t child = ::fork();
-    if (child < 0)
-        return static_cast<int>(std::min<size_t>(objects.size(), 255));
-    if (child == 0) {
-        if (::setgroups(0, nullptr) < 0 || ::setresgid(uid, uid, uid) < 0 || ::setresuid(uid, uid, uid) < 0)
-            ::_exit(255);
-        int failed = 0;
-        for (const auto& [remove, id] : objects)
-            if (remove(id) < 0 && errno != EINVAL && errno != EIDRM)  // gone meanwhile: fine
-                failed++;
-        ::_exit(std::min(failed, 255));
-    }
-    int status = 0;
-    while (::waitpid(child, &status, 0) < 0)
-        if (errno != EINTR)
-            return 255;
-    return WIFEXITED(status) ? WEXITSTATUS(status) : 255;
-}
-
 void remove_sysv_ipc(uid_t uid, LeftoverReport& report) {
     struct Kind {
         const char* file;
@@ -160,11 +136,22 @@ void remove_sysv_ipc(uid_t uid, LeftoverReport& report) {
     }
     if (objects.empty())
         return;
-    int failed = remove_ipc_as(uid, objects);
-    report.ipc_removed += objects.size() - std::min<size_t>(objects.size(), static_cast<size_t>(failed));
-    if (failed > 0)
-        report.problems.push_back("cannot remove " + std::to_string(failed) + " of " + std::to_string(objects.size()) +
-                                  " SysV IPC objects");
+    // IPC_RMID needs the owner or creator, or CAP_SYS_ADMIN, which the unit
+    // does not grant: the engineer's own uid removes what it owns.
+    auto failed = run_as_engineer(uid, uid, [&objects] {
+        int n = 0;
+        for (const auto& [remove, id] : objects)
+            if (remove(id) < 0 && errno != EINVAL && errno != EIDRM)  // gone meanwhile: fine
+                n++;
+        return n;
+    });
+    size_t not_removed = failed ? std::min<size_t>(objects.size(), static_cast<size_t>(*failed)) : objects.size();
+    report.ipc_removed += objects.size() - not_removed;
+    if (!failed)
+        report.problems.push_back("cannot remove SysV IPC objects: " + failed.error().message);
+    else if (not_removed > 0)
+        report.problems.push_back("cannot remove " + std::to_string(not_removed) + " of " +
+                                  std::to_string(objects.size()) + " SysV IPC objects");
 }
 
 void remove_owned_files_in(const std::string& dir, uid_t uid, LeftoverReport& report) {

@@ -3,11 +3,10 @@
 #include <cerrno>
 #include <csignal>
 #include <cstring>
-#include <grp.h>
-#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
+#include "as_engineer.h"
 #include "process_table.h"
 
 namespace lockboxd {
@@ -27,29 +26,12 @@ lockbox::usec_t monotonic_now() {
 }  // namespace
 
 lockbox::Status signal_every_process_of_uid(uid_t uid, gid_t gid, int sig) {
-    if (uid == 0)
-        return lockbox::make_error("refused", "refusing to signal every process of uid 0");
-    pid_t child = ::fork();
-    if (child < 0)
-        return lockbox::make_error("fork-failed", std::string("fork: ") + std::strerror(errno));
-    if (child == 0) {
-        // Only async-signal-safe calls from here on.
-        if (::setgroups(0, nullptr) < 0 || ::setresgid(gid, gid, gid) < 0 || ::setresuid(uid, uid, uid) < 0)
-            ::_exit(2);
-        // ESRCH: nothing left to signal, which is success.
-        if (::kill(-1, sig) < 0 && errno != ESRCH)
-            ::_exit(3);
-        ::_exit(0);
-    }
-    int status = 0;
-    while (::waitpid(child, &status, 0) < 0) {
-        if (errno != EINTR)
-            return lockbox::make_error("wait-failed", std::string("waitpid: ") + std::strerror(errno));
-    }
-    if (!WIFEXITED(status) || WEXITSTATUS(status) != 0)
-        return lockbox::make_error("signal-failed", WIFEXITED(status) && WEXITSTATUS(status) == 2
-                                                        ? "cannot switch to the engineer's uid"
-                                                        : "kill(-1) failed in the signalling child");
+    // ESRCH: nothing left to signal, which is success.
+    auto failed = run_as_engineer(uid, gid, [sig] { return ::kill(-1, sig) < 0 && errno != ESRCH ? 1 : 0; });
+    if (!failed)
+        return lockbox::make_error("signal-failed", failed.error().message);
+    if (*failed != 0)
+        return lockbox::make_error("signal-failed", "kill(-1) failed in the signalling child");
     return {};
 }
 
