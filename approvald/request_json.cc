@@ -1,5 +1,6 @@
 #include "request_json.h"
 
+#include "bounded_json_array.h"
 #include "time_format.h"
 
 namespace lockbox::approval {
@@ -42,21 +43,13 @@ nlohmann::json request_to_json(const Request& r, usec_t now) {
 }
 
 std::string requests_to_json(const std::vector<Request>& rs, usec_t now, size_t max_bytes, size_t* left_out) {
-    std::string out = "[";
-    size_t listed = 0;
-    for (const auto& r : rs) {
-        std::string item = request_to_json(r, now).dump();
-        bool first = listed == 0;
-        if (out.size() + (first ? 0 : 1) + item.size() + 1 > max_bytes)  // ',' before, ']' after
+    BoundedJsonArray out(max_bytes);
+    for (const auto& r : rs)
+        if (!out.add(request_to_json(r, now).dump()))
             break;
-        if (!first)
-            out += ',';
-        out += item;
-        listed++;
-    }
     if (left_out)
-        *left_out = rs.size() - listed;
-    return out + "]";
+        *left_out = rs.size() - out.count();
+    return out.finish();
 }
 
 }  // namespace lockbox::approval

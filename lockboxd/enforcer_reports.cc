@@ -4,6 +4,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "bounded_json_array.h"
 #include "enforcer.h"
 #include "time_format.h"
 
@@ -16,7 +17,7 @@ std::string Enforcer::grants_json(size_t max_bytes) const {
     std::vector<const Grant*> order = grants_.all();
     std::stable_sort(order.begin(), order.end(),
                      [](const Grant* a, const Grant* b) { return a->installed_at > b->installed_at; });
-    std::string out = "[";
+    lockbox::BoundedJsonArray out(max_bytes);
     for (const Grant* g : order) {
         const auto& c = g->claims;
         nlohmann::json approvals = nlohmann::json::array();
@@ -42,15 +43,10 @@ std::string Enforcer::grants_json(size_t max_bytes) const {
             j["uid"] = *uid;
         if (g->ended_at)
             j["ended_at"] = lockbox::format_rfc3339(g->ended_at);
-        std::string item = j.dump();
-        bool first = out.size() == 1;
-        if (out.size() + (first ? 0 : 1) + item.size() + 1 > max_bytes)  // ',' before, ']' after
+        if (!out.add(j.dump()))
             break;
-        if (!first)
-            out += ',';
-        out += item;
     }
-    return out + "]";
+    return out.finish();
 }
 
 std::string Enforcer::sessions_json() const {
