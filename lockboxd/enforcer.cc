@@ -125,7 +125,7 @@ void Enforcer::end_lapsed_before_verifying(const PersistedGrants& stored, usec_t
             maybe_live.insert(p.sub);
     for (uid_t uid : live_uids_in_range(config_.uid_min, config_.uid_max)) {
         auto name = uids_.name_of(uid);
-        if (!name || maybe_live.count(*name) || !uids_.in_range(uid))
+        if (!name || maybe_live.count(*name))
             continue;
         std::vector<pid_t> pids = live_processes_of_uid(uid);
         if (auto st = signal_every_process_of_uid(uid, uid, SIGKILL); !st) {
@@ -239,7 +239,7 @@ void Enforcer::warn_sessions(const Grant& grant, usec_t lead) {
         ttys.insert(path);
     for (const auto& s : sessions_.of_user(grant.claims.sub))
         if (s.tty.starts_with("/dev/") || s.tty.starts_with("pts/") || s.tty.starts_with("tty"))
-            ttys.insert(s.tty.starts_with("/dev/") ? s.tty : "/dev/" + s.tty);
+            ttys.insert(terminal_device_path(s.tty));
     for (const auto& tty : ttys)
         if (auto st = write_to_terminal(tty, *uid, text); !st)
             log_info("no warning on " + tty + ": " + st.error().message);

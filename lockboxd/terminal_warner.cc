@@ -13,7 +13,7 @@ namespace lockboxd {
 lockbox::Status write_to_terminal(const std::string& tty, uid_t uid, const std::string& text) {
     if (tty.empty() || tty.size() > 64 || tty.find("..") != std::string::npos)
         return lockbox::make_error("bad-tty", "not a terminal name: " + tty);
-    std::string path = tty.starts_with("/dev/") ? tty : "/dev/" + tty;
+    std::string path = terminal_device_path(tty);
     // Look before opening: opening a device can act (a watchdog starts counting,
     // ptmx makes a terminal), so the name is only resolved here (O_PATH opens
     // nothing) and only a character device the engineer owns is opened.
@@ -44,6 +44,10 @@ lockbox::Status write_to_terminal(const std::string& tty, uid_t uid, const std::
     if (n < 0 && errno != EAGAIN)
         return lockbox::make_error("bad-tty", "cannot write to " + path + ": " + std::strerror(errno));
     return {};
+}
+
+std::string terminal_device_path(const std::string& tty) {
+    return tty.starts_with("/dev/") ? tty : "/dev/" + tty;
 }
 
 std::string expiry_warning_text(const std::string& grant_id, long long seconds_left) {

@@ -15,6 +15,8 @@ namespace lockboxd {
 // through a symlink, non-ttys and terminals not owned by uid, none of which is
 // ever opened (needs /proc/self/fd).
 lockbox::Status write_to_terminal(const std::string& tty, uid_t uid, const std::string& text);
+// "pts/3" -> "/dev/pts/3"; a name under /dev stays as it is.
+std::string terminal_device_path(const std::string& tty);
 
 std::string expiry_warning_text(const std::string& grant_id, long long seconds_left);
 
