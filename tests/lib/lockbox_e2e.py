@@ -157,31 +157,13 @@ class E2ESandbox(lf.Sandbox):
 
     @staticmethod
     def unit_credentials(binary):
-        """setpriv argv that gives the daemon what its installed unit gives it:
-        User=/Group=, CapabilityBoundingSet=, NoNewPrivileges= (no systemd runs
-        here to do it)."""
+        """setpriv argv for the daemon as its installed unit runs it."""
         name = os.path.basename(binary) + ".service"
         unit = next((os.path.join(d, name) for d in ("/usr/lib/systemd/system", "/lib/systemd/system")
                      if os.path.exists(os.path.join(d, name))), None)
         if unit is None:
             raise RuntimeError(f"{name} was not installed")
-        d = {}
-        with open(unit) as f:
-            for line in f:
-                line = line.strip()
-                if "=" in line and not line.startswith(("#", "[")):
-                    key, value = line.split("=", 1)
-                    d.setdefault(key, []).append(value)
-        caps = " ".join(d.get("CapabilityBoundingSet", [])).split()
-        argv = ["setpriv", "--bounding-set=-all" + "".join(",+" + c.lower().removeprefix("cap_") for c in caps),
-                "--inh-caps=-all"]
-        if "User" in d:
-            user = d["User"][-1]
-            group = d.get("Group", [user])[-1]
-            argv += [f"--reuid={user}", f"--regid={group}", "--clear-groups"]
-        if d.get("NoNewPrivileges", ["no"])[-1] == "yes":
-            argv.append("--no-new-privs")
-        return argv + ["--"]
+        return lf.unit_setpriv(unit)
 
     def start_lockbox_daemon(self, binary, bus_name):
         log_path = os.path.join(self.dir, f"{os.path.basename(binary)}.log")

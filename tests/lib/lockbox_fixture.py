@@ -53,6 +53,28 @@ def wait_until(predicate, timeout, interval=0.02, what="condition"):
         time.sleep(interval)
 
 
+def unit_setpriv(unit_path):
+    """setpriv argv that gives a daemon what its systemd unit gives it: User=/
+    Group=, CapabilityBoundingSet=, NoNewPrivileges= (no systemd runs here)."""
+    d = {}
+    with open(unit_path) as f:
+        for line in f:
+            line = line.strip()
+            if "=" in line and not line.startswith(("#", "[")):
+                key, value = line.split("=", 1)
+                d.setdefault(key, []).append(value)
+    caps = " ".join(d.get("CapabilityBoundingSet", [])).split()
+    argv = ["setpriv", "--bounding-set=-all" + "".join(",+" + c.lower().removeprefix("cap_") for c in caps),
+            "--inh-caps=-all"]
+    if "User" in d:
+        user = d["User"][-1]
+        group = d.get("Group", [user])[-1]
+        argv += [f"--reuid={user}", f"--regid={group}", "--clear-groups"]
+    if d.get("NoNewPrivileges", ["no"])[-1] == "yes":
+        argv.append("--no-new-privs")
+    return argv + ["--"]
+
+
 def build_path(relative):
     return os.path.join(BUILD_ROOT, relative)
 

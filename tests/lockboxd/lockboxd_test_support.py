@@ -31,21 +31,14 @@ def make_grant(sb, sub, nbf=-1.0, exp=60.0, jti=None, hosts=("db01",), tenant="c
 
 
 def start_lockboxd(sb, unit_capabilities=True):
-    """unit_capabilities: run lockboxd with only the capabilities its systemd unit
-    grants (CapabilityBoundingSet= of systemd/lockboxd.service.in), as on a host."""
+    """unit_capabilities: run lockboxd with what its systemd unit grants
+    (CapabilityBoundingSet=, NoNewPrivileges= of systemd/lockboxd.service.in), as on a host."""
     wrapper = unit_capability_wrapper() if unit_capabilities else ()
     return sb.start_daemon("lockboxd/lockboxd", bus_name="org.lockbox.Enforcer1", wrapper=wrapper)
 
 
 def unit_capability_wrapper():
-    caps = []
-    with open(lf.source_path("systemd/lockboxd.service.in")) as f:
-        for line in f:
-            if line.startswith("CapabilityBoundingSet="):
-                caps += line.split("=", 1)[1].split()
-    assert caps, "lockboxd.service.in sets no CapabilityBoundingSet="
-    names = ",".join("+" + c.lower().removeprefix("cap_") for c in caps)
-    return ["setpriv", f"--bounding-set=-all,{names}", "--inh-caps=-all", "--"]
+    return lf.unit_setpriv(lf.source_path("systemd/lockboxd.service.in"))
 
 
 def import_grant(sb, token, check=True):
