@@ -291,14 +291,13 @@ void ApprovalService::summarize_refusals(bool flush_all) {
     const usec_t mono = monotonic_now(event_);
     std::vector<AuditEntry> summaries;
     for (const auto& w : refusal_limiter_.close_windows(mono, flush_all)) {
+        // The overflow window also holds callers whose credentials the bus
+        // could not tell (refuse() names them "unknown" too).
         Actor who;
+        who.name = "unknown";
         if (w.uid != REFUSAL_OVERFLOW_UID) {
             auto resolved = resolve_actor(w.uid, config_);
-            who = resolved ? *resolved : Actor{};
-            if (!resolved)
-                who.name = "uid:" + std::to_string(w.uid);
-        } else {
-            who.name = "unknown";
+            who.name = resolved ? resolved->name : "uid:" + std::to_string(w.uid);
         }
         const usec_t seconds = std::max<usec_t>((w.window_end - w.window_start) / USEC_PER_SEC, 1);
         AuditEntry a;
