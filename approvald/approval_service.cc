@@ -2,6 +2,7 @@
 
 #include <cstdio>
 #include <cstring>
+#include <ctime>
 
 #include <systemd/sd-daemon.h>
 
@@ -14,6 +15,17 @@ namespace {
 constexpr size_t OUTBOX_BATCH = 256;
 constexpr usec_t OUTBOX_RETRY = 5 * USEC_PER_SEC;
 constexpr usec_t MAIL_TIMEOUT = 60 * USEC_PER_SEC;
+
+// The loop's monotonic time; before the loop first ran (start-up, shutdown
+// after sd_event_exit) sd_event_now has none, so ask the kernel.
+usec_t monotonic_now(sd_event* event) {
+    uint64_t t = 0;
+    if (event && sd_event_now(event, CLOCK_MONOTONIC, &t) >= 0)
+        return static_cast<usec_t>(t);
+    timespec ts{};
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return static_cast<usec_t>(ts.tv_sec) * USEC_PER_SEC + ts.tv_nsec / 1000;
+}
 
 // sd-bus callbacks are C: no exception may cross them.
 template <int (ApprovalService::*Method)(sd_bus_message*, sd_bus_error*)>
@@ -94,7 +106,15 @@ ApprovalService::ApprovalService(Config config, const Clock& clock, std::unique_
     policy_.approver_group = config_.approver_group;
 }
 
-ApprovalService::~ApprovalService() = default;
+ApprovalService::~ApprovalService() {
+    // Refusals counted in windows still open must not vanish with the process:
+    // their summaries go to the outbox (and journald, if it takes them now).
+    try {
+        summarize_refusals(true);
+    } catch (...) {
+        std::fprintf(stderr, SD_ERR "cannot write the refused-call summaries at shutdown\n");
+    }
+}
 
 Status ApprovalService::start() {
     sd_bus_slot* slot = nullptr;
@@ -114,6 +134,13 @@ Status ApprovalService::start() {
     if (r < 0)
         return make_error("event-error", std::string("cannot create the outbox timer: ") + std::strerror(-r));
     outbox_retry_.reset(timer);
+    r = sd_event_add_time(event_, &timer, CLOCK_MONOTONIC, UINT64_MAX, USEC_PER_SEC, on_refusal_window,
+                          this);
+    if (r < 0)
+        return make_error("event-error",
+                          std::string("cannot create the refused-call timer: ") + std::strerror(-r));
+    refusal_window_timer_.reset(timer);
+    sd_event_source_set_enabled(refusal_window_timer_.get(), SD_EVENT_OFF);
 
     forward_outbox();
     sweep_expired();
@@ -133,19 +160,29 @@ Result<Actor> ApprovalService::caller(sd_bus_message* m) {
     return resolve_actor(uid, config_);
 }
 
-int ApprovalService::refuse(sd_bus_error* e, const std::string& method, const std::string& actor,
+int ApprovalService::refuse(sd_bus_error* e, const std::string& method, const Actor& actor,
                             const Error& err, const Request* r) {
     const char* name = bus_error_for(err);
     if (std::strcmp(name, bus::ERROR_INTERNAL) == 0) {
-        std::fprintf(stderr, SD_ERR "%s by %s failed: %s\n", method.c_str(), actor.c_str(), err.message.c_str());
+        std::fprintf(stderr, SD_ERR "%s by %s failed: %s\n", method.c_str(), actor.name.c_str(),
+                     err.message.c_str());
         return sd_bus_error_set(e, name, ("internal error: " + err.message).c_str());
     }
+    const bool audit_this_one = refusal_limiter_.admit(actor.uid, monotonic_now(event_));
+    if (refusal_window_timer_) {
+        int enabled = SD_EVENT_OFF;
+        sd_event_source_get_enabled(refusal_window_timer_.get(), &enabled);
+        if (enabled == SD_EVENT_OFF)
+            summarize_refusals(false);  // arms the timer at the window's end
+    }
+    if (!audit_this_one)
+        return sd_bus_error_set(e, name, err.message.c_str());
     AuditEntry a;
     if (r)
-        a = audit_for(AuditEvent::CallRefused, actor, *r, "");
+        a = audit_for(AuditEvent::CallRefused, actor.name, *r, "");
     a.event = AuditEvent::CallRefused;
-    a.actor = actor;
-    a.message = method + " by " + actor + " refused: " + err.message;
+    a.actor = actor.name;
+    a.message = method + " by " + actor.name + " refused: " + err.message;
     a.priority = 4;  // LOG_WARNING
     a.fields["REASON"] = err.message;
     a.fields["METHOD"] = method;
@@ -198,9 +235,10 @@ void ApprovalService::forward_outbox() {
             }
             sent.push_back(item.seq);
         }
-        if (auto s = store_->mark_audit_sent(sent, clock_.now()); !s) {
-            // Sent but not marked: a restart sends them again. A duplicate beats a loss.
-            std::fprintf(stderr, SD_ERR "cannot mark audit records sent: %s\n", s.error().message.c_str());
+        if (auto s = store_->remove_sent_audit(sent); !s) {
+            // Sent but not removed: a restart sends them again. A duplicate beats a loss.
+            std::fprintf(stderr, SD_ERR "cannot remove sent audit records from the outbox: %s\n",
+                         s.error().message.c_str());
             return;
         }
         if (retry || batch->size() < OUTBOX_BATCH)
@@ -245,6 +283,61 @@ int ApprovalService::on_expiry_timer(sd_event_source* /*s*/, uint64_t /*usec*/, 
         static_cast<ApprovalService*>(userdata)->sweep_expired();
     } catch (...) {
         std::fprintf(stderr, SD_ERR "expiry sweep failed\n");
+    }
+    return 0;
+}
+
+void ApprovalService::summarize_refusals(bool flush_all) {
+    const usec_t mono = monotonic_now(event_);
+    std::vector<AuditEntry> summaries;
+    for (const auto& w : refusal_limiter_.close_windows(mono, flush_all)) {
+        // The overflow window also holds callers whose credentials the bus
+        // could not tell (refuse() names them "unknown" too).
+        Actor who;
+        who.name = "unknown";
+        if (w.uid != REFUSAL_OVERFLOW_UID) {
+            auto resolved = resolve_actor(w.uid, config_);
+            who.name = resolved ? resolved->name : "uid:" + std::to_string(w.uid);
+        }
+        const usec_t seconds = std::max<usec_t>((w.window_end - w.window_start) / USEC_PER_SEC, 1);
+        AuditEntry a;
+        a.event = AuditEvent::CallsRefusedSummary;
+        a.actor = who.name;
+        a.priority = 4;  // LOG_WARNING
+        a.message = std::to_string(w.suppressed) + " more calls by " + who.name + " refused in " +
+                    std::to_string(seconds) + " s (" + std::to_string(w.total) + " in all)";
+        a.fields["REASON"] = std::to_string(w.total) + " calls refused in " + std::to_string(seconds) +
+                             " s; the first " + std::to_string(w.total - w.suppressed) +
+                             " were audited one by one, " + std::to_string(w.suppressed) + " only counted";
+        a.fields["COUNT"] = std::to_string(w.suppressed);
+        a.fields["TOTAL"] = std::to_string(w.total);
+        a.fields["WINDOW_SEC"] = std::to_string(seconds);
+        if (w.uid != REFUSAL_OVERFLOW_UID)
+            a.fields["CALLER_UID"] = std::to_string(w.uid);
+        summaries.push_back(std::move(a));
+    }
+    if (!summaries.empty()) {
+        if (auto s = store_->append_audit(summaries); !s)
+            std::fprintf(stderr, SD_ERR "cannot store the refused-call summaries: %s\n",
+                         s.error().message.c_str());
+        forward_outbox();
+    }
+    if (!refusal_window_timer_)
+        return;
+    auto next = refusal_limiter_.next_close();
+    if (!next) {
+        sd_event_source_set_enabled(refusal_window_timer_.get(), SD_EVENT_OFF);
+        return;
+    }
+    sd_event_source_set_time(refusal_window_timer_.get(), static_cast<uint64_t>(*next));
+    sd_event_source_set_enabled(refusal_window_timer_.get(), SD_EVENT_ONESHOT);
+}
+
+int ApprovalService::on_refusal_window(sd_event_source* /*s*/, uint64_t /*usec*/, void* userdata) {
+    try {
+        static_cast<ApprovalService*>(userdata)->summarize_refusals(false);
+    } catch (...) {
+        std::fprintf(stderr, SD_ERR "refused-call summary failed\n");
     }
     return 0;
 }

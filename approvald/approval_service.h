@@ -13,6 +13,7 @@
 #include "config.h"
 #include "grant_issuer.h"
 #include "notifier.h"
+#include "refusal_limiter.h"
 #include "request_store.h"
 #include "request_workflow.h"
 #include "roles.h"
@@ -47,8 +48,9 @@ public:
 private:
     Result<Actor> caller(sd_bus_message* m);
     // Replies with the bus error for err, auditing it as call-refused unless it
-    // is an internal failure (which is logged instead).
-    int refuse(sd_bus_error* e, const std::string& method, const std::string& actor, const Error& err,
+    // is an internal failure (which is logged instead) or the caller's uid is
+    // past its quota of audited refusals (refusal_limiter.h: then only counted).
+    int refuse(sd_bus_error* e, const std::string& method, const Actor& actor, const Error& err,
                const Request* r = nullptr);
     // Looks up id after applying any due expiry, so no handler acts on a request
     // whose deadline passed while the timer had not fired yet.
@@ -58,6 +60,9 @@ private:
     Status commit_transition(const Request& prev, const Request& next, std::vector<AuditEntry> audit);
 
     void forward_outbox();
+    // Writes a calls-refused-summary record for every limiter window that closed
+    // (all of them with flush_all, at shutdown) and re-arms the window timer.
+    void summarize_refusals(bool flush_all);
     void arm_expiry_timer();
     void sweep_expired();
     void emit(const char* signal, const std::string& id, const char* state = nullptr);
@@ -66,6 +71,7 @@ private:
 
     static int on_expiry_timer(sd_event_source* s, uint64_t usec, void* userdata);
     static int on_outbox_retry(sd_event_source* s, uint64_t usec, void* userdata);
+    static int on_refusal_window(sd_event_source* s, uint64_t usec, void* userdata);
 
     Config config_;
     const Clock& clock_;
@@ -78,6 +84,8 @@ private:
     BusSlotPtr object_slot_;
     EventSourcePtr expiry_timer_;
     EventSourcePtr outbox_retry_;
+    RefusalLimiter refusal_limiter_;
+    EventSourcePtr refusal_window_timer_;
 };
 
 // Bus error name for an Error code from the workflow, validation or store.

@@ -19,6 +19,14 @@ namespace {
 
 constexpr size_t MAX_ARG = bus::MAX_STRING_ARG;
 
+// The caller whose credentials the bus could not tell; its refusals share one
+// limiter window (uid -1).
+Actor unknown_caller() {
+    Actor a;
+    a.name = "unknown";
+    return a;
+}
+
 Error access_denied(const std::string& message) { return make_error("access-denied", "access denied: " + message); }
 
 Result<std::string> new_request_id() {
@@ -60,7 +68,7 @@ int ApprovalService::create_request(sd_bus_message* m, sd_bus_error* e) {
     static const char* METHOD = "CreateRequest";
     auto actor = caller(m);
     if (!actor)
-        return refuse(e, METHOD, "unknown", actor.error());
+        return refuse(e, METHOD, unknown_caller(), actor.error());
     ArgReader args(m);
     NewRequest in;
     in.tenant = args.str("tenant", MAX_ARG);
@@ -71,17 +79,17 @@ int ApprovalService::create_request(sd_bus_message* m, sd_bus_error* e) {
     in.ssh_keys = args.strv("ssh_keys", MAX_SSH_KEYS, MAX_SSH_KEY);
     in.engineer = args.str("engineer", MAX_ARG);
     if (!args.ok())
-        return refuse(e, METHOD, actor->name, args.error());
+        return refuse(e, METHOD, *actor, args.error());
     if (auto s = validate_new_request(in, config_.tenant, config_.max_grant); !s)
-        return refuse(e, METHOD, actor->name, s.error());
+        return refuse(e, METHOD, *actor, s.error());
     auto id = new_request_id();
     if (!id)
-        return refuse(e, METHOD, actor->name, id.error());
+        return refuse(e, METHOD, *actor, id.error());
     auto r = approval::create_request(in, *actor, *id, policy_, clock_.now());
     if (!r)
-        return refuse(e, METHOD, actor->name, r.error());
+        return refuse(e, METHOD, *actor, r.error());
     if (auto s = refuse_system_account(r->engineer); !s)
-        return refuse(e, METHOD, actor->name, s.error());
+        return refuse(e, METHOD, *actor, s.error());
     auto a = audit_for(AuditEvent::RequestCreated, actor->name, *r,
                        actor->name + " requested access for " + r->engineer + " to " + r->tenant +
                            " (ticket " + r->ticket + ") for " + format_duration(r->duration));
@@ -92,7 +100,7 @@ int ApprovalService::create_request(sd_bus_message* m, sd_bus_error* e) {
         hosts += (hosts.empty() ? "" : " ") + h;
     a.fields["HOSTS"] = hosts;
     if (auto s = store_->insert(*r, {a}); !s)
-        return refuse(e, METHOD, actor->name, make_error("internal", s.error().message));
+        return refuse(e, METHOD, *actor, make_error("internal", s.error().message));
     forward_outbox();
     arm_expiry_timer();
     emit("RequestChanged", r->id, state_name(r->state));
@@ -103,30 +111,30 @@ int ApprovalService::approve_request(sd_bus_message* m, sd_bus_error* e) {
     static const char* METHOD = "ApproveRequest";
     auto actor = caller(m);
     if (!actor)
-        return refuse(e, METHOD, "unknown", actor.error());
+        return refuse(e, METHOD, unknown_caller(), actor.error());
     ArgReader args(m);
     const std::string id = args.str("id", MAX_ARG);
     const uint64_t duration = args.u64("duration_sec");
     const std::string comment = args.str("comment", MAX_ARG);
     if (!args.ok())
-        return refuse(e, METHOD, actor->name, args.error());
+        return refuse(e, METHOD, *actor, args.error());
     Status valid = validate_request_id(id);
     if (valid)
         valid = validate_text("comment", comment, MAX_COMMENT, false);
     if (valid && duration != 0)
         valid = validate_duration(duration, config_.max_grant);
     if (!valid)
-        return refuse(e, METHOD, actor->name, valid.error());
+        return refuse(e, METHOD, *actor, valid.error());
     if (!(actor->root || actor->manager || actor->approver))
-        return refuse(e, METHOD, actor->name,
+        return refuse(e, METHOD, *actor,
                       access_denied("approving needs the manager role (group " + config_.manager_group +
                                     ") or the approver role (group " + config_.approver_group + ")"));
     auto r = load(id);
     if (!r)
-        return refuse(e, METHOD, actor->name, r.error());
+        return refuse(e, METHOD, *actor, r.error());
     auto next = approval::approve_request(*r, *actor, duration, comment, policy_, clock_.now());
     if (!next)
-        return refuse(e, METHOD, actor->name, next.error(), &*r);
+        return refuse(e, METHOD, *actor, next.error(), &*r);
 
     std::vector<AuditEntry> audit;
     const bool final_stage = next->state == RequestState::Approved;
@@ -140,7 +148,7 @@ int ApprovalService::approve_request(sd_bus_message* m, sd_bus_error* e) {
     if (final_stage) {
         auto token = issuer_.issue(*next);
         if (!token)
-            return refuse(e, METHOD, actor->name, make_error("internal", token.error().message), &*r);
+            return refuse(e, METHOD, *actor, make_error("internal", token.error().message), &*r);
         next->token = std::move(*token);
         auto g = audit_for(AuditEvent::GrantIssued, actor->name, *next,
                            "grant " + id + " issued for " + next->engineer + ", valid " +
@@ -150,7 +158,7 @@ int ApprovalService::approve_request(sd_bus_message* m, sd_bus_error* e) {
         audit.push_back(g);
     }
     if (auto s = commit_transition(*r, *next, audit); !s)
-        return refuse(e, METHOD, actor->name,
+        return refuse(e, METHOD, *actor,
                       commit_error(s.error()), &*r);
     if (final_stage)
         emit("GrantIssued", id);
@@ -161,31 +169,31 @@ int ApprovalService::deny_request(sd_bus_message* m, sd_bus_error* e) {
     static const char* METHOD = "DenyRequest";
     auto actor = caller(m);
     if (!actor)
-        return refuse(e, METHOD, "unknown", actor.error());
+        return refuse(e, METHOD, unknown_caller(), actor.error());
     ArgReader args(m);
     const std::string id = args.str("id", MAX_ARG);
     const std::string reason = args.str("reason", MAX_ARG);
     if (!args.ok())
-        return refuse(e, METHOD, actor->name, args.error());
+        return refuse(e, METHOD, *actor, args.error());
     Status valid = validate_request_id(id);
     if (valid)
         valid = validate_text("reason", reason, MAX_REASON, true);
     if (!valid)
-        return refuse(e, METHOD, actor->name, valid.error());
+        return refuse(e, METHOD, *actor, valid.error());
     if (!(actor->root || actor->manager || actor->approver))
-        return refuse(e, METHOD, actor->name,
+        return refuse(e, METHOD, *actor,
                       access_denied("denying needs the manager role (group " + config_.manager_group +
                                     ") or the approver role (group " + config_.approver_group + ")"));
     auto r = load(id);
     if (!r)
-        return refuse(e, METHOD, actor->name, r.error());
+        return refuse(e, METHOD, *actor, r.error());
     auto next = approval::deny_request(*r, *actor, reason, policy_, clock_.now());
     if (!next)
-        return refuse(e, METHOD, actor->name, next.error(), &*r);
+        return refuse(e, METHOD, *actor, next.error(), &*r);
     auto a = audit_for(AuditEvent::RequestDenied, actor->name, *next, actor->name + " denied request " + id);
     a.fields["REASON"] = reason;
     if (auto s = commit_transition(*r, *next, {a}); !s)
-        return refuse(e, METHOD, actor->name,
+        return refuse(e, METHOD, *actor,
                       commit_error(s.error()), &*r);
     return sd_bus_reply_method_return(m, "");
 }
@@ -194,27 +202,27 @@ int ApprovalService::cancel_request(sd_bus_message* m, sd_bus_error* e) {
     static const char* METHOD = "CancelRequest";
     auto actor = caller(m);
     if (!actor)
-        return refuse(e, METHOD, "unknown", actor.error());
+        return refuse(e, METHOD, unknown_caller(), actor.error());
     ArgReader args(m);
     const std::string id = args.str("id", MAX_ARG);
     if (!args.ok())
-        return refuse(e, METHOD, actor->name, args.error());
+        return refuse(e, METHOD, *actor, args.error());
     if (auto s = validate_request_id(id); !s)
-        return refuse(e, METHOD, actor->name, s.error());
+        return refuse(e, METHOD, *actor, s.error());
     if (!actor->may_read())
-        return refuse(e, METHOD, actor->name,
+        return refuse(e, METHOD, *actor,
                       access_denied("cancelling needs the engineer role (group " + config_.engineer_group +
                                     ") or the manager role (group " + config_.manager_group + ")"));
     auto r = load(id);
     if (!r)
-        return refuse(e, METHOD, actor->name, r.error());
+        return refuse(e, METHOD, *actor, r.error());
     auto next = approval::cancel_request(*r, *actor, clock_.now());
     if (!next)
-        return refuse(e, METHOD, actor->name, next.error(), &*r);
+        return refuse(e, METHOD, *actor, next.error(), &*r);
     auto a = audit_for(AuditEvent::RequestCancelled, actor->name, *next,
                        actor->name + " cancelled request " + id);
     if (auto s = commit_transition(*r, *next, {a}); !s)
-        return refuse(e, METHOD, actor->name,
+        return refuse(e, METHOD, *actor,
                       commit_error(s.error()), &*r);
     return sd_bus_reply_method_return(m, "");
 }
@@ -223,21 +231,21 @@ int ApprovalService::get_request(sd_bus_message* m, sd_bus_error* e) {
     static const char* METHOD = "GetRequest";
     auto actor = caller(m);
     if (!actor)
-        return refuse(e, METHOD, "unknown", actor.error());
+        return refuse(e, METHOD, unknown_caller(), actor.error());
     ArgReader args(m);
     const std::string id = args.str("id", MAX_ARG);
     if (!args.ok())
-        return refuse(e, METHOD, actor->name, args.error());
+        return refuse(e, METHOD, *actor, args.error());
     if (auto s = validate_request_id(id); !s)
-        return refuse(e, METHOD, actor->name, s.error());
+        return refuse(e, METHOD, *actor, s.error());
     if (!actor->may_read())
-        return refuse(e, METHOD, actor->name,
+        return refuse(e, METHOD, *actor,
                       access_denied("reading requests needs the engineer, manager or approver role"));
     auto r = load(id);
     if (!r)
-        return refuse(e, METHOD, actor->name, r.error());
+        return refuse(e, METHOD, *actor, r.error());
     if (!may_read(*r, *actor))
-        return refuse(e, METHOD, actor->name,
+        return refuse(e, METHOD, *actor,
                       access_denied("engineers may read only their own requests"), &*r);
     return reply_string(m, request_to_json(*r, clock_.now()).dump());
 }
@@ -246,20 +254,20 @@ int ApprovalService::list_requests(sd_bus_message* m, sd_bus_error* e) {
     static const char* METHOD = "ListRequests";
     auto actor = caller(m);
     if (!actor)
-        return refuse(e, METHOD, "unknown", actor.error());
+        return refuse(e, METHOD, unknown_caller(), actor.error());
     ArgReader args(m);
     const std::string state = args.str("state", MAX_ARG);
     if (!args.ok())
-        return refuse(e, METHOD, actor->name, args.error());
+        return refuse(e, METHOD, *actor, args.error());
     if (auto s = validate_state_filter(state); !s)
-        return refuse(e, METHOD, actor->name, s.error());
+        return refuse(e, METHOD, *actor, s.error());
     if (!actor->may_read())
-        return refuse(e, METHOD, actor->name,
+        return refuse(e, METHOD, *actor,
                       access_denied("reading requests needs the engineer, manager or approver role"));
     sweep_expired();
     auto all = store_->list(std::nullopt);
     if (!all)
-        return refuse(e, METHOD, actor->name, make_error("internal", all.error().message));
+        return refuse(e, METHOD, *actor, make_error("internal", all.error().message));
     const usec_t now = clock_.now();
     std::vector<Request> shown;
     for (auto& r : *all)
@@ -278,31 +286,31 @@ int ApprovalService::revoke_grant(sd_bus_message* m, sd_bus_error* e) {
     static const char* METHOD = "RevokeGrant";
     auto actor = caller(m);
     if (!actor)
-        return refuse(e, METHOD, "unknown", actor.error());
+        return refuse(e, METHOD, unknown_caller(), actor.error());
     ArgReader args(m);
     const std::string id = args.str("id", MAX_ARG);
     const std::string reason = args.str("reason", MAX_ARG);
     if (!args.ok())
-        return refuse(e, METHOD, actor->name, args.error());
+        return refuse(e, METHOD, *actor, args.error());
     Status valid = validate_request_id(id);
     if (valid)
         valid = validate_text("reason", reason, MAX_REASON, true);
     if (!valid)
-        return refuse(e, METHOD, actor->name, valid.error());
+        return refuse(e, METHOD, *actor, valid.error());
     if (!(actor->root || actor->approver))
-        return refuse(e, METHOD, actor->name,
+        return refuse(e, METHOD, *actor,
                       access_denied("revoking a grant needs the approver role (group " +
                                     config_.approver_group + ")"));
     auto r = load(id);
     if (!r)
-        return refuse(e, METHOD, actor->name, r.error());
+        return refuse(e, METHOD, *actor, r.error());
     auto next = approval::revoke_grant(*r, *actor, reason, policy_, clock_.now());
     if (!next)
-        return refuse(e, METHOD, actor->name, next.error(), &*r);
+        return refuse(e, METHOD, *actor, next.error(), &*r);
     auto a = audit_for(AuditEvent::GrantRevoked, actor->name, *next, actor->name + " revoked grant " + id);
     a.fields["REASON"] = reason;
     if (auto s = commit_transition(*r, *next, {a}); !s)
-        return refuse(e, METHOD, actor->name,
+        return refuse(e, METHOD, *actor,
                       commit_error(s.error()), &*r);
     emit("GrantRevoked", id);
     return sd_bus_reply_method_return(m, "");
@@ -312,25 +320,25 @@ int ApprovalService::export_grant(sd_bus_message* m, sd_bus_error* e) {
     static const char* METHOD = "ExportGrant";
     auto actor = caller(m);
     if (!actor)
-        return refuse(e, METHOD, "unknown", actor.error());
+        return refuse(e, METHOD, unknown_caller(), actor.error());
     ArgReader args(m);
     const std::string id = args.str("id", MAX_ARG);
     if (!args.ok())
-        return refuse(e, METHOD, actor->name, args.error());
+        return refuse(e, METHOD, *actor, args.error());
     if (auto s = validate_request_id(id); !s)
-        return refuse(e, METHOD, actor->name, s.error());
+        return refuse(e, METHOD, *actor, s.error());
     if (!actor->may_read())
-        return refuse(e, METHOD, actor->name,
+        return refuse(e, METHOD, *actor,
                       access_denied("exporting grants needs the engineer, manager or approver role"));
     auto r = load(id);
     if (!r)
-        return refuse(e, METHOD, actor->name, r.error());
+        return refuse(e, METHOD, *actor, r.error());
     if (!may_export(*r, *actor))
-        return refuse(e, METHOD, actor->name,
+        return refuse(e, METHOD, *actor,
                       access_denied("engineers may export only their own grants"), &*r);
     const auto state = effective_state(*r, clock_.now());
     if (r->token.empty() || (state != RequestState::Approved && state != RequestState::Active))
-        return refuse(e, METHOD, actor->name,
+        return refuse(e, METHOD, *actor,
                       make_error("invalid-state", "request " + id + " is " + state_name(state) +
                                                       "; there is no valid grant to export"),
                       &*r);
@@ -341,20 +349,20 @@ int ApprovalService::get_host_grants(sd_bus_message* m, sd_bus_error* e) {
     static const char* METHOD = "GetHostGrants";
     auto actor = caller(m);
     if (!actor)
-        return refuse(e, METHOD, "unknown", actor.error());
+        return refuse(e, METHOD, unknown_caller(), actor.error());
     ArgReader args(m);
     const std::string tenant = args.str("tenant", MAX_ARG);
     const std::string host = args.str("host", MAX_ARG);
     if (!args.ok())
-        return refuse(e, METHOD, actor->name, args.error());
+        return refuse(e, METHOD, *actor, args.error());
     if (!is_valid_tenant_name(tenant) || !is_valid_host_name(host))
-        return refuse(e, METHOD, actor->name,
+        return refuse(e, METHOD, *actor,
                       make_error("invalid-argument", "tenant/host: expected a tenant and a host name"));
     if (!actor->root)
-        return refuse(e, METHOD, actor->name, access_denied("GetHostGrants is for root (lockboxd) only"));
+        return refuse(e, METHOD, *actor, access_denied("GetHostGrants is for root (lockboxd) only"));
     auto grants = store_->grants_for_host(tenant, host);
     if (!grants)
-        return refuse(e, METHOD, actor->name, make_error("internal", grants.error().message));
+        return refuse(e, METHOD, *actor, make_error("internal", grants.error().message));
     const usec_t now = clock_.now();
     sd_bus_message* raw = nullptr;
     int r = sd_bus_message_new_method_return(m, &raw);
@@ -376,7 +384,7 @@ int ApprovalService::get_host_grants(sd_bus_message* m, sd_bus_error* e) {
     if (r >= 0)
         r = sd_bus_message_close_container(reply.get());
     if (r < 0)
-        return refuse(e, METHOD, actor->name,
+        return refuse(e, METHOD, *actor,
                       make_error("internal", std::string("cannot build the reply: ") + std::strerror(-r)));
     return sd_bus_send(nullptr, reply.get(), nullptr);
 }

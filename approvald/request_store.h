@@ -48,8 +48,11 @@ public:
                                                          const std::string& host) = 0;
 
     virtual Result<std::vector<OutboxItem>> unsent_audit(size_t limit) = 0;
-    // One transaction for the whole batch: one fsync, not one per record.
-    virtual Status mark_audit_sent(const std::vector<int64_t>& seqs, usec_t at) = 0;
+    // Deletes records journald has taken: the journal is the audit trail, the
+    // outbox only a queue, and a queue that keeps what it delivered grows with
+    // every call anybody makes. One transaction for the whole batch: one fsync,
+    // not one per record.
+    virtual Status remove_sent_audit(const std::vector<int64_t>& seqs) = 0;
 };
 
 }  // namespace lockbox::approval

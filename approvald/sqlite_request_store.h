@@ -30,7 +30,7 @@ public:
     Result<std::vector<Request>> grants_for_host(const std::string& tenant,
                                                  const std::string& host) override;
     Result<std::vector<OutboxItem>> unsent_audit(size_t limit) override;
-    Status mark_audit_sent(const std::vector<int64_t>& seqs, usec_t at) override;
+    Status remove_sent_audit(const std::vector<int64_t>& seqs) override;
 
 private:
     explicit SqliteRequestStore(SqlitePtr db) : db_(std::move(db)) {}

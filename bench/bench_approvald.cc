@@ -62,8 +62,24 @@ void write_file(const std::string& path, const std::string& text) {
     std::ofstream(path) << text;
 }
 
-void append_file(const std::string& path, const std::string& text) {
-    std::ofstream(path, std::ios::app) << text;
+// Puts entries (lines "name:...") into an account file, dropping the file's own
+// entries of those names first: where the package is installed the host has
+// lockbox-managers already, and a line appended after it would be shadowed.
+void put_entries(const std::string& path, const std::vector<std::string>& entries) {
+    std::ifstream in(path);
+    std::string kept, line;
+    while (std::getline(in, line)) {
+        const std::string name = line.substr(0, line.find(':'));
+        bool replaced = false;
+        for (const auto& e : entries)
+            replaced = replaced || e.substr(0, e.find(':')) == name;
+        if (!line.empty() && !replaced)
+            kept += line + "\n";
+    }
+    in.close();
+    for (const auto& e : entries)
+        kept += e + "\n";
+    write_file(path, kept);
 }
 
 void bind_copy(const std::string& file) {
@@ -109,6 +125,9 @@ std::string start_dbus(const std::string& source_root) {
 void start_journald() {
     tmpfs("/run/systemd/journal");
     tmpfs("/run/log/journal");
+    // Never read or write the host's persistent journal.
+    if (access("/var/log/journal", F_OK) == 0)
+        tmpfs("/var/log/journal");
     const std::string conf = g_dir + "/journald.conf";
     write_file(conf, "[Journal]\nStorage=volatile\nRateLimitIntervalSec=0\nRateLimitBurst=0\nForwardToSyslog=no\n");
     if (access("/etc/systemd/journald.conf", F_OK) == 0)
@@ -177,9 +196,10 @@ int inside(int n) {
     run({"/sbin/ip", "link", "set", "lo", "up"});
     for (const char* f : {"/etc/passwd", "/etc/group"})
         bind_copy(f);
-    append_file("/etc/group", "lockbox-managers:x:2960:benchmgr\nlockbox-approvers:x:2961:benchapr\n"
-                              "benchmgr:x:2950:\nbenchapr:x:2951:\n");
-    append_file("/etc/passwd", "benchmgr:x:2950:2950::/nonexistent:/bin/sh\nbenchapr:x:2951:2951::/nonexistent:/bin/sh\n");
+    put_entries("/etc/group", {"lockbox-managers:x:2960:benchmgr", "lockbox-approvers:x:2961:benchapr",
+                               "benchmgr:x:2950:", "benchapr:x:2951:"});
+    put_entries("/etc/passwd", {"benchmgr:x:2950:2950::/nonexistent:/bin/sh",
+                                "benchapr:x:2951:2951::/nonexistent:/bin/sh"});
     start_journald();
     start_dbus(source);
     const std::string keys = g_dir + "/signing";

@@ -1,8 +1,10 @@
 // The SQLite store: a request and its audit records round-trip, survive a reopen,
 // updates are compare-and-set on the state, the outbox hands out what was not
-// sent yet, and a schema from a newer build is refused.
+// sent yet and deletes what journald took (so a stream of records leaves the
+// file bounded), and a schema from a newer build is refused.
 #include <cstdlib>
 #include <string>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <sqlite3.h>
@@ -29,6 +31,18 @@ struct Dir {
     }
     std::string db() const { return path + "/requests.db"; }
 };
+
+int outbox_rows(const Dir& d) {
+    sqlite3* db = nullptr;
+    assert_int_equal(sqlite3_open_v2(d.db().c_str(), &db, SQLITE_OPEN_READONLY, nullptr), SQLITE_OK);
+    sqlite3_stmt* st = nullptr;
+    assert_int_equal(sqlite3_prepare_v2(db, "SELECT COUNT(*) FROM audit_outbox", -1, &st, nullptr), SQLITE_OK);
+    assert_int_equal(sqlite3_step(st), SQLITE_ROW);
+    const int n = sqlite3_column_int(st, 0);
+    sqlite3_finalize(st);
+    sqlite3_close(db);
+    return n;
+}
 
 std::unique_ptr<SqliteRequestStore> open_store(const Dir& d) {
     auto s = SqliteRequestStore::open(d.db());
@@ -130,7 +144,7 @@ void test_duplicate_insert_is_a_conflict(void**) {
     assert_string_equal(s.error().code.c_str(), "conflict");
 }
 
-void test_outbox_hands_out_unsent_entries_until_marked(void**) {
+void test_outbox_hands_out_unsent_entries_until_removed(void**) {
     Dir d;
     Request r = sample();
     {
@@ -154,10 +168,72 @@ void test_outbox_hands_out_unsent_entries_until_marked(void**) {
     const auto& second = (*items)[1].entry;
     assert_false(second.has_request);
     assert_string_equal(second.actor.c_str(), "mallory");
-    assert_true(store->mark_audit_sent({(*items)[0].seq}, T0).ok());
+    assert_true(store->remove_sent_audit({(*items)[0].seq}).ok());
     items = store->unsent_audit(10);
     assert_int_equal(items->size(), 1);
     assert_int_equal(static_cast<int>((*items)[0].entry.event), static_cast<int>(AuditEvent::CallRefused));
+    assert_int_equal(outbox_rows(d), 1);  // the delivered row is gone, not flagged
+}
+
+// The main file's size once the WAL is checkpointed into it: what the store
+// keeps for good.
+off_t checkpointed_bytes(const Dir& d) {
+    sqlite3* db = nullptr;
+    assert_int_equal(sqlite3_open(d.db().c_str(), &db), SQLITE_OK);
+    assert_int_equal(sqlite3_wal_checkpoint_v2(db, nullptr, SQLITE_CHECKPOINT_TRUNCATE, nullptr, nullptr),
+                     SQLITE_OK);
+    sqlite3_close(db);
+    struct stat st {};
+    assert_int_equal(stat(d.db().c_str(), &st), 0);
+    return st.st_size;
+}
+
+void test_delivered_records_leave_the_file_bounded(void**) {
+    Dir d;
+    auto store = open_store(d);
+    AuditEntry refused;
+    refused.event = AuditEvent::CallRefused;
+    refused.actor = "mallory";
+    refused.message = "ApproveRequest by mallory refused: " + std::string(300, 'x');
+    // Warm up to the steady state, then the next 2000 records add nothing.
+    auto cycle = [&](int n) {
+        for (int i = 0; i < n; ++i) {
+            assert_true(store->append_audit({refused}).ok());
+            auto items = store->unsent_audit(10);
+            assert_int_equal(items->size(), 1);
+            assert_true(store->remove_sent_audit({(*items)[0].seq}).ok());
+        }
+    };
+    cycle(200);
+    const off_t warm = checkpointed_bytes(d);
+    cycle(2000);
+    const off_t after = checkpointed_bytes(d);
+    // Kept rows would add ~2000 * 400 bytes = 800 KB; deleted ones leave pages
+    // that the next records reuse.
+    assert_true(after <= warm + (16 << 10));
+    assert_int_equal(outbox_rows(d), 0);
+}
+
+void test_upgrade_drops_records_older_builds_kept_as_sent(void**) {
+    Dir d;
+    {
+        auto store = open_store(d);
+        AuditEntry e;
+        e.actor = "mallory";
+        assert_true(store->append_audit({e, e}).ok());
+    }
+    sqlite3* db = nullptr;
+    assert_int_equal(sqlite3_open(d.db().c_str(), &db), SQLITE_OK);
+    // What a schema-2 build left: delivered rows flagged with sent_at.
+    assert_int_equal(sqlite3_exec(db,
+                                  "DELETE FROM schema_version WHERE version >= 3;"
+                                  "UPDATE audit_outbox SET sent_at = 1 WHERE seq = (SELECT MIN(seq) FROM audit_outbox)",
+                                  nullptr, nullptr, nullptr),
+                     SQLITE_OK);
+    sqlite3_close(db);
+    auto store = open_store(d);
+    assert_int_equal(outbox_rows(d), 1);
+    assert_int_equal(store->unsent_audit(10)->size(), 1);
 }
 
 void test_expiry_queries(void**) {
@@ -216,9 +292,11 @@ int main() {
         cmocka_unit_test(test_update_stores_approvals_and_grant),
         cmocka_unit_test(test_update_is_compare_and_set_on_state),
         cmocka_unit_test(test_duplicate_insert_is_a_conflict),
-        cmocka_unit_test(test_outbox_hands_out_unsent_entries_until_marked),
+        cmocka_unit_test(test_outbox_hands_out_unsent_entries_until_removed),
         cmocka_unit_test(test_expiry_queries),
         cmocka_unit_test(test_migrations_record_the_schema_version),
+        cmocka_unit_test(test_delivered_records_leave_the_file_bounded),
+        cmocka_unit_test(test_upgrade_drops_records_older_builds_kept_as_sent),
         cmocka_unit_test(test_reopen_does_not_rerun_migrations),
     };
     return cmocka_run_group_tests(tests, nullptr, nullptr);

@@ -79,6 +79,10 @@ class E2ESandbox(lf.Sandbox):
     def start_journald(self):
         os.makedirs("/run/systemd/journal", exist_ok=True)
         os.makedirs("/run/log/journal", exist_ok=True)
+        # /var is an overlay of the host's: hide a persistent host journal, so
+        # journalctl here reads this sandbox's entries only.
+        if os.path.isdir("/var/log/journal"):
+            self.mount_tmpfs("/var/log/journal")
         conf = os.path.join(self.dir, "journald.conf")
         with open(conf, "w") as f:
             f.write("[Journal]\nStorage=volatile\nRateLimitIntervalSec=0\nRateLimitBurst=0\n"

@@ -195,22 +195,29 @@ class Sandbox:
             self.mount_bind(copy, src)
         self.accounts_ready = True
 
+    @staticmethod
+    def _put_entry(path, name, line):
+        """Writes line as the only entry for name in an account file: a host
+        where the package is installed already has lockbox-approval and the role
+        groups, and an entry appended after the host's would be shadowed by it."""
+        with open(path) as f:
+            lines = [l for l in f.read().splitlines() if l and l.split(":", 1)[0] != name]
+        with open(path, "w") as f:
+            f.write("\n".join(lines + [line]) + "\n")
+
     def add_group(self, name, gid, members=()):
         self._ensure_accounts()
-        with open("/etc/group", "a") as f:
-            f.write(f"{name}:x:{gid}:{','.join(members)}\n")
+        self._put_entry("/etc/group", name, f"{name}:x:{gid}:{','.join(members)}")
         if os.path.exists("/etc/gshadow"):
-            with open("/etc/gshadow", "a") as f:
-                f.write(f"{name}:!::{','.join(members)}\n")
+            self._put_entry("/etc/gshadow", name, f"{name}:!::{','.join(members)}")
 
     def add_user(self, name, uid, groups=(), home="/nonexistent", shell="/bin/sh", gid=None):
         self._ensure_accounts()
         gid = uid if gid is None else gid
         self.add_group(name, gid)
-        with open("/etc/passwd", "a") as f:
-            f.write(f"{name}:x:{uid}:{gid}:{name}:{home}:{shell}\n")
-        with open("/etc/shadow", "a") as f:
-            f.write(f"{name}:*:19000:0:99999:7:::\n")
+        self._put_entry("/etc/passwd", name, f"{name}:x:{uid}:{gid}:{name}:{home}:{shell}")
+        if os.path.exists("/etc/shadow"):
+            self._put_entry("/etc/shadow", name, f"{name}:*:19000:0:99999:7:::")
         for group in groups:
             self._add_member(group, name)
 
@@ -239,11 +246,12 @@ class Sandbox:
 
     # -- journald ------------------------------------------------------------
     def start_journald(self):
-        """A real systemd-journald unless one already answers on this host."""
+        """A real systemd-journald of this namespace's own.
+
+        Never the host's, even when one runs there: its directories are
+        hidden under tmpfs here, so the test neither reads the host's journal
+        (entries of a real Lockbox would mix with the test's) nor writes to it."""
         socket_path = "/run/systemd/journal/socket"
-        if os.path.exists(socket_path) and self._journald_alive():
-            log("using the running journald")
-            return None
         self.mount_tmpfs("/run/systemd/journal")
         self.mount_tmpfs("/run/log/journal")
         if os.path.isdir("/var/log/journal"):

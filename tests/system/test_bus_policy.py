@@ -79,14 +79,19 @@ def enter_namespace():
 def bind_account_files(tmp):
     """Make the test accounts resolvable for dbus-daemon, in this namespace only."""
     # dbus-daemon drops connections from uids it cannot resolve, so the
-    # ordinary caller needs an entry too.
+    # ordinary caller needs an entry too. Where the package is installed the
+    # host has its own lockbox-approval: its entry is replaced, not shadowed by
+    # one appended after it (the policy names the user, the bus resolves the name).
     users = (("lockbox-approval", APPROVAL_UID), ("lockbox-policy-user", USER_UID))
+    names = {n for n, _ in users}
     for name, line in (("passwd", "".join(f"{n}:x:{u}:{u}::/nonexistent:/usr/sbin/nologin\n" for n, u in users)),
                        ("group", "".join(f"{n}:x:{u}:\n" for n, u in users))):
         copy = os.path.join(tmp, name)
-        shutil.copyfile(f"/etc/{name}", copy)
-        with open(copy, "a") as f:
-            f.write(line)
+        with open(f"/etc/{name}") as f:
+            kept = [l for l in f.read().splitlines(keepends=True)
+                    if l.strip() and l.split(":", 1)[0] not in names]
+        with open(copy, "w") as f:
+            f.write("".join(l if l.endswith("\n") else l + "\n" for l in kept) + line)
         os.chmod(copy, 0o644)
         subprocess.run(["mount", "--bind", copy, f"/etc/{name}"], check=True, timeout=DEADLINE)
 
