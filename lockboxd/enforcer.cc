@@ -72,15 +72,9 @@ lockbox::Status Enforcer::load() {
     if (auto st = ensure_directory(dir, 0700); !st)
         return st;
 
-    auto store = EnforcerStore::open(dir);
-    if (!store)
-        return store.error();
-    store_ = std::move(*store);
-    auto state = store_->load();
+    auto state = open_store(dir);
     if (!state)
         return state.error();
-    if (auto st = uids_.restore(state->uids); !st)
-        return lockbox::make_error(st.error().code, store_->path() + ": uid map: " + st.error().message);
 
     usec_t now = clock_.now();
     end_lapsed_before_verifying(state->grants, now);
