@@ -44,7 +44,8 @@ Enforcer::Enforcer(lockbox::Config config, const lockbox::Clock& clock, sd_event
       clock_(clock),
       event_(event),
       grants_(GrantPolicy{config_.clock_skew, config_.warn_before}),
-      uids_(config_.uid_min, config_.uid_max),
+      // UIDMax is the gid of the grantees group (nss_cache_publisher.h).
+      uids_(config_.uid_min, config_.uid_max - 1),
       killer_(event, clock, config_.kill_grace) {
     outbox_.attach(event);
 }

@@ -88,7 +88,7 @@ lockbox::Result<EnforcerState> Enforcer::open_store(const std::string& dir) {
         return state.error();
     const std::string why = state.error().message;
     store_.reset();
-    uids_ = UidAllocator(config_.uid_min, config_.uid_max);
+    uids_ = UidAllocator(config_.uid_min, config_.uid_max - 1);
     log_error("enforcer state is damaged: " + why);
     // The kill first: it must not depend on anything below succeeding.
     RangeSweep sweep = kill_every_process_in_range();
