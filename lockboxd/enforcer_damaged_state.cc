@@ -72,11 +72,15 @@ Enforcer::RangeSweep Enforcer::kill_every_process_in_range() {
 lockbox::Result<EnforcerState> Enforcer::open_store(const std::string& dir) {
     struct stat st {};
     const bool existed = ::lstat((dir + "/" + EnforcerStore::FILE_NAME).c_str(), &st) == 0;
+    // The NSS cache lives in /run: it exists only if a lockboxd ran since boot,
+    // which is the only way engineer processes can be running now.
+    const bool ran_since_boot = ::lstat(config_.nss_cache_path().c_str(), &st) == 0;
     auto state = load_store(dir);
     if (state) {
         // A store created just now knows no uid: whatever runs in the range
         // belonged to a state that is gone (deleted by hand, lost disk).
-        if (!existed && state->uids.empty() && !live_uids_in_range(config_.uid_min, config_.uid_max).empty()) {
+        if (!existed && ran_since_boot && state->uids.empty() &&
+            !live_uids_in_range(config_.uid_min, config_.uid_max).empty()) {
             log_error("enforcer state is missing while processes run in the lockbox uid range");
             audit_damaged(dir + "/" + EnforcerStore::FILE_NAME + " was missing", "", kill_every_process_in_range());
         }

@@ -106,6 +106,24 @@ def main():
         assert not admitted("frank", frank_key), "a grant revoked while lockboxd was down admitted frank"
         assert e2e.getent("passwd", "frank") is None, "frank still resolves"
         print("damaged store kept as", os.path.basename(kept[0]), "; eve re-admitted after resync, frank refused")
+
+        # The store deleted while eve is logged in: the uid map is gone, so
+        # the same fail-closed start applies.
+        session = sb.ssh_spawn(sc.ENGINEER, key, "sleep 1000", stdout=subprocess.DEVNULL,
+                               stderr=subprocess.DEVNULL)
+        e2e.wait_for(lambda: e2e.processes_of_uid(uid), 20, "eve's new session")
+        sb.kill_daemon(sb.daemons["lockboxd"])
+        for suffix in ("", "-wal", "-shm"):
+            if os.path.exists(DB + suffix):
+                os.unlink(DB + suffix)
+        sb.start_lockbox_daemon("/usr/sbin/lockboxd", "org.lockbox.Enforcer1")
+        e2e.wait_for(lambda: not e2e.processes_of_uid(uid), 30, "eve's processes gone after the store was deleted")
+        session.wait(timeout=30)
+        entries = sb.journal(match={"LOCKBOX_EVENT": "state-damaged"}, expect=2, timeout=15)
+        assert "was missing" in entries[-1].get("LOCKBOX_REASON", ""), entries[-1]
+        assert str(uid) in entries[-1].get("LOCKBOX_UIDS", "").split(), entries[-1]
+        e2e.wait_for(lambda: admitted(sc.ENGINEER, key), 30, "eve admitted after the resync")
+        print("deleted store: eve's processes ended, audited, eve re-admitted after resync")
     return 0
 
 
