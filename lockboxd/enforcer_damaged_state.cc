@@ -6,6 +6,7 @@
 // grants, so nobody is admitted until grants are re-imported or resynced from
 // the approval service. Refusing to start instead would leave every process
 // of every engineer running with nothing enforcing.
+#include <algorithm>
 #include <csignal>
 #include <cstdio>
 #include <ctime>
@@ -136,6 +137,17 @@ lockbox::Result<EnforcerState> Enforcer::load_store(const std::string& dir) {
     auto state = store_->load();
     if (!state)
         return state.error();
+    // UIDMax became the gid of the grantees group (nss_cache_publisher.h); a
+    // map from an older release may hold it. That engineer gets a new uid at
+    // the next grant; their processes under the old one are in the range and
+    // swept like any other without a grant.
+    std::erase_if(state->uids, [&](const auto& entry) {
+        if (entry.second != config_.uid_max)
+            return false;
+        log_warning("uid " + std::to_string(entry.second) + " of " + entry.first +
+                    " is now the lockbox-grantees gid; a new uid is allocated at the next grant");
+        return true;
+    });
     if (auto st = uids_.restore(state->uids); !st)
         return lockbox::make_error(st.error().code, store_->path() + ": uid map: " + st.error().message);
     return state;

@@ -27,6 +27,10 @@ NssRecords build_nss_records(const std::vector<NssEngineer>& engineers, const lo
     grantees.name = GRANTEES_GROUP;
     grantees.gid = config.uid_max;
     for (const auto& [name, e] : latest) {
+        // An engineer of that name would collide with the group and fail every
+        // rebuild of the cache: such a grant gives no account at all.
+        if (name == GRANTEES_GROUP)
+            continue;
         grantees.members.push_back(name);
         grantees.expires = std::max(grantees.expires, e->expires);
         lockbox::NssUserEntry u;

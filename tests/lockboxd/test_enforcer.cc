@@ -307,6 +307,27 @@ void test_damaged_store_is_kept_and_start_goes_on_without_grants(void**) {
     assert_int_equal(e2->grants().size(), 0);
 }
 
+// UIDMax is the lockbox-grantees gid now; a map of an older release that gave
+// it to an engineer still loads, without that entry (and nothing is moved).
+void test_uid_max_of_an_older_map_is_dropped_not_damage(void**) {
+    World w;
+    w.config.uid_min = 2147480000;
+    w.config.uid_max = 2147480099;
+    mkdir(w.config.state_dir.c_str(), 0755);
+    mkdir(w.config.enforcer_dir().c_str(), 0700);
+    {
+        auto store = EnforcerStore::open(w.config.enforcer_dir());
+        assert_true(store.ok());
+        assert_true((*store)->save_uids({{"old", 2147480099}, {"eng", 2147480005}}).ok());
+    }
+    auto e = w.enforcer();
+    assert_false(e->uids().find("old").has_value());
+    assert_int_equal(*e->uids().find("eng"), 2147480005);
+    for (const auto& entry : std::filesystem::directory_iterator(w.config.enforcer_dir()))
+        if (entry.path().filename().string().find("damaged") != std::string::npos)
+            fail_msg("a map holding UIDMax was treated as damage");
+}
+
 void test_quarantine_never_replaces_a_kept_store(void**) {
     TempDir t;
     const std::string dir = t / "enforcer";
@@ -402,6 +423,7 @@ int main(void) {
         cmocka_unit_test(test_restart_after_exp_ends_sessions_at_once),
         cmocka_unit_test(test_state_of_an_older_release_is_migrated),
         cmocka_unit_test(test_damaged_store_is_kept_and_start_goes_on_without_grants),
+        cmocka_unit_test(test_uid_max_of_an_older_map_is_dropped_not_damage),
         cmocka_unit_test(test_quarantine_never_replaces_a_kept_store),
         cmocka_unit_test(test_grant_that_no_longer_verifies_is_forgotten),
         cmocka_unit_test(test_authorized_keys_carry_options_and_utc_expiry),

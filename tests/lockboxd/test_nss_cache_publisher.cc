@@ -99,6 +99,16 @@ void test_one_record_per_engineer_with_latest_exp(void**) {
         }
 }
 
+void test_engineer_named_like_the_grantees_group_gets_no_account(void**) {
+    TempDir t;
+    auto c = test_config(t);
+    auto r = build_nss_records({{GRANTEES_GROUP, 2100000001, "INC-1", 100}, {"bob", 2100000002, "INC-3", 50}}, c);
+    assert_int_equal(r.users.size(), 1);
+    assert_string_equal(r.users[0].name.c_str(), "bob");
+    assert_int_equal(r.groups.size(), 2);
+    assert_true(lockbox::encode_nss_cache(r.users, r.groups, 1).ok());
+}
+
 void test_no_grantees_group_without_engineers(void**) {
     TempDir t;
     auto c = test_config(t);
@@ -169,6 +179,7 @@ void test_readers_never_see_a_torn_cache_during_replacement(void**) {
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_one_record_per_engineer_with_latest_exp),
+        cmocka_unit_test(test_engineer_named_like_the_grantees_group_gets_no_account),
         cmocka_unit_test(test_no_grantees_group_without_engineers),
         cmocka_unit_test(test_shell_is_recorder_only_when_recording),
         cmocka_unit_test(test_published_cache_reads_back),
