@@ -8,6 +8,7 @@
 // of every engineer running with nothing enforcing.
 #include <algorithm>
 #include <csignal>
+#include <set>
 #include <cstdio>
 #include <ctime>
 
@@ -29,6 +30,8 @@ namespace {
 // kill(-1, SIGKILL) as the uid ends every process it has at that moment; a
 // fork racing it is caught by the next pass.
 constexpr int MAX_SWEEP_PASSES = 20;
+// The audit record names at most this many pids (a fork bomb has more).
+constexpr size_t MAX_REPORTED_PIDS = 4096;
 
 std::string utc_stamp(lockbox::usec_t now) {
     time_t secs = static_cast<time_t>(now / lockbox::USEC_PER_SEC);
@@ -51,6 +54,7 @@ std::string join(const std::vector<std::string>& parts) {
 Enforcer::RangeSweep Enforcer::kill_every_process_in_range() {
     RangeSweep out;
     std::set<uid_t> seen;
+    std::set<pid_t> reported;
     for (int pass = 0; pass < MAX_SWEEP_PASSES; ++pass) {
         auto uids = live_uids_in_range(config_.uid_min, config_.uid_max);
         if (uids.empty()) {
@@ -59,7 +63,8 @@ Enforcer::RangeSweep Enforcer::kill_every_process_in_range() {
         }
         for (uid_t uid : uids) {
             for (pid_t p : live_processes_of_uid(uid))
-                out.pids.push_back(p);
+                if (out.pids.size() < MAX_REPORTED_PIDS && reported.insert(p).second)
+                    out.pids.push_back(p);
             seen.insert(uid);
             // An engineer's primary gid is their uid (nss_cache_publisher).
             if (auto st = signal_every_process_of_uid(uid, uid, SIGKILL); !st)
@@ -118,7 +123,7 @@ void Enforcer::audit_damaged(const std::string& why, const std::string& moved_to
         pids.push_back(std::to_string(p));
     std::string message = why + "; " + (moved_to.empty() ? "nothing kept" : "kept as " + moved_to) +
                           "; every process in the lockbox uid range ended (" + std::to_string(sweep.pids.size()) +
-                          " processes); no engineer is admitted until grants are re-imported or resynced";
+                          (sweep.pids.size() >= MAX_REPORTED_PIDS ? " or more" : "") + " processes); no engineer is admitted until grants are re-imported or resynced";
     if (!sweep.complete)
         message += "; processes were still starting in the range after the last pass";
     audit(AuditEvent::StateDamaged, "lockboxd", nullptr, std::move(message),
