@@ -29,7 +29,8 @@ enum class AuditEvent {
     SessionOpened,
     SessionClosed,
     SessionKilled,
-    CallsRefusedSummary
+    CallsRefusedSummary,
+    StateDamaged
 };
 
 struct AuditEventInfo {
@@ -38,7 +39,7 @@ struct AuditEventInfo {
     std::string_view message_id;  // 128-bit id, 32 lowercase hex digits
 };
 
-inline constexpr std::array<AuditEventInfo, 21> AUDIT_EVENTS = {{
+inline constexpr std::array<AuditEventInfo, 22> AUDIT_EVENTS = {{
     {AuditEvent::RequestCreated, "request-created", "b2f58da5f91849bbbff99322e4adf1f1"},
     {AuditEvent::ManagerApproved, "manager-approved", "348a6816898f495387e333f76caad4c6"},
     {AuditEvent::ApproverApproved, "approver-approved", "1d449b36ec414777b34524039f520f9b"},
@@ -60,6 +61,7 @@ inline constexpr std::array<AuditEventInfo, 21> AUDIT_EVENTS = {{
     {AuditEvent::SessionClosed, "session-closed", "a430774f20564efba6c468e67bb57e12"},
     {AuditEvent::SessionKilled, "session-killed", "a1de6ee826174896a37a26572820c9b4"},
     {AuditEvent::CallsRefusedSummary, "calls-refused-summary", "9ac8992edcb7494c8c8026924d9ca4bc"},
+    {AuditEvent::StateDamaged, "state-damaged", "6a30468f8fc241d3b4b5e3f669a8f3b6"},
 }};
 
 constexpr const AuditEventInfo& audit_event_info(AuditEvent e) {

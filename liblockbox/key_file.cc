@@ -2,6 +2,7 @@
 
 #include <array>
 #include <cerrno>
+#include <cstdio>
 #include <cstring>
 #include <memory>
 #include <string_view>
@@ -58,6 +59,12 @@ struct KeyText {
 Error io_error(const std::string& path, const char* what, int err) {
     return make_error(err == ENOENT ? "not-found" : "io-error",
                       path + ": " + what + ": " + std::strerror(err));
+}
+
+std::string octal_mode(mode_t mode) {
+    char buf[8];
+    std::snprintf(buf, sizeof buf, "%04o", static_cast<unsigned>(mode & 07777));
+    return buf;
 }
 
 Status check_mode(const std::string& path, mode_t mode, bool secret) {
@@ -220,9 +227,23 @@ Result<TrustedKeys> load_trusted_keys(const std::string& dir, uid_t owner) {
 Result<std::string> generate_key_pair(const std::string& dir) {
     if (::mkdir(dir.c_str(), 0700) < 0 && errno != EEXIST)
         return io_error(dir, "cannot create key directory", errno);
-    UniqueFd dirfd(::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+    // O_NOFOLLOW: a symlink would let whoever owns its target choose where the
+    // secret lands.
+    UniqueFd dirfd(::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
     if (dirfd.get() < 0)
-        return io_error(dir, "cannot open key directory", errno);
+        return io_error(dir, "cannot open key directory (symbolic links are refused)", errno);
+    // Whoever else may write the directory can rename the secret away or swap
+    // the public key before it is distributed: only root or the caller may own
+    // it, and neither group nor others may write it.
+    struct stat dir_st{};
+    if (::fstat(dirfd.get(), &dir_st) < 0)
+        return io_error(dir, "cannot stat key directory", errno);
+    if (dir_st.st_uid != 0 && dir_st.st_uid != ::geteuid())
+        return make_error("unsafe-directory", dir + " is owned by uid " + std::to_string(dir_st.st_uid) +
+                                                  ", not by root or the caller; refusing to write a key there");
+    if ((dir_st.st_mode & (S_IWGRP | S_IWOTH)) != 0)
+        return make_error("unsafe-directory", dir + " is writable by group or others (mode " +
+                                                  octal_mode(dir_st.st_mode) + "); refusing to write a key there");
     const std::string secret_path = dir + "/signing.secret";
     const std::string public_path = dir + "/signing.public";
     // Check both before writing either, so a refusal leaves nothing half-made.

@@ -27,7 +27,9 @@ struct TrustedKeys {
 Result<TrustedKeys> load_trusted_keys(const std::string& dir, uid_t owner);
 
 // Writes DIR/signing.secret (0600) and DIR/signing.public (0644), creating DIR
-// (0700) if missing; refuses to overwrite. Returns the key id.
+// (0700) if missing; refuses to overwrite, and refuses an existing DIR that is a
+// symlink, owned by anyone but root or the caller, or group/other-writable.
+// Returns the key id.
 Result<std::string> generate_key_pair(const std::string& dir);
 
 // The key id of a file holding either a k4.public or a k4.secret key.

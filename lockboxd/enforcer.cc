@@ -44,7 +44,8 @@ Enforcer::Enforcer(lockbox::Config config, const lockbox::Clock& clock, sd_event
       clock_(clock),
       event_(event),
       grants_(GrantPolicy{config_.clock_skew, config_.warn_before}),
-      uids_(config_.uid_min, config_.uid_max),
+      // UIDMax is the gid of the grantees group (nss_cache_publisher.h).
+      uids_(config_.uid_min, config_.uid_max - 1),
       killer_(event, clock, config_.kill_grace) {
     outbox_.attach(event);
 }
@@ -72,15 +73,9 @@ lockbox::Status Enforcer::load() {
     if (auto st = ensure_directory(dir, 0700); !st)
         return st;
 
-    auto store = EnforcerStore::open(dir);
-    if (!store)
-        return store.error();
-    store_ = std::move(*store);
-    auto state = store_->load();
+    auto state = open_store(dir);
     if (!state)
         return state.error();
-    if (auto st = uids_.restore(state->uids); !st)
-        return lockbox::make_error(st.error().code, store_->path() + ": uid map: " + st.error().message);
 
     usec_t now = clock_.now();
     end_lapsed_before_verifying(state->grants, now);

@@ -13,6 +13,8 @@
 #include <string_view>
 #include <vector>
 
+#include <sys/types.h>
+
 #include "audit_outbox.h"
 #include "bus_api.h"
 #include "clock.h"
@@ -29,6 +31,7 @@
 namespace lockboxd {
 
 class EnforcerStore;
+struct EnforcerState;
 
 struct OpenedSession {
     std::string session_id;
@@ -46,6 +49,9 @@ public:
     // Trusted keys, then the state in enforcer.db (see enforcer_store.h; the
     // JSON files of an older release are imported once): grants (re-verified),
     // revoked ids, uid map and sessions. Does not act yet: recover() does.
+    // A damaged store is the exception: every process in the uid range is
+    // killed at once, the file moved aside and audited, and the start goes on
+    // with no grants (enforcer_damaged_state.cc).
     lockbox::Status load();
     // After load: ends what ended while lockboxd was down, activates what
     // started, republishes the NSS cache.
@@ -101,6 +107,16 @@ private:
     void activate(const Grant& grant);
     void warn_sessions(const Grant& grant, lockbox::usec_t lead);
     void publish_nss();
+    // enforcer_damaged_state.cc: a damaged or missing enforcer.db.
+    struct RangeSweep {
+        std::vector<uid_t> uids;
+        std::vector<pid_t> pids;
+        bool complete = false;  // the range was empty after the last pass
+    };
+    lockbox::Result<EnforcerState> open_store(const std::string& dir);
+    lockbox::Result<EnforcerState> load_store(const std::string& dir);
+    RangeSweep kill_every_process_in_range();
+    void audit_damaged(const std::string& why, const std::string& moved_to, const RangeSweep& sweep);
     // Write what changed in the registries since their last write (O(changed)).
     void end_lapsed_before_verifying(const PersistedGrants& stored, usec_t now);
     // True the first time a kill of this session is reported.

@@ -4,6 +4,7 @@
 #include <cerrno>
 #include <cstring>
 #include <initializer_list>
+#include <cstdio>
 #include <fcntl.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -141,8 +142,7 @@ lockbox::Result<std::unique_ptr<EnforcerStore>> EnforcerStore::open(const std::s
     std::unique_ptr<EnforcerStore> store(new EnforcerStore(std::move(db), path));
     sqlite3* h = store->db_.get();
     auto damaged = [&](const std::string& why) {
-        return lockbox::make_error("store-damaged", path + " is damaged (" + why +
-                                                        "); move it aside and restart to begin with no grants");
+        return lockbox::make_error("store-damaged", path + " is damaged (" + why + ")");
     };
 
     // The first read of the header: a file that is not SQLite fails here.
@@ -181,6 +181,40 @@ lockbox::Result<std::unique_ptr<EnforcerStore>> EnforcerStore::open(const std::s
     if (auto st = store->rename_imported(dir); !st)
         log_warning(st.error().message);
     return store;
+}
+
+lockbox::Result<std::string> EnforcerStore::quarantine(const std::string& dir, const std::string& stamp) {
+    const std::string from = dir + "/" + FILE_NAME;
+    struct stat st {};
+    if (::lstat(from.c_str(), &st) < 0) {
+        if (errno == ENOENT)
+            return std::string();
+        return errno_error("cannot stat " + from, errno);
+    }
+    // A second damage within the same second gets the next free suffix.
+    for (int attempt = 0; attempt < 100; ++attempt) {
+        const std::string to = from + ".damaged-" + stamp + (attempt ? "." + std::to_string(attempt) : "");
+        bool taken = false;
+        for (const char* suffix : {"", "-wal", "-shm"})
+            taken |= ::lstat((to + suffix).c_str(), &st) == 0;
+        if (taken)
+            continue;
+        // The database last: were the -wal moved after it, a crash in between
+        // would leave a WAL beside no database, which SQLite would then apply to
+        // the fresh one.
+        for (const char* suffix : {"-wal", "-shm", ""}) {
+            const std::string f = from + suffix;
+            if (::renameat2(AT_FDCWD, f.c_str(), AT_FDCWD, (to + suffix).c_str(), RENAME_NOREPLACE) < 0 &&
+                errno != ENOENT)
+                return errno_error("cannot move " + f + " aside", errno);
+        }
+        UniqueFd d(::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+        if (d.valid())
+            ::fsync(d.get());
+        return to;
+    }
+    return lockbox::make_error("io-error", "cannot move " + from + " aside: every name " + from + ".damaged-" +
+                                               stamp + ".N is taken");
 }
 
 lockbox::Status EnforcerStore::prepare() {

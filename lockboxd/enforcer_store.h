@@ -39,6 +39,13 @@ public:
 
     lockbox::Result<EnforcerState> load();
 
+    // Moves dir/enforcer.db and its -wal and -shm aside to
+    // enforcer.db.damaged-<stamp> (…-wal, …-shm: SQLite opens them together),
+    // never replacing an existing file, so a damaged store is kept for
+    // forensics and the next open() starts empty. Returns the new path of the
+    // database ("" when there was none).
+    static lockbox::Result<std::string> quarantine(const std::string& dir, const std::string& stamp);
+
     // One transaction each; nothing is written when they fail.
     lockbox::Status save_grants(const std::vector<PersistedGrant>& write, const std::vector<std::string>& remove,
                                 const std::vector<std::string>& revoked);

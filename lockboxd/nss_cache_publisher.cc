@@ -23,7 +23,16 @@ NssRecords build_nss_records(const std::vector<NssEngineer>& engineers, const lo
             slot = &e;
     }
     NssRecords out;
+    lockbox::NssGroupEntry grantees;
+    grantees.name = GRANTEES_GROUP;
+    grantees.gid = config.uid_max;
     for (const auto& [name, e] : latest) {
+        // An engineer of that name would collide with the group and fail every
+        // rebuild of the cache: such a grant gives no account at all.
+        if (name == GRANTEES_GROUP)
+            continue;
+        grantees.members.push_back(name);
+        grantees.expires = std::max(grantees.expires, e->expires);
         lockbox::NssUserEntry u;
         u.name = name;
         u.uid = e->uid;
@@ -39,6 +48,8 @@ NssRecords build_nss_records(const std::vector<NssEngineer>& engineers, const lo
         g.expires = e->expires;
         out.groups.push_back(std::move(g));
     }
+    if (!grantees.members.empty())
+        out.groups.push_back(std::move(grantees));
     return out;
 }
 

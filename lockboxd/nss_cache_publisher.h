@@ -14,6 +14,13 @@
 
 namespace lockboxd {
 
+// Every engineer with an active grant is a member of this group, served by
+// nss_lockbox with gid UIDMax (which the uid allocator never hands out). sshd
+// matches it (`Match Group lockbox-grantees` in the shipped drop-in) to turn off
+// the engineer's own key files, forwarding and ~/.ssh/rc: the name is what
+// binds the drop-in to the NSS records, keep the two in step.
+inline constexpr const char* GRANTEES_GROUP = "lockbox-grantees";
+
 struct NssEngineer {
     std::string name;
     uint32_t uid = 0;
@@ -27,8 +34,8 @@ struct NssRecords {
 };
 
 // One passwd entry (uid = gid = allocated uid) and one personal group per
-// engineer; an engineer with several active grants appears once, with the
-// latest exp.
+// engineer, and GRANTEES_GROUP listing them all; an engineer with several
+// active grants appears once, with the latest exp.
 NssRecords build_nss_records(const std::vector<NssEngineer>& engineers, const lockbox::Config& config);
 std::string engineer_home(const lockbox::Config& config, const std::string& name);
 std::string engineer_shell(const lockbox::Config& config);

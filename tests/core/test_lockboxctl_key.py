@@ -57,6 +57,44 @@ class KeyVerbs(unittest.TestCase):
         with open(os.path.join(self.out, "signing.public"), encoding="ascii") as f:
             self.assertEqual(f.read(), before)
 
+    def assert_refused_dir(self, path, reason):
+        r = ctl("key", "generate", "--out", path)
+        self.assertEqual(r.returncode, 1, r.stderr)
+        self.assertEqual(r.stdout, "")
+        self.assertIn(reason, r.stderr)
+        self.assertFalse(os.path.lexists(os.path.join(path, "signing.secret")), "no key written")
+        self.assertFalse(os.path.lexists(os.path.join(path, "signing.public")), "no key written")
+
+    def test_generate_refuses_group_or_world_writable_dir(self):
+        for mode in (0o777, 0o1777, 0o770, 0o702):
+            os.makedirs(self.out, exist_ok=True)
+            os.chmod(self.out, mode)
+            with self.subTest(mode=oct(mode)):
+                self.assert_refused_dir(self.out, "writable by group or others")
+
+    def test_generate_refuses_dir_of_another_owner(self):
+        if os.geteuid() != 0:
+            self.skipTest("chown to another uid needs root")
+        os.makedirs(self.out, mode=0o700)
+        os.chown(self.out, 65534, 65534)
+        self.assert_refused_dir(self.out, "owned by uid 65534")
+
+    def test_generate_refuses_symlinked_dir(self):
+        target = os.path.join(self.tmp.name, "elsewhere")
+        os.makedirs(target, mode=0o700)
+        os.symlink(target, self.out)
+        r = ctl("key", "generate", "--out", self.out)
+        self.assertEqual(r.returncode, 1)
+        self.assertIn("symbolic link", r.stderr)
+        self.assertEqual(os.listdir(target), [])
+
+    def test_generate_accepts_existing_private_dir(self):
+        os.makedirs(self.out, mode=0o755)
+        os.chmod(self.out, 0o755)
+        r = ctl("key", "generate", "--out", self.out)
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.assertRegex(r.stdout.strip(), PID)
+
     def test_generate_without_out_is_usage_error(self):
         r = ctl("key", "generate")
         self.assertEqual(r.returncode, 2)

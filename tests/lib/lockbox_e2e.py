@@ -16,6 +16,8 @@ import time
 import lockbox_fixture as lf
 
 SSH_PORT = 2222
+LOCKBOX_SSHD_DROPIN = "/etc/ssh/sshd_config.d/lockbox.conf"
+SHIPPED_SSHD_DROPIN = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "sshd", "lockbox.conf")
 MULTIARCH = subprocess.run(["dpkg-architecture", "-qDEB_HOST_MULTIARCH"], capture_output=True,
                            text=True).stdout.strip() or "x86_64-linux-gnu"
 
@@ -208,18 +210,22 @@ class E2ESandbox(lf.Sandbox):
             f.write("\n".join(new) + "\n")
 
     def start_sshd(self, extra=()):
+        """Debian's stock sshd_config with the drop-in `meson install` put in
+        /etc/ssh/sshd_config.d/lockbox.conf, byte for byte the shipped file; the
+        sandbox adds only where sshd listens and its limits (nothing Lockbox's
+        file sets: sshd takes the first value it reads)."""
         os.makedirs("/run/sshd", mode=0o755, exist_ok=True)
+        with open(LOCKBOX_SSHD_DROPIN) as installed, open(SHIPPED_SSHD_DROPIN) as shipped:
+            if installed.read() != shipped.read():
+                raise RuntimeError(f"{LOCKBOX_SSHD_DROPIN} is not the shipped {SHIPPED_SSHD_DROPIN}")
         conf = "/etc/ssh/sshd_config.d/lockbox-e2e.conf"
         os.makedirs(os.path.dirname(conf), exist_ok=True)
         with open(conf, "w") as f:
             f.write("\n".join([
                 f"Port {SSH_PORT}",
                 "ListenAddress 127.0.0.1",
-                "UsePAM yes",
                 "PasswordAuthentication no",
                 "KbdInteractiveAuthentication no",
-                "AuthorizedKeysCommand /usr/bin/lockboxctl authorized-keys %u",
-                "AuthorizedKeysCommandUser lockbox-authkeys",
                 "MaxStartups 100:30:200",
                 "MaxSessions 50",
                 "LogLevel VERBOSE",

@@ -2,7 +2,9 @@
 // thin path (install -> active -> access -> session -> end), restart recovery
 // and authorized_keys lines. No bus, no event loop.
 
+#include <filesystem>
 #include <fstream>
+#include <iterator>
 #include <memory>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -260,17 +262,98 @@ void test_state_of_an_older_release_is_migrated(void**) {
     assert_int_equal(*e2->uids().find("eng"), 2100000042);
 }
 
-void test_damaged_store_refuses_start_naming_the_file(void**) {
+// Fail closed, not refuse: the damaged file is kept beside an empty new store
+// and the start goes on with no grant (enforcer_damaged_state.cc). The kill of
+// the uid range is proven end to end (tests/e2e/test_attack_damaged_state.py);
+// here the range is one no process uses, so the unit test signals nothing.
+void test_damaged_store_is_kept_and_start_goes_on_without_grants(void**) {
     World w;
+    w.config.uid_min = 2147480000;
+    w.config.uid_max = 2147480099;
+    {
+        auto e = w.enforcer();
+        auto c = w.claims("eng", T0 - 60 * USEC_PER_SEC, T0 + 3600 * USEC_PER_SEC);
+        assert_true(e->install(w.token(c), "root", "test").ok());
+    }
     const std::string dir = w.config.enforcer_dir();
-    mkdir(w.config.state_dir.c_str(), 0755);
-    mkdir(dir.c_str(), 0700);
-    std::ofstream(dir + "/enforcer.db") << std::string(8192, 'Z');
+    const std::string garbage(8192, 'Z');
+    std::ofstream(dir + "/enforcer.db", std::ios::binary | std::ios::trunc) << garbage;
+    unlink((dir + "/enforcer.db-wal").c_str());
     Enforcer e(w.config, w.clock, nullptr);
     auto st = e.load();
-    assert_false(st.ok());
-    if (st.error().message.find(dir + "/enforcer.db") == std::string::npos)
-        fail_msg("error does not name the file: %s", st.error().message.c_str());
+    if (!st.ok())
+        fail_msg("load refused a damaged store: %s", st.error().message.c_str());
+    assert_int_equal(e.grants().size(), 0);
+    assert_int_equal(e.uids().size(), 0);
+    assert_int_not_equal(static_cast<int>(e.check_access("eng", "sshd", "", "").reason),
+                         static_cast<int>(AccessReason::Allowed));
+    // Kept under a dated name, byte for byte, still private.
+    std::string kept;
+    for (const auto& entry : std::filesystem::directory_iterator(dir))
+        if (entry.path().filename().string().rfind("enforcer.db.damaged-", 0) == 0 &&
+            entry.path().filename().string().find("-wal") == std::string::npos &&
+            entry.path().filename().string().find("-shm") == std::string::npos)
+            kept = entry.path();
+    if (kept.empty())
+        fail_msg("the damaged store was not kept in %s", dir.c_str());
+    std::ifstream in(kept, std::ios::binary);
+    std::string content((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+    assert_true(content == garbage);
+    struct stat kst {};
+    assert_int_equal(stat(kept.c_str(), &kst), 0);
+    assert_int_equal(kst.st_mode & 077, 0);
+    // The new store is sound: the next start reads it without moving anything.
+    auto e2 = w.enforcer();
+    assert_int_equal(e2->grants().size(), 0);
+}
+
+// UIDMax is the lockbox-grantees gid now; a map of an older release that gave
+// it to an engineer still loads, without that entry (and nothing is moved).
+void test_uid_max_of_an_older_map_is_dropped_not_damage(void**) {
+    World w;
+    w.config.uid_min = 2147480000;
+    w.config.uid_max = 2147480099;
+    mkdir(w.config.state_dir.c_str(), 0755);
+    mkdir(w.config.enforcer_dir().c_str(), 0700);
+    {
+        auto store = EnforcerStore::open(w.config.enforcer_dir());
+        assert_true(store.ok());
+        assert_true((*store)->save_uids({{"old", 2147480099}, {"eng", 2147480005}}).ok());
+    }
+    auto e = w.enforcer();
+    assert_false(e->uids().find("old").has_value());
+    assert_int_equal(*e->uids().find("eng"), 2147480005);
+    for (const auto& entry : std::filesystem::directory_iterator(w.config.enforcer_dir()))
+        if (entry.path().filename().string().find("damaged") != std::string::npos)
+            fail_msg("a map holding UIDMax was treated as damage");
+}
+
+void test_quarantine_never_replaces_a_kept_store(void**) {
+    TempDir t;
+    const std::string dir = t / "enforcer";
+    mkdir(dir.c_str(), 0700);
+    std::ofstream(dir + "/enforcer.db") << "first";
+    auto a = EnforcerStore::quarantine(dir, "20260101T000000Z");
+    assert_true(a.ok());
+    std::ofstream(dir + "/enforcer.db") << "second";
+    std::ofstream(dir + "/enforcer.db-wal") << "wal";
+    auto b = EnforcerStore::quarantine(dir, "20260101T000000Z");
+    assert_true(b.ok());
+    assert_string_equal(a->c_str(), (dir + "/enforcer.db.damaged-20260101T000000Z").c_str());
+    assert_string_equal(b->c_str(), (dir + "/enforcer.db.damaged-20260101T000000Z.1").c_str());
+    std::ifstream first(*a), second(*b), wal(*b + "-wal");
+    std::string x, y, z;
+    first >> x;
+    second >> y;
+    wal >> z;
+    assert_string_equal(x.c_str(), "first");
+    assert_string_equal(y.c_str(), "second");
+    assert_string_equal(z.c_str(), "wal");
+    struct stat st {};
+    assert_int_equal(stat((dir + "/enforcer.db").c_str(), &st), -1);
+    auto none = EnforcerStore::quarantine(dir, "20260101T000000Z");
+    assert_true(none.ok());
+    assert_true(none->empty());
 }
 
 // A grant whose key was withdrawn is dropped at load and its row forgotten,
@@ -339,7 +422,9 @@ int main(void) {
         cmocka_unit_test(test_restart_keeps_valid_grants_sessions_and_uids),
         cmocka_unit_test(test_restart_after_exp_ends_sessions_at_once),
         cmocka_unit_test(test_state_of_an_older_release_is_migrated),
-        cmocka_unit_test(test_damaged_store_refuses_start_naming_the_file),
+        cmocka_unit_test(test_damaged_store_is_kept_and_start_goes_on_without_grants),
+        cmocka_unit_test(test_uid_max_of_an_older_map_is_dropped_not_damage),
+        cmocka_unit_test(test_quarantine_never_replaces_a_kept_store),
         cmocka_unit_test(test_grant_that_no_longer_verifies_is_forgotten),
         cmocka_unit_test(test_authorized_keys_carry_options_and_utc_expiry),
         cmocka_unit_test(test_grant_list_is_newest_first_and_fits_one_bus_reply),

@@ -82,13 +82,38 @@ void test_one_record_per_engineer_with_latest_exp(void**) {
                                 {"bob", 2100000002, "INC-3", 50}},
                                c);
     assert_int_equal(r.users.size(), 2);
-    assert_int_equal(r.groups.size(), 2);
+    assert_int_equal(r.groups.size(), 3);
+    const lockbox::NssGroupEntry* grantees = nullptr;
+    for (const auto& g : r.groups)
+        if (g.name == GRANTEES_GROUP)
+            grantees = &g;
+    assert_non_null(grantees);
+    assert_int_equal(grantees->gid, c.uid_max);
+    assert_int_equal(grantees->members.size(), 2);
+    assert_int_equal(grantees->expires, 200);
     for (const auto& u : r.users)
         if (u.name == "eng") {
             assert_int_equal(u.expires, 200);
             assert_string_equal(u.gecos.c_str(), "Lockbox engineer (ticket INC-2)");
             assert_int_equal(u.gid, u.uid);
         }
+}
+
+void test_engineer_named_like_the_grantees_group_gets_no_account(void**) {
+    TempDir t;
+    auto c = test_config(t);
+    auto r = build_nss_records({{GRANTEES_GROUP, 2100000001, "INC-1", 100}, {"bob", 2100000002, "INC-3", 50}}, c);
+    assert_int_equal(r.users.size(), 1);
+    assert_string_equal(r.users[0].name.c_str(), "bob");
+    assert_int_equal(r.groups.size(), 2);
+    assert_true(lockbox::encode_nss_cache(r.users, r.groups, 1).ok());
+}
+
+void test_no_grantees_group_without_engineers(void**) {
+    TempDir t;
+    auto c = test_config(t);
+    auto r = build_nss_records({}, c);
+    assert_int_equal(r.groups.size(), 0);
 }
 
 void test_shell_is_recorder_only_when_recording(void**) {
@@ -154,6 +179,8 @@ void test_readers_never_see_a_torn_cache_during_replacement(void**) {
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_one_record_per_engineer_with_latest_exp),
+        cmocka_unit_test(test_engineer_named_like_the_grantees_group_gets_no_account),
+        cmocka_unit_test(test_no_grantees_group_without_engineers),
         cmocka_unit_test(test_shell_is_recorder_only_when_recording),
         cmocka_unit_test(test_published_cache_reads_back),
         cmocka_unit_test(test_readers_never_see_a_torn_cache_during_replacement),
