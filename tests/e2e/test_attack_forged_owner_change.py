@@ -18,6 +18,10 @@ import lockbox_e2e as e2e
 import lockbox_fixture as lf
 import lockbox_scenario as sc
 
+# Not the scenario's "eve": engineer uids are a hash of the name, and other
+# sandboxes on the same machine (no pid namespace) may be killing eve's uid.
+ENGINEER = "evforge"
+
 # Run by the engineer on the host: their own bus messages, nothing privileged.
 FORGE = r"""
 set -e
@@ -37,23 +41,23 @@ def main():
     lf.enter_namespace()
     with e2e.E2ESandbox() as sb:
         sc.deploy(sb)
-        key = sb.make_ssh_key("eve")
+        key = sb.make_ssh_key(ENGINEER)
         # Long enough that only the revocation can end it during the test.
-        r = sc.create_request(sb, key + ".pub", duration="30m", ticket="INC-1701")
+        r = sc.create_request(sb, key + ".pub", duration="30m", engineer=ENGINEER, ticket="INC-1701")
         assert r.returncode == 0, r.stderr
         rid = r.stdout.strip()
         for who in (sc.MANAGER, sc.APPROVER):
             r = sc.ctl(sb, ["request", "approve", rid], user=who)
             assert r.returncode == 0, r.stderr
-        e2e.wait_for(lambda: e2e.getent("passwd", sc.ENGINEER) is not None, 15, "engineer resolves")
-        uid = sc.engineer_uid()
+        e2e.wait_for(lambda: e2e.getent("passwd", ENGINEER) is not None, 15, "engineer resolves")
+        uid = int(e2e.getent("passwd", ENGINEER).split(":")[2])
 
-        session = sb.ssh_spawn(sc.ENGINEER, key, "setsid nohup sleep 1000 >/dev/null 2>&1 </dev/null & sleep 1000",
+        session = sb.ssh_spawn(ENGINEER, key, "setsid nohup sleep 1000 >/dev/null 2>&1 </dev/null & sleep 1000",
                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         e2e.wait_for(lambda: len(e2e.processes_of_uid(uid)) >= 2, 15, "engineer processes running")
 
         # The attack, as the engineer.
-        r = sb.ssh(sc.ENGINEER, key, FORGE, timeout=60)
+        r = sb.ssh(ENGINEER, key, FORGE, timeout=60)
         assert r.returncode == 0 and r.stdout.startswith("forged :"), f"{r.returncode} {r.stdout} {r.stderr}"
         print(r.stdout.strip())
         # A call through lockboxd after the forged signal reached the bus: lockboxd
@@ -73,8 +77,8 @@ def main():
         killed = sb.journal(match={"LOCKBOX_EVENT": "session-killed", "LOCKBOX_REQUEST_ID": rid},
                             expect=1, timeout=15)
         assert killed, "the kill was not audited"
-        assert e2e.getent("passwd", sc.ENGINEER) is None, "engineer still resolves after the revocation"
-        r = sb.ssh(sc.ENGINEER, key, "true")
+        assert e2e.getent("passwd", ENGINEER) is None, "engineer still resolves after the revocation"
+        r = sb.ssh(ENGINEER, key, "true")
         assert r.returncode == 255, f"ssh after the revocation: {r.returncode} {r.stderr}"
 
         # The forged signal was refused and audited with who sent it.

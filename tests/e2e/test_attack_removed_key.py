@@ -17,11 +17,15 @@ import lockbox_e2e as e2e
 import lockbox_fixture as lf
 import lockbox_scenario as sc
 
+# Not the scenario's "eve": engineer uids are a hash of the name, and other
+# sandboxes on the same machine (no pid namespace) may be killing eve's uid.
+ENGINEER = "evkey"
+
 TRUSTED_LINK = "/etc/lockbox/trusted-current"
 
 
 def live_session(sb, key, uid):
-    proc = sb.ssh_spawn(sc.ENGINEER, key, "setsid nohup sleep 1000 >/dev/null 2>&1 </dev/null & sleep 1000",
+    proc = sb.ssh_spawn(ENGINEER, key, "setsid nohup sleep 1000 >/dev/null 2>&1 </dev/null & sleep 1000",
                         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     e2e.wait_for(lambda: len(e2e.processes_of_uid(uid)) >= 2, 20, "engineer processes running")
     return proc
@@ -35,12 +39,12 @@ def expect_access_ended(sb, key, uid, jti, session, what):
     session.wait(timeout=30)
     untrusted = sb.journal(match={"LOCKBOX_EVENT": "grant-untrusted", "LOCKBOX_REQUEST_ID": jti},
                            expect=1, timeout=15)
-    assert untrusted and untrusted[0].get("LOCKBOX_ENGINEER") == sc.ENGINEER, untrusted
+    assert untrusted and untrusted[0].get("LOCKBOX_ENGINEER") == ENGINEER, untrusted
     killed = sb.journal(match={"LOCKBOX_EVENT": "session-killed", "LOCKBOX_REQUEST_ID": jti},
                         expect=1, timeout=15)
     assert killed, f"the kill after {what} was not audited"
-    assert e2e.getent("passwd", sc.ENGINEER) is None, f"engineer still resolves after {what}"
-    r = sb.ssh(sc.ENGINEER, key, "true")
+    assert e2e.getent("passwd", ENGINEER) is None, f"engineer still resolves after {what}"
+    r = sb.ssh(ENGINEER, key, "true")
     assert r.returncode == 255, f"ssh after {what}: {r.returncode} {r.stderr}"
     grant = sc.ctl_json(sb, ["grant", "show", jti, "--source", "enforcer"], user="root")
     assert grant["state"] == "revoked", grant
@@ -52,17 +56,17 @@ def main():
         os.makedirs("/etc/lockbox", exist_ok=True)
         os.symlink("trusted.d", TRUSTED_LINK)
         sc.deploy(sb, policy={"Keys": {"TrustedDir": TRUSTED_LINK}})
-        key = sb.make_ssh_key("eve")
+        key = sb.make_ssh_key(ENGINEER)
 
         # Part 1: the public key is deleted from the trusted directory.
-        r = sc.create_request(sb, key + ".pub", duration="30m", ticket="INC-1702")
+        r = sc.create_request(sb, key + ".pub", duration="30m", engineer=ENGINEER, ticket="INC-1702")
         assert r.returncode == 0, r.stderr
         rid = r.stdout.strip()
         for who in (sc.MANAGER, sc.APPROVER):
             r = sc.ctl(sb, ["request", "approve", rid], user=who)
             assert r.returncode == 0, r.stderr
-        e2e.wait_for(lambda: e2e.getent("passwd", sc.ENGINEER) is not None, 15, "engineer resolves")
-        uid = sc.engineer_uid()
+        e2e.wait_for(lambda: e2e.getent("passwd", ENGINEER) is not None, 15, "engineer resolves")
+        uid = int(e2e.getent("passwd", ENGINEER).split(":")[2])
         session = live_session(sb, key, uid)
         os.unlink(sb.keys["signing"]["public"])
         expect_access_ended(sb, key, uid, rid, session, "the key was deleted from trusted.d")
@@ -97,7 +101,7 @@ def main():
         with open(key + ".pub") as f:
             ssh_key = f.read().strip()
         token = subprocess.run([lf.build_path("tests/lockboxd/make_grant"), "--key",
-                                os.path.join(keygen, "signing.secret"), "--sub", sc.ENGINEER,
+                                os.path.join(keygen, "signing.secret"), "--sub", ENGINEER,
                                 "--tenant", sc.TENANT, "--host", sc.HOST, "--nbf", "-1", "--exp", "1800",
                                 "--ticket", "INC-1703", "--ssh-key", ssh_key],
                                capture_output=True, text=True, timeout=30, check=True).stdout.strip()
@@ -105,7 +109,7 @@ def main():
                            text=True, timeout=30)
         assert r.returncode == 0, r.stderr
         jti2 = r.stdout.strip()
-        e2e.wait_for(lambda: e2e.getent("passwd", sc.ENGINEER) is not None, 15, "engineer resolves again")
+        e2e.wait_for(lambda: e2e.getent("passwd", ENGINEER) is not None, 15, "engineer resolves again")
         session = live_session(sb, key, uid)
         # The new key set has no 2025 key; the watch on trusted-2025 sees nothing.
         repoint("trusted.d")
