@@ -12,7 +12,6 @@
 #include "local_account_guard.h"
 #include "log.h"
 #include "names.h"
-#include "names.h"
 #include "nss_cache_publisher.h"
 #include "process_table.h"
 #include "state_files.h"
@@ -514,6 +513,8 @@ std::string Enforcer::authorized_keys(const std::string& user) const {
     }
     return out;
 }
+
+void Enforcer::send_audit(lockbox::AuditRecord record) { outbox_.send(std::move(record)); }
 
 void Enforcer::audit(AuditEvent event, const std::string& actor, const lockbox::GrantClaims* claims,
                      std::string message, std::vector<std::pair<std::string, std::string>> fields) {

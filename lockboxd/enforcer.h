@@ -64,6 +64,9 @@ public:
     // Code "not-found" for an id never seen (the id is still remembered as revoked).
     lockbox::Status revoke(const std::string& jti, const std::string& reason, const std::string& actor);
 
+    // An audit record from the bus layer, through the same outbox.
+    void send_audit(lockbox::AuditRecord record);
+
     AccessAnswer check_access(const std::string& user, const std::string& service, const std::string& rhost,
                               const std::string& tty);
     lockbox::Result<OpenedSession> open_session(const std::string& user, int32_t pid, const std::string& tty,

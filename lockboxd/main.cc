@@ -83,10 +83,10 @@ int run(const std::string& config_path) {
     enforcer.set_bus(bus.get());
 
     EnforcerService service(enforcer, bus.get());
-    ApprovalClient approval(bus.get(), config->tenant, config->host_name,
-                            [&enforcer](const auto& grants, const auto& revoked) {
-                                enforcer.sync(grants, revoked, "lockbox-approvald");
-                            });
+    ApprovalClient approval(
+        bus.get(), event.get(), config->tenant, config->host_name, config->resync_interval,
+        [&enforcer](const auto& grants, const auto& revoked) { enforcer.sync(grants, revoked, "lockbox-approvald"); },
+        [&enforcer](lockbox::AuditRecord rec) { enforcer.send_audit(std::move(rec)); });
     service.approval_reachable = [&approval] { return approval.reachable(); };
     enforcer.on_grant_changed = [&service](const std::string& jti, const char* state) {
         service.emit_grant_changed(jti, state);
