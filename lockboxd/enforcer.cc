@@ -56,14 +56,7 @@ lockbox::Status Enforcer::load() {
     auto keys = lockbox::load_trusted_keys(config_.trusted_dir, lockbox::expected_key_owner(config_));
     if (!keys)
         return keys.error();
-    for (const auto& p : keys->problems)
-        log_warning("trusted key skipped: " + p);
-    key_count_ = keys->by_kid.size();
-    if (key_count_ == 0)
-        log_warning("no trusted key in " + config_.trusted_dir + ": every grant will be refused");
-    verifier_ = std::make_unique<lockbox::GrantVerifier>(
-        std::move(*keys),
-        lockbox::VerifierPolicy{config_.tenant, config_.host_name, config_.max_grant, config_.clock_skew}, clock_);
+    use_trusted_keys(std::move(*keys));
 
     if (auto st = ensure_directory(config_.state_dir, 0755); !st)
         return st;
@@ -96,6 +89,7 @@ lockbox::Status Enforcer::load() {
         Grant g;
         g.token = std::move(p.token);
         g.claims = std::move(check.claims);
+        g.kid = std::move(check.kid);
         g.state = p.state;
         g.installed_at = p.installed_at;
         g.ended_at = p.ended_at;
@@ -354,6 +348,7 @@ lockbox::Result<std::string> Enforcer::install(std::string_view token, const std
     Grant g;
     g.token = std::string(token);
     g.claims = c;
+    g.kid = check.kid;
     g.state = GrantState::Installed;
     grants_.insert(std::move(g), now);
     persist_grants();

@@ -64,6 +64,14 @@ public:
     // Code "not-found" for an id never seen (the id is still remembered as revoked).
     lockbox::Status revoke(const std::string& jti, const std::string& reason, const std::string& actor);
 
+    // Reads [Keys] TrustedDir again (SIGHUP, or a change inside it). Every
+    // installed or active grant whose signing key is no longer trusted is
+    // revoked on this host for good and its engineer's processes killed at once
+    // (grant-untrusted); a change of the key set is audited
+    // (trusted-keys-changed, LOCKBOX_TRIGGER = trigger). A directory that is
+    // gone or unsafe (writable by others) trusts nothing; a transient read
+    // error keeps the keys in use. Returns how many grants were dropped.
+    size_t reload_trusted_keys(const std::string& trigger);
     // An audit record from the bus layer, through the same outbox.
     void send_audit(lockbox::AuditRecord record);
 
@@ -104,6 +112,7 @@ private:
     void activate(const Grant& grant);
     void warn_sessions(const Grant& grant, lockbox::usec_t lead);
     void publish_nss();
+    void use_trusted_keys(lockbox::TrustedKeys keys);
     // Write what changed in the registries since their last write (O(changed)).
     void end_lapsed_before_verifying(const PersistedGrants& stored, usec_t now);
     // True the first time a kill of this session is reported.
@@ -118,6 +127,7 @@ private:
     sd_event* event_;
     std::unique_ptr<lockbox::GrantVerifier> verifier_;
     size_t key_count_ = 0;
+    std::set<std::string> trusted_kids_;
     GrantRegistry grants_;
     std::set<std::string> refused_ids_;  // grants from the approval service we refused
     SessionRegistry sessions_;
