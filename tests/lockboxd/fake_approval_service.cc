@@ -10,7 +10,8 @@
 //   fake_approval_service --forge-owner-change DEST OLD_OWNER COUNT
 //     sends DEST COUNT unicast org.freedesktop.DBus.NameOwnerChanged signals
 //     claiming org.lockbox.Approval1 left OLD_OWNER (a flood, as any local
-//     user could), then exits.
+//     user could), stays connected LINGER seconds (so lockboxd can still ask
+//     the bus who sent them), then exits.
 #include <csignal>
 #include <cstdio>
 #include <cstdlib>
@@ -153,6 +154,8 @@ int forge_owner_change(const char* dest, const char* old_owner, int count) {
     }
     sd_bus_flush(bus.get());
     std::printf("forged %d NameOwnerChanged\n", count);
+    std::fflush(stdout);
+    sleep(10);  // LINGER
     return 0;
 }
 
