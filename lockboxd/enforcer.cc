@@ -84,6 +84,9 @@ lockbox::Status Enforcer::load() {
             if (p.state == GrantState::Active && !p.sub.empty())
                 unverifiable_active_.emplace_back(p.sub, p.jti);
             dropped_grants_.push_back(p.jti);
+            if (check.verdict == lockbox::GrantVerdict::UnknownKey &&
+                (p.state == GrantState::Active || p.state == GrantState::Installed))
+                untrusted_at_load_.emplace_back(p.sub, p.jti);
             continue;
         }
         Grant g;
@@ -137,6 +140,7 @@ void Enforcer::recover() {
         if (!grants_.has_active_grant(user, now))
             end_access(user, jti, now, "key-withdrawn");
     unverifiable_active_.clear();
+    revoke_untrusted_at_load(now);
     // Rows of grants that no longer verify go once their end has begun; were
     // the kill cut short, the sweep below finds the processes at the next start.
     if (store_ && !dropped_grants_.empty()) {

@@ -141,6 +141,10 @@ private:
     std::deque<std::string> kill_reported_order_;
     std::vector<std::pair<std::string, std::string>> unverifiable_active_;  // (user, jti) from load()
     std::vector<std::string> dropped_grants_;  // jtis load() could not verify, forgotten by recover()
+    // (user, jti) of installed or active grants whose key is no longer trusted:
+    // recover() revokes them for good, as a reload would have.
+    std::vector<std::pair<std::string, std::string>> untrusted_at_load_;
+    void revoke_untrusted_at_load(usec_t now);
 };
 
 }  // namespace lockboxd

@@ -103,4 +103,22 @@ size_t Enforcer::reload_trusted_keys(const std::string& trigger) {
     return untrusted.size();
 }
 
+// The key went while lockboxd was down: the same end as at a reload (the kill
+// already ran in recover()), so re-trusting the key never revives the grant.
+void Enforcer::revoke_untrusted_at_load(usec_t now) {
+    for (const auto& [user, jti] : untrusted_at_load_) {
+        grants_.revoke(jti, now);  // not in the registry: remembered as revoked
+        lockbox::GrantClaims c;
+        c.jti = jti;
+        c.sub = user;
+        c.aud = config_.tenant;
+        audit(AuditEvent::GrantUntrusted, "lockboxd", &c,
+              "grant " + jti + " for " + user + " dropped at start-up: its signing key is no longer trusted",
+              {{"REASON", "key-withdrawn"}, {"TRIGGER", "start-up"}});
+    }
+    if (!untrusted_at_load_.empty())
+        persist_grants();
+    untrusted_at_load_.clear();
+}
+
 }  // namespace lockboxd

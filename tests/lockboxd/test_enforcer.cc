@@ -284,7 +284,13 @@ void test_grant_that_no_longer_verifies_is_forgotten(void**) {
     assert_int_equal(unlink((w.dir / "trusted.d/signing.public").c_str()), 0);
     auto e2 = w.enforcer();
     assert_null(e2->grants().find(c.jti));
+    // As at a reload: revoked for good, so trusting the key again revives nothing.
+    assert_true(e2->grants().is_revoked(c.jti));
     e2.reset();
+    assert_int_equal(link((w.dir / "keys/signing.public").c_str(), (w.dir / "trusted.d/signing.public").c_str()), 0);
+    auto e3 = w.enforcer();
+    expect_refused(*e3, w.token(c), "revoked");
+    e3.reset();
     auto store = EnforcerStore::open(w.config.enforcer_dir());
     assert_true(store.ok());
     auto state = (*store)->load();
