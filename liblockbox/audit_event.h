@@ -30,7 +30,10 @@ enum class AuditEvent {
     SessionClosed,
     SessionKilled,
     CallsRefusedSummary,
-    StateDamaged
+    StateDamaged,
+    BusSignalForged,
+    GrantUntrusted,
+    TrustedKeysChanged
 };
 
 struct AuditEventInfo {
@@ -39,7 +42,8 @@ struct AuditEventInfo {
     std::string_view message_id;  // 128-bit id, 32 lowercase hex digits
 };
 
-inline constexpr std::array<AuditEventInfo, 22> AUDIT_EVENTS = {{
+inline constexpr std::array<AuditEventInfo, 25> AUDIT_EVENTS = {{
+inline constexpr std::array<AuditEventInfo, 25> AUDIT_EVENTS = {{
     {AuditEvent::RequestCreated, "request-created", "b2f58da5f91849bbbff99322e4adf1f1"},
     {AuditEvent::ManagerApproved, "manager-approved", "348a6816898f495387e333f76caad4c6"},
     {AuditEvent::ApproverApproved, "approver-approved", "1d449b36ec414777b34524039f520f9b"},
@@ -62,6 +66,9 @@ inline constexpr std::array<AuditEventInfo, 22> AUDIT_EVENTS = {{
     {AuditEvent::SessionKilled, "session-killed", "a1de6ee826174896a37a26572820c9b4"},
     {AuditEvent::CallsRefusedSummary, "calls-refused-summary", "9ac8992edcb7494c8c8026924d9ca4bc"},
     {AuditEvent::StateDamaged, "state-damaged", "6a30468f8fc241d3b4b5e3f669a8f3b6"},
+    {AuditEvent::BusSignalForged, "bus-signal-forged", "ad01b0864ea74e75934e3e71fe26c58c"},
+    {AuditEvent::GrantUntrusted, "grant-untrusted", "834229a5de3d4cd1925cee862b2e3817"},
+    {AuditEvent::TrustedKeysChanged, "trusted-keys-changed", "4995929796454b07b68178ea48d4fc7f"},
 }};
 
 constexpr const AuditEventInfo& audit_event_info(AuditEvent e) {

@@ -195,6 +195,11 @@ const std::map<std::string, std::map<std::string, Setter>>& schema() {
               [](Config& c, const std::string& v) {
                   return set_duration(c.kill_grace, v, 0, 60 * USEC_PER_SEC, "between 0 and 60s");
               }},
+             {"ResyncInterval",
+              [](Config& c, const std::string& v) {
+                  return set_duration(c.resync_interval, v, USEC_PER_SEC, 60 * USEC_PER_SEC,
+                                      "between 1s and 60s");
+              }},
              {"WarnBefore",
               [](Config& c, const std::string& v) -> Expected {
                   const char* want = "space-separated durations, each greater than 0 and at most 24h, at most 8";

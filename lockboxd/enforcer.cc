@@ -12,7 +12,6 @@
 #include "local_account_guard.h"
 #include "log.h"
 #include "names.h"
-#include "names.h"
 #include "nss_cache_publisher.h"
 #include "process_table.h"
 #include "state_files.h"
@@ -58,14 +57,7 @@ lockbox::Status Enforcer::load() {
     auto keys = lockbox::load_trusted_keys(config_.trusted_dir, lockbox::expected_key_owner(config_));
     if (!keys)
         return keys.error();
-    for (const auto& p : keys->problems)
-        log_warning("trusted key skipped: " + p);
-    key_count_ = keys->by_kid.size();
-    if (key_count_ == 0)
-        log_warning("no trusted key in " + config_.trusted_dir + ": every grant will be refused");
-    verifier_ = std::make_unique<lockbox::GrantVerifier>(
-        std::move(*keys),
-        lockbox::VerifierPolicy{config_.tenant, config_.host_name, config_.max_grant, config_.clock_skew}, clock_);
+    use_trusted_keys(std::move(*keys));
 
     if (auto st = ensure_directory(config_.state_dir, 0755); !st)
         return st;
@@ -87,11 +79,15 @@ lockbox::Status Enforcer::load() {
             if (p.state == GrantState::Active && !p.sub.empty())
                 unverifiable_active_.emplace_back(p.sub, p.jti);
             dropped_grants_.push_back(p.jti);
+            if (check.verdict == lockbox::GrantVerdict::UnknownKey &&
+                (p.state == GrantState::Active || p.state == GrantState::Installed))
+                untrusted_at_load_.emplace_back(p.sub, p.jti);
             continue;
         }
         Grant g;
         g.token = std::move(p.token);
         g.claims = std::move(check.claims);
+        g.kid = std::move(check.kid);
         g.state = p.state;
         g.installed_at = p.installed_at;
         g.ended_at = p.ended_at;
@@ -139,6 +135,7 @@ void Enforcer::recover() {
         if (!grants_.has_active_grant(user, now))
             end_access(user, jti, now, "key-withdrawn");
     unverifiable_active_.clear();
+    revoke_untrusted_at_load(now);
     // Rows of grants that no longer verify go once their end has begun; were
     // the kill cut short, the sweep below finds the processes at the next start.
     if (store_ && !dropped_grants_.empty()) {
@@ -350,6 +347,7 @@ lockbox::Result<std::string> Enforcer::install(std::string_view token, const std
     Grant g;
     g.token = std::string(token);
     g.claims = c;
+    g.kid = check.kid;
     g.state = GrantState::Installed;
     grants_.insert(std::move(g), now);
     persist_grants();
@@ -509,6 +507,8 @@ std::string Enforcer::authorized_keys(const std::string& user) const {
     }
     return out;
 }
+
+void Enforcer::send_audit(lockbox::AuditRecord record) { outbox_.send(std::move(record)); }
 
 void Enforcer::audit(AuditEvent event, const std::string& actor, const lockbox::GrantClaims* claims,
                      std::string message, std::vector<std::pair<std::string, std::string>> fields) {

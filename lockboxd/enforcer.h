@@ -70,6 +70,17 @@ public:
     // Code "not-found" for an id never seen (the id is still remembered as revoked).
     lockbox::Status revoke(const std::string& jti, const std::string& reason, const std::string& actor);
 
+    // Reads [Keys] TrustedDir again (SIGHUP, or a change inside it). Every
+    // installed or active grant whose signing key is no longer trusted is
+    // revoked on this host for good and its engineer's processes killed at once
+    // (grant-untrusted); a change of the key set is audited
+    // (trusted-keys-changed, LOCKBOX_TRIGGER = trigger). A directory that is
+    // gone or unsafe (writable by others) trusts nothing; a transient read
+    // error keeps the keys in use. Returns how many grants were dropped.
+    size_t reload_trusted_keys(const std::string& trigger);
+    // An audit record from the bus layer, through the same outbox.
+    void send_audit(lockbox::AuditRecord record);
+
     AccessAnswer check_access(const std::string& user, const std::string& service, const std::string& rhost,
                               const std::string& tty);
     lockbox::Result<OpenedSession> open_session(const std::string& user, int32_t pid, const std::string& tty,
@@ -117,6 +128,7 @@ private:
     lockbox::Result<EnforcerState> load_store(const std::string& dir);
     RangeSweep kill_every_process_in_range();
     void audit_damaged(const std::string& why, const std::string& moved_to, const RangeSweep& sweep);
+    void use_trusted_keys(lockbox::TrustedKeys keys);
     // Write what changed in the registries since their last write (O(changed)).
     void end_lapsed_before_verifying(const PersistedGrants& stored, usec_t now);
     // True the first time a kill of this session is reported.
@@ -131,6 +143,7 @@ private:
     sd_event* event_;
     std::unique_ptr<lockbox::GrantVerifier> verifier_;
     size_t key_count_ = 0;
+    std::set<std::string> trusted_kids_;
     GrantRegistry grants_;
     std::set<std::string> refused_ids_;  // grants from the approval service we refused
     SessionRegistry sessions_;
@@ -144,6 +157,10 @@ private:
     std::deque<std::string> kill_reported_order_;
     std::vector<std::pair<std::string, std::string>> unverifiable_active_;  // (user, jti) from load()
     std::vector<std::string> dropped_grants_;  // jtis load() could not verify, forgotten by recover()
+    // (user, jti) of installed or active grants whose key is no longer trusted:
+    // recover() revokes them for good, as a reload would have.
+    std::vector<std::pair<std::string, std::string>> untrusted_at_load_;
+    void revoke_untrusted_at_load(usec_t now);
 };
 
 }  // namespace lockboxd

@@ -20,6 +20,7 @@
 #include "local_account_guard.h"
 #include "lockbox_build_config.h"
 #include "log.h"
+#include "trusted_keys_watch.h"
 
 namespace {
 
@@ -53,6 +54,7 @@ int run(const std::string& config_path) {
     sigemptyset(&mask);
     sigaddset(&mask, SIGTERM);
     sigaddset(&mask, SIGINT);
+    sigaddset(&mask, SIGHUP);  // reload: trusted_keys_watch.h
     sigprocmask(SIG_BLOCK, &mask, nullptr);
     sd_event_add_signal(event.get(), nullptr, SIGTERM, nullptr, nullptr);
     sd_event_add_signal(event.get(), nullptr, SIGINT, nullptr, nullptr);
@@ -71,6 +73,12 @@ int run(const std::string& config_path) {
     enforcer.on_deadline_changed = [&scheduler](std::optional<lockbox::usec_t> t) { scheduler.arm(t); };
     // Kills of sessions that ended while we were down start here, before the bus.
     enforcer.recover();
+    TrustedKeysWatch key_watch(event.get(), config->trusted_dir,
+                               [&enforcer](const char* trigger) { enforcer.reload_trusted_keys(trigger); });
+    if (auto st = key_watch.start(); !st) {
+        log_error(st.error().message);
+        return 1;
+    }
 
     sd_bus* raw_bus = nullptr;
     r = sd_bus_open_system(&raw_bus);
@@ -83,10 +91,10 @@ int run(const std::string& config_path) {
     enforcer.set_bus(bus.get());
 
     EnforcerService service(enforcer, bus.get());
-    ApprovalClient approval(bus.get(), config->tenant, config->host_name,
-                            [&enforcer](const auto& grants, const auto& revoked) {
-                                enforcer.sync(grants, revoked, "lockbox-approvald");
-                            });
+    ApprovalClient approval(
+        bus.get(), event.get(), config->tenant, config->host_name, config->resync_interval,
+        [&enforcer](const auto& grants, const auto& revoked) { enforcer.sync(grants, revoked, "lockbox-approvald"); },
+        [&enforcer](lockbox::AuditRecord rec) { enforcer.send_audit(std::move(rec)); });
     service.approval_reachable = [&approval] { return approval.reachable(); };
     enforcer.on_grant_changed = [&service](const std::string& jti, const char* state) {
         service.emit_grant_changed(jti, state);

@@ -119,13 +119,14 @@ void test_design_example_parses_with_inline_comments(void**) {
 
 void test_every_added_key_is_read(void**) {
     Config c = parse_ok(
-        "[Policy]\nKillGrace=5s\nWarnBefore=1m 15m 5m\n"
+        "[Policy]\nKillGrace=5s\nWarnBefore=1m 15m 5m\nResyncInterval=20s\n"
         "[Keys]\nKeyOwner=1000\n"
         "[Accounts]\nKeepHome=on\nKeyOptions=restrict,pty,port-forwarding\nRecordShell=/usr/local/bin/tlog-rec-session\n"
         "Record=off\n"
         "[Notify]\nMailDomain=example.com\nApprovers=a@example.com  b.c@sub.example.org\n"
         "[Paths]\nStateDir=/srv/lockbox/\n");
     assert_int_equal(c.kill_grace, 5 * S);
+    assert_int_equal(c.resync_interval, 20 * S);
     assert_int_equal(c.warn_before.size(), 3);
     assert_int_equal(c.warn_before[0], 900 * S);  // largest first
     assert_int_equal(c.warn_before[2], 60 * S);
@@ -217,6 +218,8 @@ void test_durations_are_bounded(void**) {
         {"[Policy]\nPendingTimeout=0s\n", {"PendingTimeout=\"0s\""}},
         {"[Policy]\nClockSkew=11m\n", {"ClockSkew=\"11m\"", "between 0 and 10m"}},
         {"[Policy]\nKillGrace=2m\n", {"KillGrace=\"2m\""}},
+        {"[Policy]\nResyncInterval=61s\n", {"ResyncInterval=\"61s\"", "between 1s and 60s"}},
+        {"[Policy]\nResyncInterval=0\n", {"ResyncInterval=\"0\"", "between 1s and 60s"}},
         {"[Policy]\nWarnBefore=10m 0s\n", {"WarnBefore=\"10m 0s\""}},
         {"[Policy]\nWarnBefore=25h\n", {"WarnBefore="}},
         {"[Policy]\nWarnBefore=1s 2s 3s 4s 5s 6s 7s 8s 9s\n", {"WarnBefore=", "at most 8"}},

@@ -7,8 +7,14 @@
 //   fake_approval_service --forge SIGNAL ID
 //     does NOT own the name; emits SIGNAL(ID) as broadcast and unicast to
 //     org.lockbox.Enforcer1, then exits: lockboxd must ignore it.
+//   fake_approval_service --forge-owner-change DEST OLD_OWNER COUNT
+//     sends DEST COUNT unicast org.freedesktop.DBus.NameOwnerChanged signals
+//     claiming org.lockbox.Approval1 left OLD_OWNER (a flood, as any local
+//     user could), stays connected LINGER seconds (so lockboxd can still ask
+//     the bus who sent them), then exits.
 #include <csignal>
 #include <cstdio>
+#include <cstdlib>
 #include <cstring>
 #include <dirent.h>
 #include <fstream>
@@ -128,11 +134,38 @@ int forge(const char* member, const char* id) {
     return 0;
 }
 
+int forge_owner_change(const char* dest, const char* old_owner, int count) {
+    sd_bus* raw = nullptr;
+    if (sd_bus_open_system(&raw) < 0)
+        return 1;
+    std::unique_ptr<sd_bus, BusUnref> bus(raw);
+    for (int i = 0; i < count; i++) {
+        sd_bus_message* m = nullptr;
+        if (sd_bus_message_new_signal(bus.get(), &m, "/org/freedesktop/DBus", "org.freedesktop.DBus",
+                                      "NameOwnerChanged") < 0)
+            return 1;
+        std::unique_ptr<sd_bus_message, MsgUnref> msg(m);
+        if (sd_bus_message_set_destination(m, dest) < 0 ||
+            sd_bus_message_append(m, "sss", "org.lockbox.Approval1", old_owner, "") < 0 ||
+            sd_bus_send(bus.get(), m, nullptr) < 0)
+            return 1;
+        if (i % 50 == 49)
+            sd_bus_flush(bus.get());
+    }
+    sd_bus_flush(bus.get());
+    std::printf("forged %d NameOwnerChanged\n", count);
+    std::fflush(stdout);
+    sleep(10);  // LINGER
+    return 0;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
     if (argc == 4 && std::strcmp(argv[1], "--forge") == 0)
         return forge(argv[2], argv[3]);
+    if (argc == 5 && std::strcmp(argv[1], "--forge-owner-change") == 0)
+        return forge_owner_change(argv[2], argv[3], std::atoi(argv[4]));
     if (argc != 3 || std::strcmp(argv[1], "--dir") != 0) {
         std::fprintf(stderr, "usage: fake_approval_service --dir DIR | --forge SIGNAL ID\n");
         return 2;

@@ -367,13 +367,86 @@ void test_grant_that_no_longer_verifies_is_forgotten(void**) {
     assert_int_equal(unlink((w.dir / "trusted.d/signing.public").c_str()), 0);
     auto e2 = w.enforcer();
     assert_null(e2->grants().find(c.jti));
+    // As at a reload: revoked for good, so trusting the key again revives nothing.
+    assert_true(e2->grants().is_revoked(c.jti));
     e2.reset();
+    assert_int_equal(link((w.dir / "keys/signing.public").c_str(), (w.dir / "trusted.d/signing.public").c_str()), 0);
+    auto e3 = w.enforcer();
+    expect_refused(*e3, w.token(c), "revoked");
+    e3.reset();
     auto store = EnforcerStore::open(w.config.enforcer_dir());
     assert_true(store.ok());
     auto state = (*store)->load();
     assert_true(state.ok());
     assert_int_equal(state->grants.grants.size(), 0);
     assert_int_equal(state->uids.size(), 1);  // the engineer keeps the uid
+}
+
+// Removing a key from trusted.d ends what it signed at once (SIGHUP or inotify
+// call reload_trusted_keys): active and future grants of that key are revoked on
+// this host for good, the engineer's session ends, grants of other keys stay.
+void test_reload_drops_grants_of_a_withdrawn_key(void**) {
+    World w;
+    assert_int_equal(link((w.dir / "other/signing.public").c_str(), (w.dir / "trusted.d/other.public").c_str()), 0);
+    auto e = w.enforcer();
+    assert_int_equal(e->trusted_key_count(), 2);
+    auto active = w.claims("eng", T0, T0 + 3600 * USEC_PER_SEC);
+    auto future = w.claims("fut", T0 + 600 * USEC_PER_SEC, T0 + 3600 * USEC_PER_SEC);
+    auto other = w.claims("oth", T0, T0 + 3600 * USEC_PER_SEC);
+    assert_true(e->install(w.token(active), "root", "test").ok());
+    assert_true(e->install(w.token(future), "root", "test").ok());
+    assert_true(e->install(lockbox::sign_grant(*w.stranger, other), "root", "test").ok());
+    assert_true(e->open_session("eng", getpid(), "pts/9", "", "").ok());
+    std::vector<std::pair<std::string, std::string>> changed;
+    e->on_grant_changed = [&changed](const std::string& jti, const char* state) { changed.emplace_back(jti, state); };
+
+    assert_int_equal(e->reload_trusted_keys("reload"), 0);  // nothing changed: nothing dropped
+    assert_int_equal(unlink((w.dir / "trusted.d/signing.public").c_str()), 0);
+    assert_int_equal(e->reload_trusted_keys("directory-changed"), 2);
+    assert_int_equal(e->trusted_key_count(), 1);
+    assert_int_equal(static_cast<int>(e->check_access("eng", "sshd", "", "").reason),
+                     static_cast<int>(AccessReason::Revoked));
+    assert_int_equal(static_cast<int>(e->grants().find(future.jti)->state), static_cast<int>(GrantState::Revoked));
+    assert_int_equal(e->sessions().size(), 0);  // no processes: the kill reports at once
+    assert_int_equal(static_cast<int>(e->check_access("oth", "sshd", "", "").reason),
+                     static_cast<int>(AccessReason::Allowed));
+    assert_int_equal(changed.size(), 2);
+    assert_string_equal(changed[0].second.c_str(), "revoked");
+
+    // Trusting the key again does not bring its grants back; a new one installs.
+    assert_int_equal(link((w.dir / "keys/signing.public").c_str(), (w.dir / "trusted.d/signing.public").c_str()), 0);
+    assert_int_equal(e->reload_trusted_keys("reload"), 0);
+    assert_int_equal(e->trusted_key_count(), 2);
+    expect_refused(*e, w.token(active), "revoked");
+    auto again = w.claims("eng", T0, T0 + 3600 * USEC_PER_SEC);
+    assert_true(e->install(w.token(again), "root", "test").ok());
+    assert_int_equal(static_cast<int>(e->check_access("eng", "sshd", "", "").reason),
+                     static_cast<int>(AccessReason::Allowed));
+    // What was dropped stays dropped after a restart.
+    e.reset();
+    auto e2 = w.enforcer();
+    assert_true(e2->grants().is_revoked(active.jti));
+    assert_true(e2->grants().is_revoked(future.jti));
+}
+
+// A trusted directory that is gone, or that others can write, trusts nothing.
+void test_reload_of_a_gone_or_unsafe_directory_trusts_nothing(void**) {
+    World w;
+    auto e = w.enforcer();
+    auto c = w.claims("eng", T0, T0 + 3600 * USEC_PER_SEC);
+    assert_true(e->install(w.token(c), "root", "test").ok());
+    assert_int_equal(chmod((w.dir / "trusted.d").c_str(), 0777), 0);
+    assert_int_equal(e->reload_trusted_keys("reload"), 1);
+    assert_int_equal(e->trusted_key_count(), 0);
+    assert_int_equal(chmod((w.dir / "trusted.d").c_str(), 0755), 0);
+    assert_int_equal(e->reload_trusted_keys("reload"), 0);
+    assert_int_equal(e->trusted_key_count(), 1);
+    auto d = w.claims("eng", T0, T0 + 3600 * USEC_PER_SEC);
+    assert_true(e->install(w.token(d), "root", "test").ok());
+    assert_int_equal(rename((w.dir / "trusted.d").c_str(), (w.dir / "trusted.old").c_str()), 0);
+    assert_int_equal(e->reload_trusted_keys("reload"), 1);
+    assert_int_equal(e->trusted_key_count(), 0);
+    expect_refused(*e, w.token(w.claims("eng", T0, T0 + 3600 * USEC_PER_SEC)), "unknown-key");
 }
 
 void test_authorized_keys_carry_options_and_utc_expiry(void**) {
@@ -426,6 +499,8 @@ int main(void) {
         cmocka_unit_test(test_uid_max_of_an_older_map_is_dropped_not_damage),
         cmocka_unit_test(test_quarantine_never_replaces_a_kept_store),
         cmocka_unit_test(test_grant_that_no_longer_verifies_is_forgotten),
+        cmocka_unit_test(test_reload_drops_grants_of_a_withdrawn_key),
+        cmocka_unit_test(test_reload_of_a_gone_or_unsafe_directory_trusts_nothing),
         cmocka_unit_test(test_authorized_keys_carry_options_and_utc_expiry),
         cmocka_unit_test(test_grant_list_is_newest_first_and_fits_one_bus_reply),
     };
