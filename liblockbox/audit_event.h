@@ -43,7 +43,6 @@ struct AuditEventInfo {
 };
 
 inline constexpr std::array<AuditEventInfo, 25> AUDIT_EVENTS = {{
-inline constexpr std::array<AuditEventInfo, 25> AUDIT_EVENTS = {{
     {AuditEvent::RequestCreated, "request-created", "b2f58da5f91849bbbff99322e4adf1f1"},
     {AuditEvent::ManagerApproved, "manager-approved", "348a6816898f495387e333f76caad4c6"},
     {AuditEvent::ApproverApproved, "approver-approved", "1d449b36ec414777b34524039f520f9b"},
