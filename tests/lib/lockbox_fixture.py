@@ -24,8 +24,12 @@ def log(*args):
     print("[fixture]", *args, file=sys.stderr, flush=True)
 
 
-def enter_namespace():
-    """Re-executes the running script inside `unshare --mount --net` once."""
+def enter_namespace(pid=False):
+    """Re-executes the running script inside `unshare --mount --net` once.
+
+    pid=True adds a PID namespace with its own /proc: lockboxd's sweep of the
+    lockbox uid range then sees (and ends) this sandbox's processes only, not
+    those of other sandboxes that use the same range on this machine."""
     if os.environ.get("LOCKBOX_IN_NAMESPACE") == "1":
         return
     if os.geteuid() != 0:
@@ -37,7 +41,7 @@ def enter_namespace():
         sys.exit(SKIP)
     env = dict(os.environ, LOCKBOX_IN_NAMESPACE="1")
     argv = [unshare, "--mount", "--net", "--fork", "--kill-child",
-            "--propagation", "private", sys.executable] + sys.argv
+            "--propagation", "private"] + (["--pid", "--mount-proc"] if pid else []) + [sys.executable] + sys.argv
     rc = subprocess.call(argv, env=env)
     sys.exit(rc)
 
