@@ -28,7 +28,9 @@ enum class AuditEvent {
     AccessDenied,
     SessionOpened,
     SessionClosed,
-    SessionKilled
+    SessionKilled,
+    NameConflict,
+    NssCacheFailed
 };
 
 struct AuditEventInfo {
@@ -37,7 +39,7 @@ struct AuditEventInfo {
     std::string_view message_id;  // 128-bit id, 32 lowercase hex digits
 };
 
-inline constexpr std::array<AuditEventInfo, 20> AUDIT_EVENTS = {{
+inline constexpr std::array<AuditEventInfo, 22> AUDIT_EVENTS = {{
     {AuditEvent::RequestCreated, "request-created", "b2f58da5f91849bbbff99322e4adf1f1"},
     {AuditEvent::ManagerApproved, "manager-approved", "348a6816898f495387e333f76caad4c6"},
     {AuditEvent::ApproverApproved, "approver-approved", "1d449b36ec414777b34524039f520f9b"},
@@ -58,6 +60,8 @@ inline constexpr std::array<AuditEventInfo, 20> AUDIT_EVENTS = {{
     {AuditEvent::SessionOpened, "session-opened", "add16c9f47a0469b8f1492d65529c726"},
     {AuditEvent::SessionClosed, "session-closed", "a430774f20564efba6c468e67bb57e12"},
     {AuditEvent::SessionKilled, "session-killed", "a1de6ee826174896a37a26572820c9b4"},
+    {AuditEvent::NameConflict, "name-conflict", "e0b7c75199bd442ea36d40dbabd31665"},
+    {AuditEvent::NssCacheFailed, "nss-cache-failed", "6080a6e7c15f47f8b214d9424f7ffa54"},
 }};
 
 constexpr const AuditEventInfo& audit_event_info(AuditEvent e) {

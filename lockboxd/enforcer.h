@@ -6,6 +6,7 @@
 #include <deque>
 #include <unordered_set>
 #include <functional>
+#include <map>
 #include <memory>
 #include <optional>
 #include <set>
@@ -20,6 +21,7 @@
 #include "grant_registry.h"
 #include "grant_verifier.h"
 #include "home_provisioner.h"
+#include "local_account_guard.h"
 #include "logind_client.h"
 #include "result.h"
 #include "session_killer.h"
@@ -70,8 +72,9 @@ public:
                                                 const std::string& rhost, const std::string& logind_session);
     lockbox::Status close_session(const std::string& id);
     lockbox::Status kill_session(const std::string& id, const std::string& actor);
-    // authorized_keys lines for the user's active grants ("" when none).
-    std::string authorized_keys(const std::string& user) const;
+    // authorized_keys lines for the user's active grants ("" when none, and
+    // when another NSS source knows the name or its uid: see name_is_ours).
+    std::string authorized_keys(const std::string& user);
 
     // The grants as a JSON array, newest first, cut to max_bytes.
     std::string grants_json(size_t max_bytes = lockbox::bus::MAX_LIST_REPLY) const;
@@ -91,6 +94,11 @@ public:
 
     // Where leftovers are looked for (tests point it at a temp dir).
     LeftoverPlaces leftover_places;
+    // The NSS lookups of the local-account guard, and the /proc the range sweep
+    // reads (unit tests replace both; a sweep of the real /proc would end every
+    // process in the default range on the machine).
+    NssLookups nss_lookups;
+    std::string proc_root = "/proc";
 
 private:
     void audit(lockbox::AuditEvent event, const std::string& actor, const lockbox::GrantClaims* claims,
@@ -101,6 +109,14 @@ private:
     void activate(const Grant& grant);
     void warn_sessions(const Grant& grant, lockbox::usec_t lead);
     void publish_nss();
+    // Success when no NSS source but lockbox knows the name or uid; else audits
+    // name-conflict (once per name and cause until it clears) and returns why.
+    lockbox::Status name_is_ours(const std::string& user, uid_t uid, const char* use,
+                                 const lockbox::GrantClaims* claims);
+    // Ends every live process whose uid is in the lockbox range and held by no
+    // active grant, whatever the uid map says; uids in skip are being ended already.
+    void sweep_range(usec_t now, const char* cause, const std::set<uid_t>& skip = {});
+    void end_unowned_uid(uid_t uid, usec_t now, const char* cause);
     // Write what changed in the registries since their last write (O(changed)).
     void end_lapsed_before_verifying(const PersistedGrants& stored, usec_t now);
     // True the first time a kill of this session is reported.
@@ -128,6 +144,8 @@ private:
     std::deque<std::string> kill_reported_order_;
     std::vector<std::pair<std::string, std::string>> unverifiable_active_;  // (user, jti) from load()
     std::vector<std::string> dropped_grants_;  // jtis load() could not verify, forgotten by recover()
+    std::map<std::string, std::string> conflicts_audited_;  // name -> last name-conflict audited
+    bool nss_publish_failed_ = false;                       // retried at every tick()
 };
 
 }  // namespace lockboxd

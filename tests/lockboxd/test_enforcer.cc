@@ -86,6 +86,7 @@ struct World {
     std::unique_ptr<Enforcer> enforcer() {
         auto e = std::make_unique<Enforcer>(config, clock, nullptr);
         e->leftover_places = {{}, "", "", false};
+        e->proc_root = dir / "no-proc";  // the range sweep must not reach this machine's processes
         auto st = e->load();
         if (!st.ok())
             fail_msg("load: %s", st.error().message.c_str());
@@ -326,6 +327,72 @@ void test_grant_list_is_newest_first_and_fits_one_bus_reply(void**) {
     assert_int_equal(nlohmann::json::parse(e->grants_json(1)).size(), 0);
 }
 
+// NSS as it answers after an admin added a local account "eng" (uid 1777), or
+// with "eng" in the lockbox range, or while the directory is down.
+enum class EngIs { Unknown, Local, LocalInRange, Unreachable };
+EngIs eng_is = EngIs::Unknown;
+char eng_name[] = "eng";
+
+int pwnam_with_eng(const char* name, struct passwd* pw, char* buf, size_t len, struct passwd** res) {
+    if (std::string(name) != "eng" || eng_is == EngIs::Unknown)
+        return ::getpwnam_r(name, pw, buf, len, res);
+    *res = nullptr;
+    if (eng_is == EngIs::Unreachable)
+        return EIO;
+    pw->pw_name = eng_name;
+    pw->pw_uid = eng_is == EngIs::Local ? 1777 : 2100000042;
+    *res = pw;
+    return 0;
+}
+
+std::unique_ptr<Enforcer> enforcer_with_eng_source(World& w) {
+    auto e = w.enforcer();
+    e->nss_lookups.getpwnam_r = pwnam_with_eng;
+    return e;
+}
+
+void test_name_that_becomes_local_loses_keys_access_and_sessions(void**) {
+    World w;
+    eng_is = EngIs::Unknown;
+    auto e = enforcer_with_eng_source(w);
+    auto c = w.claims("eng", T0 - 10 * USEC_PER_SEC, T0 + 3600 * USEC_PER_SEC);
+    assert_true(e->install(w.token(c), "root", "test").ok());
+    assert_string_not_equal(e->authorized_keys("eng").c_str(), "");
+
+    for (EngIs now : {EngIs::Local, EngIs::LocalInRange, EngIs::Unreachable}) {
+        eng_is = now;
+        assert_string_equal(e->authorized_keys("eng").c_str(), "");
+        auto a = e->check_access("eng", "sshd", "", "");
+        assert_int_equal(static_cast<int>(a.reason), static_cast<int>(AccessReason::NameConflict));
+        assert_string_equal(a.jti.c_str(), "");
+        auto s = e->open_session("eng", getpid(), "", "", "");
+        assert_false(s.ok());
+        assert_string_equal(s.error().code.c_str(), "access-denied");
+    }
+    assert_int_equal(e->sessions().size(), 0);
+
+    eng_is = EngIs::Unknown;  // the account was removed again
+    assert_string_not_equal(e->authorized_keys("eng").c_str(), "");
+    assert_int_equal(static_cast<int>(e->check_access("eng", "sshd", "", "").reason),
+                     static_cast<int>(AccessReason::Allowed));
+}
+
+void test_grant_for_a_name_known_elsewhere_is_refused_whatever_its_uid(void**) {
+    World w;
+    auto e = enforcer_with_eng_source(w);
+    auto c = w.claims("eng", T0, T0 + 3600 * USEC_PER_SEC);
+    eng_is = EngIs::LocalInRange;
+    expect_refused(*e, w.token(c), "local-account");
+    eng_is = EngIs::Local;
+    expect_refused(*e, w.token(c), "local-account");
+    eng_is = EngIs::Unreachable;
+    expect_refused(*e, w.token(c), "nss-lookup-failed");
+    assert_int_equal(e->grants().size(), 0);
+    assert_false(e->uids().find("eng").has_value());  // the tentative uid was released
+    eng_is = EngIs::Unknown;
+    assert_true(e->install(w.token(c), "root", "test").ok());
+}
+
 }  // namespace
 
 int main(void) {
@@ -343,6 +410,8 @@ int main(void) {
         cmocka_unit_test(test_grant_that_no_longer_verifies_is_forgotten),
         cmocka_unit_test(test_authorized_keys_carry_options_and_utc_expiry),
         cmocka_unit_test(test_grant_list_is_newest_first_and_fits_one_bus_reply),
+        cmocka_unit_test(test_name_that_becomes_local_loses_keys_access_and_sessions),
+        cmocka_unit_test(test_grant_for_a_name_known_elsewhere_is_refused_whatever_its_uid),
     };
     return cmocka_run_group_tests(tests, nullptr, nullptr);
 }
