@@ -352,7 +352,7 @@ lockbox::Result<std::string> Enforcer::install(std::string_view token, const std
     auto uid = uids_.allocate(c.sub);
     if (!uid)
         return refuse("uid-range-exhausted", uid.error().message, &c);
-    if (auto st = name_is_ours(c.sub, *uid, "install", &c); !st) {
+    if (auto st = name_is_ours(c.sub, *uid, "install", &c, /*fresh=*/true); !st) {
         if (new_name)
             uids_.release(c.sub);  // the tentative uid was never written
         return refuse(st.error().code == "name-conflict" ? "local-account" : st.error().code, st.error().message, &c);

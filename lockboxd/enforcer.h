@@ -99,6 +99,11 @@ public:
     // process in the default range on the machine).
     NssLookups nss_lookups;
     std::string proc_root = "/proc";
+    // How long a "no other source knows it" answer serves the use checks
+    // (AuthorizedKeys, CheckAccess, OpenSession), and where /etc/passwd and
+    // /etc/group are: any change to those drops every cached answer at once.
+    lockbox::usec_t name_check_ttl = lockbox::USEC_PER_SEC;
+    std::string etc_dir = "/etc";
 
 private:
     void audit(lockbox::AuditEvent event, const std::string& actor, const lockbox::GrantClaims* claims,
@@ -111,8 +116,9 @@ private:
     void publish_nss();
     // Success when no NSS source but lockbox knows the name or uid; else audits
     // name-conflict (once per name and cause until it clears) and returns why.
+    // fresh: ask NSS even if a recent answer is cached (install does).
     lockbox::Status name_is_ours(const std::string& user, uid_t uid, const char* use,
-                                 const lockbox::GrantClaims* claims);
+                                 const lockbox::GrantClaims* claims, bool fresh = false);
     // Ends every live process whose uid is in the lockbox range and held by no
     // active grant, whatever the uid map says; uids in skip are being ended already.
     void sweep_range(usec_t now, const char* cause, const std::set<uid_t>& skip = {});
@@ -145,6 +151,12 @@ private:
     std::vector<std::pair<std::string, std::string>> unverifiable_active_;  // (user, jti) from load()
     std::vector<std::string> dropped_grants_;  // jtis load() could not verify, forgotten by recover()
     std::map<std::string, std::string> conflicts_audited_;  // name -> last name-conflict audited
+    struct NameVerdict {
+        uid_t uid = 0;
+        lockbox::usec_t checked_at = 0;
+    };
+    std::map<std::string, NameVerdict> names_ours_;  // positive answers, see name_check_ttl
+    std::string names_ours_stamp_;                   // local_account_files_stamp() they were taken under
     bool nss_publish_failed_ = false;                       // retried at every tick()
 };
 

@@ -20,10 +20,31 @@ using lockbox::AuditEvent;
 using lockbox::usec_t;
 
 lockbox::Status Enforcer::name_is_ours(const std::string& user, uid_t uid, const char* use,
-                                       const lockbox::GrantClaims* claims) {
+                                       const lockbox::GrantClaims* claims, bool fresh) {
+    // Four NSS lookups cost from microseconds (files) to a round trip to a
+    // directory; CheckAccess answers in ~100 us. A positive answer therefore
+    // serves for name_check_ttl, but never past an edit of /etc/passwd or
+    // /etc/group (useradd, vipw), which is checked by two stat() calls every
+    // time. Directory sources cache longer than that themselves (sssd's
+    // negative cache: 15 s). Conflicts and errors are never cached.
+    usec_t now = clock_.now();
+    std::string stamp = local_account_files_stamp(etc_dir);
+    if (stamp != names_ours_stamp_) {
+        names_ours_.clear();
+        names_ours_stamp_ = stamp;
+    }
+    if (!fresh) {
+        auto it = names_ours_.find(user);
+        if (it != names_ours_.end() && it->second.uid == uid && now >= it->second.checked_at &&
+            now - it->second.checked_at < name_check_ttl)
+            return {};
+    }
+    names_ours_.erase(user);
     auto st = check_no_local_account(user, uid, nss_lookups);
     if (st) {
         conflicts_audited_.erase(user);
+        if (name_check_ttl > 0)
+            names_ours_[user] = {uid, now};  // bounded like the uid map: names with a grant
         return st;
     }
     // sshd asks once per offered key and any local user may call

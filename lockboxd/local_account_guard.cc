@@ -7,6 +7,7 @@
 #include <nss.h>
 #include <pwd.h>
 #include <sstream>
+#include <sys/stat.h>
 #include <vector>
 
 namespace lockboxd {
@@ -97,6 +98,20 @@ bool lookup(Fn fn, Key key, bool* found, int* error) {
 }
 
 }  // namespace
+
+std::string local_account_files_stamp(const std::string& etc) {
+    std::string stamp;
+    for (const char* file : {"/passwd", "/group"}) {
+        struct stat st {};
+        if (::stat((etc + file).c_str(), &st) != 0) {
+            stamp += "-;";
+            continue;
+        }
+        stamp += std::to_string(st.st_dev) + ":" + std::to_string(st.st_ino) + ":" + std::to_string(st.st_size) + ":" +
+                 std::to_string(st.st_mtim.tv_sec) + "." + std::to_string(st.st_mtim.tv_nsec) + ";";
+    }
+    return stamp;
+}
 
 lockbox::Status check_no_local_account(const std::string& name, uid_t uid, const NssLookups& nss) {
     struct Question {

@@ -42,4 +42,9 @@ struct NssLookups {
 // failed (sssd down, an unreachable directory): not knowing is not "absent".
 lockbox::Status check_no_local_account(const std::string& name, uid_t uid, const NssLookups& nss = {});
 
+// Identity of /etc/passwd and /etc/group (inode, size, mtime): any edit by
+// useradd, vipw or an editor changes it, so an answer from the files source
+// cached under an older stamp is never reused.
+std::string local_account_files_stamp(const std::string& etc = "/etc");
+
 }  // namespace lockboxd

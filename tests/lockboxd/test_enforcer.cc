@@ -361,6 +361,7 @@ void test_name_that_becomes_local_loses_keys_access_and_sessions(void**) {
 
     for (EngIs now : {EngIs::Local, EngIs::LocalInRange, EngIs::Unreachable}) {
         eng_is = now;
+        w.clock.advance(USEC_PER_SEC);  // past the reuse of the last positive answer
         assert_string_equal(e->authorized_keys("eng").c_str(), "");
         auto a = e->check_access("eng", "sshd", "", "");
         assert_int_equal(static_cast<int>(a.reason), static_cast<int>(AccessReason::NameConflict));
@@ -375,6 +376,37 @@ void test_name_that_becomes_local_loses_keys_access_and_sessions(void**) {
     assert_string_not_equal(e->authorized_keys("eng").c_str(), "");
     assert_int_equal(static_cast<int>(e->check_access("eng", "sshd", "", "").reason),
                      static_cast<int>(AccessReason::Allowed));
+}
+
+void append(const std::string& path, const std::string& text) {
+    std::ofstream(path, std::ios::app) << text;
+}
+
+void test_a_recent_answer_serves_until_its_ttl_or_an_edit_of_the_account_files(void**) {
+    World w;
+    eng_is = EngIs::Unknown;
+    auto e = enforcer_with_eng_source(w);
+    mkdir((w.dir / "etc").c_str(), 0755);
+    append(w.dir / "etc/passwd", "root:x:0:0::/root:/bin/sh\n");
+    append(w.dir / "etc/group", "root:x:0:\n");
+    e->etc_dir = w.dir / "etc";
+    auto c = w.claims("eng", T0 - 10 * USEC_PER_SEC, T0 + 3600 * USEC_PER_SEC);
+    assert_true(e->install(w.token(c), "root", "test").ok());
+    assert_string_not_equal(e->authorized_keys("eng").c_str(), "");
+
+    eng_is = EngIs::Local;  // as a directory source would start answering
+    assert_string_not_equal(e->authorized_keys("eng").c_str(), "");  // within the TTL
+    append(w.dir / "etc/passwd", "eng:x:1777:1777::/home/eng:/bin/sh\n");  // useradd
+    assert_string_equal(e->authorized_keys("eng").c_str(), "");  // at once, not after the TTL
+
+    eng_is = EngIs::Unknown;  // a conflict is never cached: the next use asks again
+    assert_string_not_equal(e->authorized_keys("eng").c_str(), "");
+    eng_is = EngIs::Local;
+    w.clock.advance(USEC_PER_SEC);
+    assert_string_equal(e->authorized_keys("eng").c_str(), "");
+    assert_int_equal(static_cast<int>(e->check_access("eng", "sshd", "", "").reason),
+                     static_cast<int>(AccessReason::NameConflict));
+    eng_is = EngIs::Unknown;
 }
 
 void test_grant_for_a_name_known_elsewhere_is_refused_whatever_its_uid(void**) {
@@ -411,6 +443,7 @@ int main(void) {
         cmocka_unit_test(test_authorized_keys_carry_options_and_utc_expiry),
         cmocka_unit_test(test_grant_list_is_newest_first_and_fits_one_bus_reply),
         cmocka_unit_test(test_name_that_becomes_local_loses_keys_access_and_sessions),
+        cmocka_unit_test(test_a_recent_answer_serves_until_its_ttl_or_an_edit_of_the_account_files),
         cmocka_unit_test(test_grant_for_a_name_known_elsewhere_is_refused_whatever_its_uid),
     };
     return cmocka_run_group_tests(tests, nullptr, nullptr);
