@@ -112,9 +112,15 @@ def case_b(sb, in_range_process):
         in_range_process.wait(timeout=30)
     except subprocess.TimeoutExpired:
         raise AssertionError(f"a process of uid {IN_RANGE_UID} (lockbox range, no grant) survived a grant's end")
-    killed = sb.journal(match={"LOCKBOX_EVENT": "session-killed", "SYSLOG_IDENTIFIER": "lockboxd"},
-                        expect=1, timeout=15)
-    assert any(str(in_range_process.pid) in e.get("LOCKBOX_PIDS", "").split() for e in killed), killed
+    # Audited once the kill is done (asynchronously, after quinn's own).
+    def audited():
+        killed = sb.journal(match={"LOCKBOX_EVENT": "session-killed", "SYSLOG_IDENTIFIER": "lockboxd"})
+        return any(str(in_range_process.pid) in e.get("LOCKBOX_PIDS", "").split() for e in killed)
+
+    try:
+        lf.wait_until(audited, 15, interval=0.2, what="the kill of the in-range process audited")
+    except TimeoutError:
+        raise AssertionError(f"the kill of uid {IN_RANGE_UID}'s process was not audited")
 
 
 def main():
