@@ -386,7 +386,10 @@ void Enforcer::sync(const std::vector<std::pair<std::string, std::string>>& gran
     for (const auto& [id, token] : grants) {
         if (grants_.find(id) || grants_.is_revoked(id) || refused_ids_.count(id))
             continue;  // a refused grant is audited once, not on every resync
-        if (!install(token, actor, "approval-service", id))
+        // A source that could not answer (sssd restarting) is asked again at
+        // the next resync; every other refusal is final for this grant.
+        if (auto r = install(token, actor, "approval-service", id);
+            !r && r.error().message.rfind("nss-lookup-failed", 0) != 0)
             refused_ids_.insert(id);
     }
 }

@@ -425,6 +425,25 @@ void test_grant_for_a_name_known_elsewhere_is_refused_whatever_its_uid(void**) {
     assert_true(e->install(w.token(c), "root", "test").ok());
 }
 
+void test_a_grant_refused_while_a_source_was_down_is_installed_at_the_next_resync(void**) {
+    World w;
+    auto e = enforcer_with_eng_source(w);
+    auto c = w.claims("eng", T0, T0 + 3600 * USEC_PER_SEC);
+    eng_is = EngIs::Unreachable;
+    e->sync({{c.jti, w.token(c)}}, {}, "approval-service");
+    assert_null(e->grants().find(c.jti));
+    eng_is = EngIs::Unknown;
+    e->sync({{c.jti, w.token(c)}}, {}, "approval-service");
+    assert_non_null(e->grants().find(c.jti));
+    // A local account, by contrast, refuses the grant for good.
+    auto other = w.claims("eng", T0, T0 + 1800 * USEC_PER_SEC);
+    eng_is = EngIs::Local;
+    e->sync({{other.jti, w.token(other)}}, {}, "approval-service");
+    eng_is = EngIs::Unknown;
+    e->sync({{other.jti, w.token(other)}}, {}, "approval-service");
+    assert_null(e->grants().find(other.jti));
+}
+
 }  // namespace
 
 int main(void) {
@@ -445,6 +464,7 @@ int main(void) {
         cmocka_unit_test(test_name_that_becomes_local_loses_keys_access_and_sessions),
         cmocka_unit_test(test_a_recent_answer_serves_until_its_ttl_or_an_edit_of_the_account_files),
         cmocka_unit_test(test_grant_for_a_name_known_elsewhere_is_refused_whatever_its_uid),
+        cmocka_unit_test(test_a_grant_refused_while_a_source_was_down_is_installed_at_the_next_resync),
     };
     return cmocka_run_group_tests(tests, nullptr, nullptr);
 }
