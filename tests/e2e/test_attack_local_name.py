@@ -11,7 +11,8 @@ B. The engineer has an active grant, then the admin adds a local account of the
    key into the local account must be refused.
 Both conflicts are audited as `name-conflict`. A process of the in-range local
 account (a uid in the lockbox range that no active grant holds) is ended when
-a grant ends. Engineer names are this test's own: other sandboxes on the
+a grant ends, and one of a never-mapped uid in the range when lockboxd starts.
+Engineer names are this test's own: other sandboxes on the
 machine share the uid range and the uid a name hashes to."""
 import subprocess
 import sys
@@ -123,12 +124,28 @@ def case_b(sb, in_range_process):
         raise AssertionError(f"the kill of uid {IN_RANGE_UID}'s process was not audited")
 
 
+def case_start_up_sweep(sb):
+    """A process in the range that lockboxd never mapped, alive while lockboxd
+    is down (a lost map, a local account), ends when lockboxd starts."""
+    uid = IN_RANGE_UID + 1
+    sb.kill_daemon(sb.daemons["lockboxd"])
+    stray = sb.spawn(["setpriv", f"--reuid={uid}", f"--regid={uid}", "--clear-groups", "sleep", "600"],
+                     stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    e2e.wait_for(lambda: stray.pid in e2e.processes_of_uid(uid), 10, "the stray process runs")
+    sb.start_lockbox_daemon("/usr/sbin/lockboxd", "org.lockbox.Enforcer1")
+    try:
+        stray.wait(timeout=30)
+    except subprocess.TimeoutExpired:
+        raise AssertionError(f"a process of uid {uid} (lockbox range, never mapped) survived lockboxd's start")
+
+
 def main():
     lf.enter_namespace(pid=True)
     with e2e.E2ESandbox() as sb:
         sc.deploy(sb)
         in_range_process = case_a(sb)
         case_b(sb, in_range_process)
+        case_start_up_sweep(sb)
     return 0
 
 
