@@ -33,7 +33,9 @@ enum class AuditEvent {
     StateDamaged,
     BusSignalForged,
     GrantUntrusted,
-    TrustedKeysChanged
+    TrustedKeysChanged,
+    NameConflict,
+    NssCacheFailed
 };
 
 struct AuditEventInfo {
@@ -42,7 +44,7 @@ struct AuditEventInfo {
     std::string_view message_id;  // 128-bit id, 32 lowercase hex digits
 };
 
-inline constexpr std::array<AuditEventInfo, 25> AUDIT_EVENTS = {{
+inline constexpr std::array<AuditEventInfo, 27> AUDIT_EVENTS = {{
     {AuditEvent::RequestCreated, "request-created", "b2f58da5f91849bbbff99322e4adf1f1"},
     {AuditEvent::ManagerApproved, "manager-approved", "348a6816898f495387e333f76caad4c6"},
     {AuditEvent::ApproverApproved, "approver-approved", "1d449b36ec414777b34524039f520f9b"},
@@ -68,6 +70,8 @@ inline constexpr std::array<AuditEventInfo, 25> AUDIT_EVENTS = {{
     {AuditEvent::BusSignalForged, "bus-signal-forged", "ad01b0864ea74e75934e3e71fe26c58c"},
     {AuditEvent::GrantUntrusted, "grant-untrusted", "834229a5de3d4cd1925cee862b2e3817"},
     {AuditEvent::TrustedKeysChanged, "trusted-keys-changed", "4995929796454b07b68178ea48d4fc7f"},
+    {AuditEvent::NameConflict, "name-conflict", "e0b7c75199bd442ea36d40dbabd31665"},
+    {AuditEvent::NssCacheFailed, "nss-cache-failed", "6080a6e7c15f47f8b214d9424f7ffa54"},
 }};
 
 constexpr const AuditEventInfo& audit_event_info(AuditEvent e) {

@@ -87,6 +87,14 @@ Expected set_path(std::string& out, const std::string& v) {
     return std::nullopt;
 }
 
+// Home and shell land in passwd records: a ':' would end the field, and the
+// NSS cache writer would refuse every engineer's record.
+Expected set_record_path(std::string& out, const std::string& v) {
+    if (v.find(':') != std::string::npos)
+        return "an absolute path without ':' (it goes into passwd records)";
+    return set_path(out, v);
+}
+
 Expected set_bool(bool& out, const std::string& v) {
     std::string l = v;
     std::transform(l.begin(), l.end(), l.begin(), [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
@@ -243,10 +251,10 @@ const std::map<std::string, std::map<std::string, Setter>>& schema() {
          {
              {"UIDMin", [](Config& c, const std::string& v) { return set_uid(c.uid_min, v); }},
              {"UIDMax", [](Config& c, const std::string& v) { return set_uid(c.uid_max, v); }},
-             {"Shell", [](Config& c, const std::string& v) { return set_path(c.shell, v); }},
+             {"Shell", [](Config& c, const std::string& v) { return set_record_path(c.shell, v); }},
              {"Record", [](Config& c, const std::string& v) { return set_bool(c.record, v); }},
-             {"RecordShell", [](Config& c, const std::string& v) { return set_path(c.record_shell, v); }},
-             {"HomeBase", [](Config& c, const std::string& v) { return set_path(c.home_base, v); }},
+             {"RecordShell", [](Config& c, const std::string& v) { return set_record_path(c.record_shell, v); }},
+             {"HomeBase", [](Config& c, const std::string& v) { return set_record_path(c.home_base, v); }},
              {"KeepHome", [](Config& c, const std::string& v) { return set_bool(c.keep_home, v); }},
              {"KeyOptions",
               [](Config& c, const std::string& v) -> Expected {

@@ -6,6 +6,7 @@
 
 #include <cstdint>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "clock.h"
@@ -37,10 +38,26 @@ Result<std::vector<uint8_t>> encode_nss_cache(const std::vector<NssUserEntry>& u
                                               const std::vector<NssGroupEntry>& groups,
                                               usec_t written_at);
 
+// One entry alone, by the rules encode_nss_cache applies to each (duplicates
+// aside): a publisher drops what fails here instead of losing the whole file.
+Status validate_nss_user(const NssUserEntry& user);
+Status validate_nss_group(const NssGroupEntry& group);
+
+// Text made safe for a passwd/group field: '%', ':', ',', '\\' and every byte
+// outside printable ASCII become %XX (upper-case hex), so "INC:4711" gives
+// "INC%3A4711". Lossless, and the result always passes the writer's field check
+// when it fits LOCKBOX_NSS_CACHE_MAX_STRING.
+std::string encode_nss_field(std::string_view text);
+
 // Encodes, then replaces `path` atomically: a temp file beside it (O_EXCL), mode
 // 0644, fsync, the old file marked stale, rename, fsync of the directory. Readers
 // see either the old or the new file, never a partial one.
 Status write_nss_cache(const std::string& path, const std::vector<NssUserEntry>& users,
                        const std::vector<NssGroupEntry>& groups);
+
+// Last resort when no new cache can be written: marks the current file stale
+// and removes it, so every reader (a mapping included) resolves nobody rather
+// than the records of engineers whose access ended. Success if no file is left.
+Status withdraw_nss_cache(const std::string& path);
 
 }  // namespace lockbox

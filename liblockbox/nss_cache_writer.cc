@@ -109,6 +109,55 @@ private:
     std::unordered_map<std::string_view, uint32_t> index_;
 };
 
+}  // namespace
+
+Status validate_nss_user(const NssUserEntry& u) {
+    if (!is_valid_user_name(u.name))
+        return invalid("user name '" + u.name + "' is not a valid login name");
+    // The cache must never be able to mint a second root.
+    if (u.uid == 0 || u.gid == 0)
+        return invalid("user '" + u.name + "' has uid or gid 0");
+    if (!is_valid_field(u.gecos, false) || !is_valid_field(u.home, true) || !is_valid_field(u.shell, true))
+        return invalid("user '" + u.name + "' has an invalid gecos, home or shell");
+    return {};
+}
+
+Status validate_nss_group(const NssGroupEntry& g) {
+    if (!is_valid_user_name(g.name))
+        return invalid("group name '" + g.name + "' is not valid");
+    if (g.gid == 0)
+        return invalid("group '" + g.name + "' has gid 0");
+    std::unordered_set<std::string_view> members;
+    for (const auto& m : g.members) {
+        if (!is_valid_user_name(m))
+            return invalid("group '" + g.name + "' has invalid member '" + m + "'");
+        if (!members.insert(m).second)
+            return invalid("group '" + g.name + "' lists '" + m + "' twice");
+    }
+    return {};
+}
+
+std::string encode_nss_field(std::string_view text) {
+    static constexpr char HEX[] = "0123456789ABCDEF";
+    std::string out;
+    out.reserve(text.size());
+    for (char ch : text) {
+        auto b = static_cast<unsigned char>(ch);
+        // ':' ends a passwd field, ',' a gecos subfield (chfn, finger), '\\'
+        // starts an escape in some parsers; '%' keeps the encoding reversible.
+        if (b < 0x20 || b > 0x7e || b == ':' || b == ',' || b == '%' || b == '\\') {
+            out += '%';
+            out += HEX[b >> 4];
+            out += HEX[b & 0xf];
+        } else {
+            out += ch;
+        }
+    }
+    return out;
+}
+
+namespace {
+
 Status validate(const std::vector<NssUserEntry>& users, const std::vector<NssGroupEntry>& groups) {
     if (users.size() > LOCKBOX_NSS_CACHE_MAX_RECORDS || groups.size() > LOCKBOX_NSS_CACHE_MAX_RECORDS)
         return invalid("too many entries");
@@ -117,14 +166,8 @@ Status validate(const std::vector<NssUserEntry>& users, const std::vector<NssGro
     names.reserve(std::max(users.size(), groups.size()));
     ids.reserve(std::max(users.size(), groups.size()));
     for (const auto& u : users) {
-        if (!is_valid_user_name(u.name))
-            return invalid("user name '" + u.name + "' is not a valid login name");
-        // The cache must never be able to mint a second root.
-        if (u.uid == 0 || u.gid == 0)
-            return invalid("user '" + u.name + "' has uid or gid 0");
-        if (!is_valid_field(u.gecos, false) || !is_valid_field(u.home, true) ||
-            !is_valid_field(u.shell, true))
-            return invalid("user '" + u.name + "' has an invalid gecos, home or shell");
+        if (auto st = validate_nss_user(u); !st)
+            return st;
         if (!names.insert(u.name).second)
             return invalid("duplicate user name '" + u.name + "'");
         if (!ids.insert(u.uid).second)
@@ -134,21 +177,12 @@ Status validate(const std::vector<NssUserEntry>& users, const std::vector<NssGro
     ids.clear();
     size_t member_total = 0;
     for (const auto& g : groups) {
-        if (!is_valid_user_name(g.name))
-            return invalid("group name '" + g.name + "' is not valid");
-        if (g.gid == 0)
-            return invalid("group '" + g.name + "' has gid 0");
+        if (auto st = validate_nss_group(g); !st)
+            return st;
         if (!names.insert(g.name).second)
             return invalid("duplicate group name '" + g.name + "'");
         if (!ids.insert(g.gid).second)
             return invalid("duplicate gid " + std::to_string(g.gid));
-        std::unordered_set<std::string_view> members;
-        for (const auto& m : g.members) {
-            if (!is_valid_user_name(m))
-                return invalid("group '" + g.name + "' has invalid member '" + m + "'");
-            if (!members.insert(m).second)
-                return invalid("group '" + g.name + "' lists '" + m + "' twice");
-        }
         member_total += g.members.size();
         if (member_total > LOCKBOX_NSS_CACHE_MAX_RECORDS)
             return invalid("too many group members");
@@ -360,6 +394,15 @@ Status write_nss_cache(const std::string& path, const std::vector<NssUserEntry>&
         return errno_error("open " + dir);
     if (fsync(dfd.get()) != 0)
         return errno_error("fsync " + dir);
+    return {};
+}
+
+Status withdraw_nss_cache(const std::string& path) {
+    // Stale first: a process that keeps the old mapping re-checks the path,
+    // finds nothing and answers "no such user".
+    mark_stale(path);
+    if (::unlink(path.c_str()) != 0 && errno != ENOENT)
+        return errno_error("unlink " + path);
     return {};
 }
 

@@ -114,10 +114,10 @@ void Enforcer::end_lapsed_before_verifying(const PersistedGrants& stored, usec_t
     for (const auto& p : stored.grants)
         if ((p.state == GrantState::Active || p.state == GrantState::Installed) && p.exp > now)
             maybe_live.insert(p.sub);
-    for (uid_t uid : live_uids_in_range(config_.uid_min, config_.uid_max)) {
+    for (uid_t uid : live_uids_in_range(config_.uid_min, config_.uid_max, proc_root)) {
         auto name = uids_.name_of(uid);
         if (!name || maybe_live.count(*name))
-            continue;
+            continue;  // an unmapped uid is recover()'s sweep_range
         std::vector<pid_t> pids = live_processes_of_uid(uid);
         if (auto st = signal_every_process_of_uid(uid, uid, SIGKILL); !st) {
             log_error("cannot end the processes of " + *name + ": " + st.error().message);
@@ -149,12 +149,16 @@ void Enforcer::recover() {
     std::set<std::string> users;
     for (const auto& [_, s] : sessions_.all())
         users.insert(s.user);
-    for (uid_t uid : live_uids_in_range(config_.uid_min, config_.uid_max))
-        if (auto name = uids_.name_of(uid))
-            users.insert(*name);
+    std::set<uid_t> ended;
     for (const auto& user : users)
-        if (!grants_.has_active_grant(user, now))
+        if (!grants_.has_active_grant(user, now)) {
             end_access(user, "", now, "recovered");
+            if (auto uid = uids_.find(user))
+                ended.insert(*uid);
+        }
+    // Every other process in the range without a live grant: mapped or not (a
+    // lost map, a local account given a uid inside the range).
+    sweep_range(now, "recovered", ended);
     publish_nss();
     persist_sessions();
 }
@@ -162,7 +166,9 @@ void Enforcer::recover() {
 std::optional<usec_t> Enforcer::tick() {
     usec_t now = clock_.now();
     auto events = grants_.advance(now);
-    bool nss_dirty = false;
+    bool nss_dirty = nss_publish_failed_;
+    bool access_ended = false;
+    std::set<uid_t> ended;
     for (const auto& ev : events) {
         const Grant* g = grants_.find(ev.jti);
         if (!g)
@@ -177,8 +183,12 @@ std::optional<usec_t> Enforcer::tick() {
             break;
         case GrantEventKind::Completed: {
             // The kill first: it is what the deadline is about.
-            if (ev.was_active && !grants_.has_active_grant(g->claims.sub, now, g->claims.jti))
+            if (ev.was_active && !grants_.has_active_grant(g->claims.sub, now, g->claims.jti)) {
                 end_access(g->claims.sub, g->claims.jti, g->claims.exp, "completed");
+                if (auto uid = uids_.find(g->claims.sub))
+                    ended.insert(*uid);
+            }
+            access_ended |= ev.was_active;
             audit(AuditEvent::GrantCompleted, "lockboxd", &g->claims, "grant " + g->claims.jti + " ended at " +
                   lockbox::format_rfc3339(g->claims.exp));
             if (on_grant_changed)
@@ -188,6 +198,9 @@ std::optional<usec_t> Enforcer::tick() {
         }
         }
     }
+    // After the kills above have sent their first round: the deadline is theirs.
+    if (access_ended)
+        sweep_range(now, "completed", ended);
     if (!events.empty()) {
         grants_.prune(now, KEEP_ENDED);
         persist_grants();
@@ -333,10 +346,10 @@ lockbox::Result<std::string> Enforcer::install(std::string_view token, const std
     auto uid = uids_.allocate(c.sub);
     if (!uid)
         return refuse("uid-range-exhausted", uid.error().message, &c);
-    if (auto st = check_no_local_account(c.sub, *uid, config_.uid_min, config_.uid_max); !st) {
+    if (auto st = name_is_ours(c.sub, *uid, "install", &c, /*fresh=*/true); !st) {
         if (new_name)
             uids_.release(c.sub);  // the tentative uid was never written
-        return refuse("local-account", st.error().message, &c);
+        return refuse(st.error().code == "name-conflict" ? "local-account" : st.error().code, st.error().message, &c);
     }
     // The mapping is durable before the uid owns a home or a process.
     if (new_name)
@@ -368,7 +381,10 @@ void Enforcer::sync(const std::vector<std::pair<std::string, std::string>>& gran
     for (const auto& [id, token] : grants) {
         if (grants_.find(id) || grants_.is_revoked(id) || refused_ids_.count(id))
             continue;  // a refused grant is audited once, not on every resync
-        if (!install(token, actor, "approval-service", id))
+        // A source that could not answer (sssd restarting) is asked again at
+        // the next resync; every other refusal is final for this grant.
+        if (auto r = install(token, actor, "approval-service", id);
+            !r && r.error().message.rfind("nss-lookup-failed", 0) != 0)
             refused_ids_.insert(id);
     }
 }
@@ -387,8 +403,13 @@ lockbox::Status Enforcer::revoke(const std::string& jti, const std::string& reas
     if (on_grant_changed)
         on_grant_changed(jti, "revoked");
     if (*before == GrantState::Active) {
-        if (!grants_.has_active_grant(g->claims.sub, now))
+        std::set<uid_t> ended;
+        if (!grants_.has_active_grant(g->claims.sub, now)) {
             end_access(g->claims.sub, jti, now, "revoked");
+            if (auto uid = uids_.find(g->claims.sub))
+                ended.insert(*uid);
+        }
+        sweep_range(now, "revoked", ended);
         publish_nss();
     }
     changed();
@@ -403,6 +424,14 @@ AccessAnswer Enforcer::check_access(const std::string& user, const std::string& 
     if (a.reason == AccessReason::NotManaged)
         return a;  // local users are not ours to audit
     const Grant* g = a.jti.empty() ? nullptr : grants_.find(a.jti);
+    // The name may have become a local or directory account since the grant
+    // was installed: then the login is not the engineer's, whatever uid it has.
+    auto uid = uids_.find(user);
+    if (a.reason == AccessReason::Allowed && (!uid || !name_is_ours(user, *uid, "check-access", &g->claims))) {
+        a.reason = AccessReason::NameConflict;
+        a.jti.clear();
+        a.expires = 0;
+    }
     audit(a.reason == AccessReason::Allowed ? AuditEvent::AccessAllowed : AuditEvent::AccessDenied, user,
           g ? &g->claims : nullptr,
           std::string("access for ") + user + " via " + service + ": " + access_reason_name(a.reason),
@@ -417,6 +446,12 @@ lockbox::Result<OpenedSession> Enforcer::open_session(const std::string& user, i
         return lockbox::make_error("access-denied", std::string("no active grant for ") + user + ": " +
                                                         access_reason_name(a.reason));
     const Grant* g = grants_.find(a.jti);
+    auto uid = uids_.find(user);
+    if (!uid)
+        return lockbox::make_error("access-denied", "no uid allocated for " + user);
+    if (auto st = name_is_ours(user, *uid, "open-session", &g->claims); !st)
+        return lockbox::make_error("access-denied", std::string("the name ") + user + " is not Lockbox's: " +
+                                                        st.error().message);
     Session s;
     s.user = user;
     s.uid = *uids_.find(user);
@@ -491,9 +526,18 @@ lockbox::Status Enforcer::kill_session(const std::string& id, const std::string&
     return {};
 }
 
-std::string Enforcer::authorized_keys(const std::string& user) const {
+std::string Enforcer::authorized_keys(const std::string& user) {
     std::string out;
-    for (const Grant* g : grants_.active_grants_of(user, clock_.now())) {
+    auto active = grants_.active_grants_of(user, clock_.now());
+    if (active.empty())
+        return out;
+    // sshd resolved the user before asking: if any other source knows the name
+    // (a local account added during the grant, a directory entry), these keys
+    // would open that account.
+    auto uid = uids_.find(user);
+    if (!uid || !name_is_ours(user, *uid, "authorized-keys", &active.front()->claims))
+        return out;
+    for (const Grant* g : active) {
         // sshd reads expiry-time without a zone as local time; the Z makes it UTC.
         std::string rfc = lockbox::format_rfc3339(g->claims.exp);  // YYYY-MM-DDTHH:MM:SSZ
         std::string stamp;
@@ -519,20 +563,6 @@ void Enforcer::audit(AuditEvent event, const std::string& actor, const lockbox::
     for (auto& [k, v] : fields)
         rec.field(k, std::move(v));
     outbox_.send(std::move(rec));
-}
-
-void Enforcer::publish_nss() {
-    std::vector<NssEngineer> engineers;
-    usec_t now = clock_.now();
-    for (const Grant* g : grants_.all()) {
-        if (g->state != GrantState::Active || now >= g->claims.exp)
-            continue;
-        auto uid = uids_.find(g->claims.sub);
-        if (uid)
-            engineers.push_back({g->claims.sub, *uid, g->claims.ticket, g->claims.exp});
-    }
-    if (auto st = publish_nss_cache(engineers, config_); !st)
-        log_error("cannot write the NSS cache: " + st.error().message);
 }
 
 // Each writes what changed since the last successful write, in one small

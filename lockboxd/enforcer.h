@@ -6,6 +6,7 @@
 #include <deque>
 #include <unordered_set>
 #include <functional>
+#include <map>
 #include <memory>
 #include <optional>
 #include <set>
@@ -22,6 +23,7 @@
 #include "grant_registry.h"
 #include "grant_verifier.h"
 #include "home_provisioner.h"
+#include "local_account_guard.h"
 #include "logind_client.h"
 #include "result.h"
 #include "session_killer.h"
@@ -87,8 +89,9 @@ public:
                                                 const std::string& rhost, const std::string& logind_session);
     lockbox::Status close_session(const std::string& id);
     lockbox::Status kill_session(const std::string& id, const std::string& actor);
-    // authorized_keys lines for the user's active grants ("" when none).
-    std::string authorized_keys(const std::string& user) const;
+    // authorized_keys lines for the user's active grants ("" when none, and
+    // when another NSS source knows the name or its uid: see name_is_ours).
+    std::string authorized_keys(const std::string& user);
 
     // The grants as a JSON array, newest first, cut to max_bytes.
     std::string grants_json(size_t max_bytes = lockbox::bus::MAX_LIST_REPLY) const;
@@ -108,6 +111,16 @@ public:
 
     // Where leftovers are looked for (tests point it at a temp dir).
     LeftoverPlaces leftover_places;
+    // The NSS lookups of the local-account guard, and the /proc the range sweep
+    // reads (unit tests replace both; a sweep of the real /proc would end every
+    // process in the default range on the machine).
+    NssLookups nss_lookups;
+    std::string proc_root = "/proc";
+    // How long a "no other source knows it" answer serves the use checks
+    // (AuthorizedKeys, CheckAccess, OpenSession), and where /etc/passwd and
+    // /etc/group are: any change to those drops every cached answer at once.
+    lockbox::usec_t name_check_ttl = lockbox::USEC_PER_SEC;
+    std::string etc_dir = "/etc";
 
 private:
     void audit(lockbox::AuditEvent event, const std::string& actor, const lockbox::GrantClaims* claims,
@@ -129,6 +142,15 @@ private:
     RangeSweep kill_every_process_in_range();
     void audit_damaged(const std::string& why, const std::string& moved_to, const RangeSweep& sweep);
     void use_trusted_keys(lockbox::TrustedKeys keys);
+    // Success when no NSS source but lockbox knows the name or uid; else audits
+    // name-conflict (once per name and cause until it clears) and returns why.
+    // fresh: ask NSS even if a recent answer is cached (install does).
+    lockbox::Status name_is_ours(const std::string& user, uid_t uid, const char* use,
+                                 const lockbox::GrantClaims* claims, bool fresh = false);
+    // Ends every live process whose uid is in the lockbox range and held by no
+    // active grant, whatever the uid map says; uids in skip are being ended already.
+    void sweep_range(usec_t now, const char* cause, const std::set<uid_t>& skip = {});
+    void end_unowned_uid(uid_t uid, usec_t now, const char* cause);
     // Write what changed in the registries since their last write (O(changed)).
     void end_lapsed_before_verifying(const PersistedGrants& stored, usec_t now);
     // True the first time a kill of this session is reported.
@@ -161,6 +183,14 @@ private:
     // recover() revokes them for good, as a reload would have.
     std::vector<std::pair<std::string, std::string>> untrusted_at_load_;
     void revoke_untrusted_at_load(usec_t now);
+    std::map<std::string, std::string> conflicts_audited_;  // name -> last name-conflict audited
+    struct NameVerdict {
+        uid_t uid = 0;
+        lockbox::usec_t checked_at = 0;
+    };
+    std::map<std::string, NameVerdict> names_ours_;  // positive answers, see name_check_ttl
+    std::string names_ours_stamp_;                   // local_account_files_stamp() they were taken under
+    bool nss_publish_failed_ = false;                       // retried at every tick()
 };
 
 }  // namespace lockboxd

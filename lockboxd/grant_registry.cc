@@ -31,6 +31,7 @@ const char* access_reason_name(AccessReason r) {
     case AccessReason::Revoked: return "revoked";
     case AccessReason::WrongHost: return "wrong-host";
     case AccessReason::NotManaged: return "not-managed";
+    case AccessReason::NameConflict: return "name-conflict";
     }
     return "no-grant";
 }

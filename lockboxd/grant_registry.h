@@ -49,7 +49,7 @@ struct GrantEvent {
 };
 
 // CheckAccess reasons (docs/bus-api.md). NotManaged is decided by the enforcer.
-enum class AccessReason { Allowed, NoGrant, NotYetValid, Expired, Revoked, WrongHost, NotManaged };
+enum class AccessReason { Allowed, NoGrant, NotYetValid, Expired, Revoked, WrongHost, NotManaged, NameConflict };
 const char* access_reason_name(AccessReason r);
 
 struct AccessAnswer {

@@ -1,11 +1,13 @@
 #include "local_account_guard.h"
 
 #include <cerrno>
+#include <cstring>
 #include <fstream>
 #include <grp.h>
 #include <nss.h>
 #include <pwd.h>
 #include <sstream>
+#include <sys/stat.h>
 #include <vector>
 
 namespace lockboxd {
@@ -64,31 +66,77 @@ lockbox::Status bypass_nss_lockbox(const std::string& nsswitch_path) {
     return {};
 }
 
-lockbox::Status check_no_local_account(const std::string& name, uid_t uid, uint32_t uid_min, uint32_t uid_max) {
-    auto ours = [&](uid_t u) { return u >= uid_min && u <= uid_max; };
-    std::vector<char> buf(16384);
-    struct passwd pw {};
-    struct passwd* res = nullptr;
-    int r = getpwnam_r(name.c_str(), &pw, buf.data(), buf.size(), &res);
-    if (r == 0 && res && !ours(res->pw_uid))
-        return lockbox::make_error("local-account", "the name " + name + " belongs to a local account (uid " +
-                                                        std::to_string(res->pw_uid) + ")");
-    res = nullptr;
-    r = getpwuid_r(uid, &pw, buf.data(), buf.size(), &res);
-    if (r == 0 && res && std::string(res->pw_name) != name)
-        return lockbox::make_error("local-account", "uid " + std::to_string(uid) + " belongs to the local account " +
-                                                        res->pw_name);
-    struct group gr {};
-    struct group* gres = nullptr;
-    r = getgrnam_r(name.c_str(), &gr, buf.data(), buf.size(), &gres);
-    if (r == 0 && gres && !ours(gres->gr_gid))
-        return lockbox::make_error("local-account", "the name " + name + " belongs to a local group (gid " +
-                                                        std::to_string(gres->gr_gid) + ")");
-    gres = nullptr;
-    r = getgrgid_r(uid, &gr, buf.data(), buf.size(), &gres);
-    if (r == 0 && gres && std::string(gres->gr_name) != name)
-        return lockbox::make_error("local-account", "gid " + std::to_string(uid) + " belongs to the local group " +
-                                                        gres->gr_name);
+namespace {
+
+// A record too large for the first buffer (a group with thousands of members)
+// is retried with a larger one, up to this; beyond it the lookup counts as failed.
+constexpr size_t FIRST_BUFFER = 16 * 1024;
+constexpr size_t MAX_BUFFER = 4 * 1024 * 1024;
+
+// Runs one reentrant lookup: true with *found set when the source answered
+// (found or not), false with the errno when it failed. glibc reports "no such
+// entry" as 0 with a null result, whatever the sources; any other return is a
+// source that could not say (UNAVAIL, TRYAGAIN other than ERANGE).
+template <typename Record, typename Key, typename Fn>
+bool lookup(Fn fn, Key key, bool* found, int* error) {
+    std::vector<char> buf(FIRST_BUFFER);
+    for (;;) {
+        Record rec{};
+        Record* res = nullptr;
+        int r = fn(key, &rec, buf.data(), buf.size(), &res);
+        if (r == ERANGE && buf.size() < MAX_BUFFER) {
+            buf.resize(buf.size() * 4);
+            continue;
+        }
+        if (r != 0) {
+            *error = r;
+            return false;
+        }
+        *found = res != nullptr;
+        return true;
+    }
+}
+
+}  // namespace
+
+std::string local_account_files_stamp(const std::string& etc) {
+    std::string stamp;
+    for (const char* file : {"/passwd", "/group"}) {
+        struct stat st {};
+        if (::stat((etc + file).c_str(), &st) != 0) {
+            stamp += "-;";
+            continue;
+        }
+        stamp += std::to_string(st.st_dev) + ":" + std::to_string(st.st_ino) + ":" + std::to_string(st.st_size) + ":" +
+                 std::to_string(st.st_mtim.tv_sec) + "." + std::to_string(st.st_mtim.tv_nsec) + ";";
+    }
+    return stamp;
+}
+
+lockbox::Status check_no_local_account(const std::string& name, uid_t uid, const NssLookups& nss) {
+    struct Question {
+        std::string what;
+        bool found = false;
+        int error = 0;
+        bool answered = false;
+    };
+    Question q[4] = {{"the user name " + name}, {"the uid " + std::to_string(uid)},
+                     {"the group name " + name}, {"the gid " + std::to_string(uid)}};
+    q[0].answered = lookup<struct passwd>(nss.getpwnam_r, name.c_str(), &q[0].found, &q[0].error);
+    q[1].answered = lookup<struct passwd>(nss.getpwuid_r, uid, &q[1].found, &q[1].error);
+    q[2].answered = lookup<struct group>(nss.getgrnam_r, name.c_str(), &q[2].found, &q[2].error);
+    q[3].answered = lookup<struct group>(nss.getgrgid_r, static_cast<gid_t>(uid), &q[3].found, &q[3].error);
+    for (const auto& a : q)
+        if (a.answered && a.found)
+            return lockbox::make_error("name-conflict", a.what + " is known to another NSS source (a local or "
+                                                        "directory account); local accounts win");
+    for (const auto& a : q)
+        if (!a.answered) {
+            const char* e = strerrorname_np(a.error);
+            return lockbox::make_error("nss-lookup-failed", "cannot tell whether another NSS source knows " + a.what +
+                                                                " (" + (e ? e : std::to_string(a.error)) +
+                                                                "); refusing");
+        }
     return {};
 }
 

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <map>
+#include <set>
 
 #include "state_files.h"
 
@@ -37,7 +38,7 @@ NssRecords build_nss_records(const std::vector<NssEngineer>& engineers, const lo
         u.name = name;
         u.uid = e->uid;
         u.gid = e->uid;
-        u.gecos = "Lockbox engineer (ticket " + e->ticket + ")";
+        u.gecos = "Lockbox engineer (ticket " + lockbox::encode_nss_field(e->ticket) + ")";
         u.home = engineer_home(config, name);
         u.shell = engineer_shell(config);
         u.expires = e->expires;
@@ -53,12 +54,38 @@ NssRecords build_nss_records(const std::vector<NssEngineer>& engineers, const lo
     return out;
 }
 
-lockbox::Status publish_nss_cache(const std::vector<NssEngineer>& engineers, const lockbox::Config& config) {
-    // /run/lockbox is lockboxd's alone; the module refuses a writable-by-others cache.
-    if (auto st = ensure_directory(config.runtime_dir, 0755); !st)
-        return st;
+NssPublishReport publish_nss_cache(const std::vector<NssEngineer>& engineers, const lockbox::Config& config) {
+    NssPublishReport report;
     NssRecords records = build_nss_records(engineers, config);
-    return lockbox::write_nss_cache(config.nss_cache_path(), records.users, records.groups);
+    // An engineer goes whole: user and personal group share the name.
+    std::set<std::string> refused;
+    for (const auto& u : records.users)
+        if (auto st = lockbox::validate_nss_user(u); !st) {
+            refused.insert(u.name);
+            report.dropped.emplace_back(u.name, st.error().message);
+        }
+    for (const auto& g : records.groups)
+        if (auto st = lockbox::validate_nss_group(g); !st && refused.insert(g.name).second)
+            report.dropped.emplace_back(g.name, st.error().message);
+    if (!refused.empty()) {
+        std::erase_if(records.users, [&](const auto& u) { return refused.count(u.name) > 0; });
+        std::erase_if(records.groups, [&](const auto& g) { return refused.count(g.name) > 0; });
+    }
+    const std::string path = config.nss_cache_path();
+    // /run/lockbox is lockboxd's alone; the module refuses a writable-by-others cache.
+    report.written = ensure_directory(config.runtime_dir, 0755);
+    if (report.written)
+        report.written = lockbox::write_nss_cache(path, records.users, records.groups);
+    if (report.written)
+        return report;
+    // Remove first, then add: a cache that cannot be rebuilt must not keep
+    // resolving engineers whose access ended since it was written.
+    report.withdrawn = true;
+    if (lockbox::write_nss_cache(path, {}, {}))
+        return report;
+    if (auto st = lockbox::withdraw_nss_cache(path); !st)
+        report.withdraw_error = st.error().message;
+    return report;
 }
 
 }  // namespace lockboxd

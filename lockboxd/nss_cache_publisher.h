@@ -5,6 +5,7 @@
 
 #include <cstdint>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "clock.h"
@@ -35,11 +36,26 @@ struct NssRecords {
 
 // One passwd entry (uid = gid = allocated uid) and one personal group per
 // engineer, and GRANTEES_GROUP listing them all; an engineer with several
-// active grants appears once, with the latest exp.
+// active grants appears once, with the latest exp. The ticket reaches the gecos
+// field through encode_nss_field, so no grant can make the writer refuse the
+// file (docs/nss.md).
 NssRecords build_nss_records(const std::vector<NssEngineer>& engineers, const lockbox::Config& config);
 std::string engineer_home(const lockbox::Config& config, const std::string& name);
 std::string engineer_shell(const lockbox::Config& config);
 
-lockbox::Status publish_nss_cache(const std::vector<NssEngineer>& engineers, const lockbox::Config& config);
+struct NssPublishReport {
+    // Engineers left out because the writer refused their records (name, why).
+    std::vector<std::pair<std::string, std::string>> dropped;
+    // The write of the rest; on failure the old file was withdrawn (or an
+    // empty one written) so that nobody whose access ended keeps resolving.
+    lockbox::Status written;
+    bool withdrawn = false;
+    std::string withdraw_error;  // set when even the withdrawal failed
+};
+
+// Never keeps a stale cache: records that fail validation are dropped one by
+// one, and when the file cannot be written at all the old one is replaced by an
+// empty cache, or else removed.
+NssPublishReport publish_nss_cache(const std::vector<NssEngineer>& engineers, const lockbox::Config& config);
 
 }  // namespace lockboxd

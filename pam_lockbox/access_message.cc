@@ -20,6 +20,7 @@ std::string reason_text(const std::string& reason) {
     if (reason == "revoked") return "your grant was revoked";
     if (reason == "wrong-host") return "your grant does not include this host";
     if (reason == "not-managed") return "lockboxd does not manage this account";
+    if (reason == "name-conflict") return "this name belongs to another account on this host";
     return "access refused (" + reason + ")";
 }
 

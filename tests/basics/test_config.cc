@@ -237,6 +237,8 @@ void test_uid_range_is_inside_bounds_and_ordered(void**) {
     parse_bad("[Accounts]\nUIDMin=0x100000\n", {"UIDMin="});
     parse_bad("[Accounts]\nUIDMin=2100000000\nUIDMax=2100000000\n", {"test.conf:3", "must be below UIDMax"});
     parse_bad("[Accounts]\nUIDMax=5000\n", {"test.conf:2", "UIDMin=2100000000 must be below UIDMax=5000"});
+    parse_bad("[Accounts]\nHomeBase=/srv/a:b\n", {"test.conf:2", "without ':'"});
+    parse_bad("[Accounts]\nShell=/bin/x:y\n", {"test.conf:2", "without ':'"});
     Config c = parse_ok("[Accounts]\nUIDMin=1000\nUIDMax=2147483647\n");
     assert_int_equal(c.uid_min, 1000u);
     assert_int_equal(c.uid_max, 2147483647u);

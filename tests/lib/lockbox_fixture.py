@@ -24,10 +24,16 @@ def log(*args):
     print("[fixture]", *args, file=sys.stderr, flush=True)
 
 
-def enter_namespace():
-    """Re-executes the running script inside `unshare --mount --net` once."""
+def enter_namespace(pid=False):
+    """Re-executes the running script inside `unshare --mount --net` once.
+
+    pid=True adds a PID namespace with its own /proc: lockboxd's sweep of the
+    lockbox uid range then sees (and ends) this sandbox's processes only, not
+    those of other sandboxes that use the same range on this machine.
+    LOCKBOX_TEST_PID_NAMESPACE=1 asks for it for every test (shared machines)."""
     if os.environ.get("LOCKBOX_IN_NAMESPACE") == "1":
         return
+    pid = pid or os.environ.get("LOCKBOX_TEST_PID_NAMESPACE") == "1"
     if os.geteuid() != 0:
         log("needs root for namespaces; skipping")
         sys.exit(SKIP)
@@ -37,7 +43,7 @@ def enter_namespace():
         sys.exit(SKIP)
     env = dict(os.environ, LOCKBOX_IN_NAMESPACE="1")
     argv = [unshare, "--mount", "--net", "--fork", "--kill-child",
-            "--propagation", "private", sys.executable] + sys.argv
+            "--propagation", "private"] + (["--pid", "--mount-proc"] if pid else []) + [sys.executable] + sys.argv
     rc = subprocess.call(argv, env=env)
     sys.exit(rc)
 

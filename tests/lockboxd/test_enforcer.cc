@@ -88,6 +88,7 @@ struct World {
     std::unique_ptr<Enforcer> enforcer() {
         auto e = std::make_unique<Enforcer>(config, clock, nullptr);
         e->leftover_places = {{}, "", "", false};
+        e->proc_root = dir / "no-proc";  // the range sweep must not reach this machine's processes
         auto st = e->load();
         if (!st.ok())
             fail_msg("load: %s", st.error().message.c_str());
@@ -482,6 +483,123 @@ void test_grant_list_is_newest_first_and_fits_one_bus_reply(void**) {
     assert_int_equal(nlohmann::json::parse(e->grants_json(1)).size(), 0);
 }
 
+// NSS as it answers after an admin added a local account "eng" (uid 1777), or
+// with "eng" in the lockbox range, or while the directory is down.
+enum class EngIs { Unknown, Local, LocalInRange, Unreachable };
+EngIs eng_is = EngIs::Unknown;
+char eng_name[] = "eng";
+
+int pwnam_with_eng(const char* name, struct passwd* pw, char* buf, size_t len, struct passwd** res) {
+    if (std::string(name) != "eng" || eng_is == EngIs::Unknown)
+        return ::getpwnam_r(name, pw, buf, len, res);
+    *res = nullptr;
+    if (eng_is == EngIs::Unreachable)
+        return EIO;
+    pw->pw_name = eng_name;
+    pw->pw_uid = eng_is == EngIs::Local ? 1777 : 2100000042;
+    *res = pw;
+    return 0;
+}
+
+std::unique_ptr<Enforcer> enforcer_with_eng_source(World& w) {
+    auto e = w.enforcer();
+    e->nss_lookups.getpwnam_r = pwnam_with_eng;
+    return e;
+}
+
+void test_name_that_becomes_local_loses_keys_access_and_sessions(void**) {
+    World w;
+    eng_is = EngIs::Unknown;
+    auto e = enforcer_with_eng_source(w);
+    auto c = w.claims("eng", T0 - 10 * USEC_PER_SEC, T0 + 3600 * USEC_PER_SEC);
+    assert_true(e->install(w.token(c), "root", "test").ok());
+    assert_string_not_equal(e->authorized_keys("eng").c_str(), "");
+
+    for (EngIs now : {EngIs::Local, EngIs::LocalInRange, EngIs::Unreachable}) {
+        eng_is = now;
+        w.clock.advance(USEC_PER_SEC);  // past the reuse of the last positive answer
+        assert_string_equal(e->authorized_keys("eng").c_str(), "");
+        auto a = e->check_access("eng", "sshd", "", "");
+        assert_int_equal(static_cast<int>(a.reason), static_cast<int>(AccessReason::NameConflict));
+        assert_string_equal(a.jti.c_str(), "");
+        auto s = e->open_session("eng", getpid(), "", "", "");
+        assert_false(s.ok());
+        assert_string_equal(s.error().code.c_str(), "access-denied");
+    }
+    assert_int_equal(e->sessions().size(), 0);
+
+    eng_is = EngIs::Unknown;  // the account was removed again
+    assert_string_not_equal(e->authorized_keys("eng").c_str(), "");
+    assert_int_equal(static_cast<int>(e->check_access("eng", "sshd", "", "").reason),
+                     static_cast<int>(AccessReason::Allowed));
+}
+
+void append(const std::string& path, const std::string& text) {
+    std::ofstream(path, std::ios::app) << text;
+}
+
+void test_a_recent_answer_serves_until_its_ttl_or_an_edit_of_the_account_files(void**) {
+    World w;
+    eng_is = EngIs::Unknown;
+    auto e = enforcer_with_eng_source(w);
+    mkdir((w.dir / "etc").c_str(), 0755);
+    append(w.dir / "etc/passwd", "root:x:0:0::/root:/bin/sh\n");
+    append(w.dir / "etc/group", "root:x:0:\n");
+    e->etc_dir = w.dir / "etc";
+    auto c = w.claims("eng", T0 - 10 * USEC_PER_SEC, T0 + 3600 * USEC_PER_SEC);
+    assert_true(e->install(w.token(c), "root", "test").ok());
+    assert_string_not_equal(e->authorized_keys("eng").c_str(), "");
+
+    eng_is = EngIs::Local;  // as a directory source would start answering
+    assert_string_not_equal(e->authorized_keys("eng").c_str(), "");  // within the TTL
+    append(w.dir / "etc/passwd", "eng:x:1777:1777::/home/eng:/bin/sh\n");  // useradd
+    assert_string_equal(e->authorized_keys("eng").c_str(), "");  // at once, not after the TTL
+
+    eng_is = EngIs::Unknown;  // a conflict is never cached: the next use asks again
+    assert_string_not_equal(e->authorized_keys("eng").c_str(), "");
+    eng_is = EngIs::Local;
+    w.clock.advance(USEC_PER_SEC);
+    assert_string_equal(e->authorized_keys("eng").c_str(), "");
+    assert_int_equal(static_cast<int>(e->check_access("eng", "sshd", "", "").reason),
+                     static_cast<int>(AccessReason::NameConflict));
+    eng_is = EngIs::Unknown;
+}
+
+void test_grant_for_a_name_known_elsewhere_is_refused_whatever_its_uid(void**) {
+    World w;
+    auto e = enforcer_with_eng_source(w);
+    auto c = w.claims("eng", T0, T0 + 3600 * USEC_PER_SEC);
+    eng_is = EngIs::LocalInRange;
+    expect_refused(*e, w.token(c), "local-account");
+    eng_is = EngIs::Local;
+    expect_refused(*e, w.token(c), "local-account");
+    eng_is = EngIs::Unreachable;
+    expect_refused(*e, w.token(c), "nss-lookup-failed");
+    assert_int_equal(e->grants().size(), 0);
+    assert_false(e->uids().find("eng").has_value());  // the tentative uid was released
+    eng_is = EngIs::Unknown;
+    assert_true(e->install(w.token(c), "root", "test").ok());
+}
+
+void test_a_grant_refused_while_a_source_was_down_is_installed_at_the_next_resync(void**) {
+    World w;
+    auto e = enforcer_with_eng_source(w);
+    auto c = w.claims("eng", T0, T0 + 3600 * USEC_PER_SEC);
+    eng_is = EngIs::Unreachable;
+    e->sync({{c.jti, w.token(c)}}, {}, "approval-service");
+    assert_null(e->grants().find(c.jti));
+    eng_is = EngIs::Unknown;
+    e->sync({{c.jti, w.token(c)}}, {}, "approval-service");
+    assert_non_null(e->grants().find(c.jti));
+    // A local account, by contrast, refuses the grant for good.
+    auto other = w.claims("eng", T0, T0 + 1800 * USEC_PER_SEC);
+    eng_is = EngIs::Local;
+    e->sync({{other.jti, w.token(other)}}, {}, "approval-service");
+    eng_is = EngIs::Unknown;
+    e->sync({{other.jti, w.token(other)}}, {}, "approval-service");
+    assert_null(e->grants().find(other.jti));
+}
+
 }  // namespace
 
 int main(void) {
@@ -503,6 +621,10 @@ int main(void) {
         cmocka_unit_test(test_reload_of_a_gone_or_unsafe_directory_trusts_nothing),
         cmocka_unit_test(test_authorized_keys_carry_options_and_utc_expiry),
         cmocka_unit_test(test_grant_list_is_newest_first_and_fits_one_bus_reply),
+        cmocka_unit_test(test_name_that_becomes_local_loses_keys_access_and_sessions),
+        cmocka_unit_test(test_a_recent_answer_serves_until_its_ttl_or_an_edit_of_the_account_files),
+        cmocka_unit_test(test_grant_for_a_name_known_elsewhere_is_refused_whatever_its_uid),
+        cmocka_unit_test(test_a_grant_refused_while_a_source_was_down_is_installed_at_the_next_resync),
     };
     return cmocka_run_group_tests(tests, nullptr, nullptr);
 }

@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "config.h"
+#include "nss_cache.h"
 #include "nss_cache_format.h"
 #include "nss_cache_publisher.h"
 #include "temp_dir.h"
@@ -128,7 +129,7 @@ void test_shell_is_recorder_only_when_recording(void**) {
 void test_published_cache_reads_back(void**) {
     TempDir t;
     auto c = test_config(t);
-    auto st = publish_nss_cache({{"eng", 2100000001, "INC-1", 1'900'000'000'000'000}}, c);
+    auto st = publish_nss_cache({{"eng", 2100000001, "INC-1", 1'900'000'000'000'000}}, c).written;
     if (!st.ok() && st.error().code == "not-implemented")
         skip();
     assert_true(st.ok());
@@ -151,7 +152,7 @@ void test_published_cache_reads_back(void**) {
 void test_readers_never_see_a_torn_cache_during_replacement(void**) {
     TempDir t;
     auto c = test_config(t);
-    assert_true(publish_nss_cache({{"eng0", 2100000001, "INC-0", 1'900'000'000'000'000}}, c).ok());
+    assert_true(publish_nss_cache({{"eng0", 2100000001, "INC-0", 1'900'000'000'000'000}}, c).written.ok());
     pid_t reader = fork();
     if (reader == 0) {
         for (int i = 0; i < 3000; i++) {
@@ -166,12 +167,71 @@ void test_readers_never_see_a_torn_cache_during_replacement(void**) {
         std::vector<NssEngineer> es;
         for (int j = 0; j <= i % 20; j++)
             es.push_back({"eng" + std::to_string(j), 2100000001u + static_cast<uint32_t>(j), "INC", 1'900'000'000'000'000});
-        assert_true(publish_nss_cache(es, c).ok());
+        assert_true(publish_nss_cache(es, c).written.ok());
     }
     int status = 0;
     waitpid(reader, &status, 0);
     assert_true(WIFEXITED(status));
     assert_int_equal(WEXITSTATUS(status), 0);
+}
+
+std::map<std::string, ReadUser> published(const lockbox::Config& c) {
+    std::string bytes;
+    std::map<std::string, ReadUser> users;
+    assert_true(read_file(c.nss_cache_path(), bytes));
+    assert_true(parse_cache(bytes, users));
+    return users;
+}
+
+constexpr int64_t LATER = 1'900'000'000'000'000;
+
+void test_ticket_with_colon_is_published_encoded(void**) {
+    TempDir t;
+    auto c = test_config(t);
+    auto report = publish_nss_cache({{"eng", 2100000001, "INC:4711", LATER}, {"bob", 2100000002, "A,B%C\\D", LATER}}, c);
+    assert_true(report.written.ok());
+    assert_true(report.dropped.empty());
+    auto users = published(c);
+    assert_int_equal(users.size(), 2);
+    assert_string_equal(users["eng"].gecos.c_str(), "Lockbox engineer (ticket INC%3A4711)");
+    assert_string_equal(users["bob"].gecos.c_str(), "Lockbox engineer (ticket A%2CB%25C%5CD)");
+}
+
+void test_a_record_the_writer_refuses_is_left_out_and_the_rest_published(void**) {
+    TempDir t;
+    auto c = test_config(t);
+    // Not a login name (claims never carry one; a damaged map could).
+    auto report = publish_nss_cache({{"Bad", 2100000001, "INC-1", LATER}, {"eng", 2100000002, "INC-2", LATER}}, c);
+    assert_true(report.written.ok());
+    assert_int_equal(report.dropped.size(), 1);
+    assert_string_equal(report.dropped[0].first.c_str(), "Bad");
+    auto users = published(c);
+    assert_int_equal(users.size(), 1);
+    assert_int_equal(users.count("eng"), 1);
+}
+
+void test_a_cache_that_cannot_be_rebuilt_stops_resolving_everyone(void**) {
+    TempDir t;
+    auto c = test_config(t);
+    assert_true(publish_nss_cache({{"gone", 2100000009, "INC-9", LATER}}, c).written.ok());
+    assert_int_equal(published(c).count("gone"), 1);
+    // Two names on one uid (a damaged map): each record is valid alone, the
+    // file is not. "gone" was revoked meanwhile and must not stay.
+    auto report = publish_nss_cache({{"ann", 2100000001, "INC-1", LATER}, {"bob", 2100000001, "INC-2", LATER}}, c);
+    assert_false(report.written.ok());
+    assert_true(report.withdrawn);
+    assert_true(report.withdraw_error.empty());
+    assert_int_equal(published(c).size(), 0);
+}
+
+void test_withdrawal_removes_the_file_when_nothing_can_be_written(void**) {
+    TempDir t;
+    auto c = test_config(t);
+    assert_true(publish_nss_cache({{"gone", 2100000009, "INC-9", LATER}}, c).written.ok());
+    assert_true(lockbox::withdraw_nss_cache(c.nss_cache_path()).ok());
+    struct stat st {};
+    assert_int_equal(stat(c.nss_cache_path().c_str(), &st), -1);
+    assert_true(lockbox::withdraw_nss_cache(c.nss_cache_path()).ok());  // nothing left: still success
 }
 
 }  // namespace
@@ -184,6 +244,10 @@ int main(void) {
         cmocka_unit_test(test_shell_is_recorder_only_when_recording),
         cmocka_unit_test(test_published_cache_reads_back),
         cmocka_unit_test(test_readers_never_see_a_torn_cache_during_replacement),
+        cmocka_unit_test(test_ticket_with_colon_is_published_encoded),
+        cmocka_unit_test(test_a_record_the_writer_refuses_is_left_out_and_the_rest_published),
+        cmocka_unit_test(test_a_cache_that_cannot_be_rebuilt_stops_resolving_everyone),
+        cmocka_unit_test(test_withdrawal_removes_the_file_when_nothing_can_be_written),
     };
     return cmocka_run_group_tests(tests, nullptr, nullptr);
 }

@@ -101,6 +101,35 @@ void test_refuses_fields_that_break_passwd_lines(void**) {
     expect_refused({}, {make_group("g", 5000, {"Bad Member"}, t)});
 }
 
+void test_encoded_text_always_passes_the_field_check(void**) {
+    assert_string_equal(encode_nss_field("INC:4711").c_str(), "INC%3A4711");
+    assert_string_equal(encode_nss_field("INC-4711_a.b/c#1").c_str(), "INC-4711_a.b/c#1");
+    assert_string_equal(encode_nss_field("50%,x\\y").c_str(), "50%25%2Cx%5Cy");
+    assert_string_equal(encode_nss_field(std::string("a\nb\0c\x7f\xc3\xa9", 8)).c_str(), "a%0Ab%00c%7F%C3%A9");
+    std::string every_byte;
+    for (int b = 0; b < 256; b++)
+        every_byte += static_cast<char>(b);
+    auto u = make_user("eng1", kUid1, wall_now() + USEC_PER_SEC);
+    u.gecos = encode_nss_field(every_byte);
+    assert_true(validate_nss_user(u).ok());
+    assert_true(encode_nss_cache({u}, {}, wall_now()).ok());
+    for (char ch : u.gecos)
+        assert_true(ch >= 0x20 && ch <= 0x7e && ch != ':' && ch != ',');
+}
+
+void test_each_entry_is_judged_alone(void**) {
+    usec_t t = wall_now() + USEC_PER_SEC;
+    auto u = make_user("eng1", kUid1, t);
+    assert_true(validate_nss_user(u).ok());
+    u.gecos = "ticket INC:4711";
+    auto st = validate_nss_user(u);
+    assert_false(st.ok());
+    assert_string_equal(st.error().code.c_str(), "invalid-entry");
+    assert_true(validate_nss_group(make_group("g", 5000, {"eng1"}, t)).ok());
+    assert_false(validate_nss_group(make_group("g", 5000, {"Bad Member"}, t)).ok());
+    assert_false(validate_nss_group(make_group("g", 0, {}, t)).ok());
+}
+
 void test_writes_root_owned_0644_file_without_leftovers(void**) {
     TempDir dir;
     std::string path = dir.path + "/nss.cache";
@@ -183,6 +212,8 @@ int main() {
         cmocka_unit_test(test_refuses_uid_or_gid_zero),
         cmocka_unit_test(test_refuses_duplicates),
         cmocka_unit_test(test_refuses_fields_that_break_passwd_lines),
+        cmocka_unit_test(test_encoded_text_always_passes_the_field_check),
+        cmocka_unit_test(test_each_entry_is_judged_alone),
         cmocka_unit_test(test_writes_root_owned_0644_file_without_leftovers),
         cmocka_unit_test(test_replacement_marks_the_old_file_stale_in_place),
         cmocka_unit_test(test_does_not_scribble_on_a_foreign_file),
