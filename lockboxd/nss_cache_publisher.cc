@@ -64,6 +64,10 @@ NssPublishReport publish_nss_cache(const std::vector<NssEngineer>& engineers, co
             refused.insert(u.name);
             report.dropped.emplace_back(u.name, st.error().message);
         }
+    // A refused engineer leaves the shared lockbox-grantees group too, so that
+    // one bad record never takes the group (and every engineer's sshd match) along.
+    for (auto& g : records.groups)
+        std::erase_if(g.members, [&](const std::string& m) { return refused.count(m) > 0; });
     for (const auto& g : records.groups)
         if (auto st = lockbox::validate_nss_group(g); !st && refused.insert(g.name).second)
             report.dropped.emplace_back(g.name, st.error().message);

@@ -140,7 +140,7 @@ def case_start_up_sweep(sb):
 
 
 def main():
-    lf.enter_namespace(pid=True)
+    lf.enter_namespace()
     with e2e.E2ESandbox() as sb:
         sc.deploy(sb)
         in_range_process = case_a(sb)

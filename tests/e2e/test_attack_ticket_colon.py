@@ -31,7 +31,7 @@ def active(sb, rid):
 
 
 def main():
-    lf.enter_namespace(pid=True)
+    lf.enter_namespace()
     with e2e.E2ESandbox() as sb:
         sc.deploy(sb)
         fred_key = sb.make_ssh_key("fred")

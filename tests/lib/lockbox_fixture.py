@@ -24,16 +24,15 @@ def log(*args):
     print("[fixture]", *args, file=sys.stderr, flush=True)
 
 
-def enter_namespace(pid=False):
-    """Re-executes the running script inside `unshare --mount --net` once.
+def enter_namespace():
+    """Re-executes the running script inside `unshare --mount --net --pid` once.
 
-    pid=True adds a PID namespace with its own /proc: lockboxd's sweep of the
-    lockbox uid range then sees (and ends) this sandbox's processes only, not
-    those of other sandboxes that use the same range on this machine.
-    LOCKBOX_TEST_PID_NAMESPACE=1 asks for it for every test (shared machines)."""
+    The PID namespace, with its own /proc, keeps sandboxes apart: lockboxd's
+    sweep of the lockbox uid range sees (and ends) this sandbox's processes
+    only, never those of another test that runs at the same time with the same
+    range, and `--kill-child` ends everything the test started when it exits."""
     if os.environ.get("LOCKBOX_IN_NAMESPACE") == "1":
         return
-    pid = pid or os.environ.get("LOCKBOX_TEST_PID_NAMESPACE") == "1"
     if os.geteuid() != 0:
         log("needs root for namespaces; skipping")
         sys.exit(SKIP)
@@ -43,7 +42,7 @@ def enter_namespace(pid=False):
         sys.exit(SKIP)
     env = dict(os.environ, LOCKBOX_IN_NAMESPACE="1")
     argv = [unshare, "--mount", "--net", "--fork", "--kill-child",
-            "--propagation", "private"] + (["--pid", "--mount-proc"] if pid else []) + [sys.executable] + sys.argv
+            "--propagation", "private", "--pid", "--mount-proc", sys.executable] + sys.argv
     rc = subprocess.call(argv, env=env)
     sys.exit(rc)
 
