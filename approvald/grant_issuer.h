@@ -1,4 +1,4 @@
-// Turns a fully approved request into a signed grant (DESIGN.md §4). The secret
+// Turns a fully approved request into a signed grant (docs/design.md §4). The secret
 // key is loaded per signing and wiped when it goes out of scope, so it never
 // sits in the daemon's memory between approvals.
 #pragma once

@@ -1,4 +1,4 @@
-// An access request and its lifecycle states (DESIGN.md §5). Plain data: the
+// An access request and its lifecycle states (docs/design.md §5). Plain data: the
 // workflow decides transitions, the store persists, the service exposes it.
 #pragma once
 

@@ -1,4 +1,4 @@
-// The one JSON shape of a request (DESIGN.md §5 and docs/bus-api.md), shared by
+// The one JSON shape of a request (docs/design.md §5 and docs/bus-api.md), shared by
 // GetRequest, ListRequests and therefore `lockboxctl --json`. The token is not
 // part of it: ExportGrant hands that out on its own.
 #pragma once

@@ -1,5 +1,5 @@
 // Where requests, grants and the audit outbox live. The workflow and the service
-// see only this interface, so a shared SQL store for fleets (DESIGN.md §9) can
+// see only this interface, so a shared SQL store for fleets (docs/design.md §9) can
 // sit beside the SQLite one without touching them.
 //
 // Atomicity contract: insert/update write the request AND its audit entries in

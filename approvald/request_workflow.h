@@ -1,4 +1,4 @@
-// The request state machine (DESIGN.md §5, §6): who may move a request from which
+// The request state machine (docs/design.md §5, §6): who may move a request from which
 // state to which, separation of duties, shortening only, pending expiry. Pure:
 // no I/O, time passed in, so every transition is unit-tested with a fixed clock.
 //

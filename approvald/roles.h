@@ -1,6 +1,6 @@
 // Who is calling and what they may do. The role comes from the caller's euid as
 // the bus daemon reports it, and that user's groups from the group database
-// (getgrouplist), never from anything the caller sends (DESIGN.md §6).
+// (getgrouplist), never from anything the caller sends (docs/design.md §6).
 #pragma once
 
 #include <string>

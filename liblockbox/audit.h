@@ -1,4 +1,4 @@
-// One audit record = one journald entry (DESIGN.md §7). Build it with the fields
+// One audit record = one journald entry (docs/design.md §7). Build it with the fields
 // that apply, then send(); the entry carries MESSAGE_ID, LOCKBOX_EVENT,
 // LOCKBOX_ACTOR, LOCKBOX_HOST, SYSLOG_IDENTIFIER and the request fields.
 #pragma once

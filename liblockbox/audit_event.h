@@ -40,7 +40,7 @@ enum class AuditEvent {
 
 struct AuditEventInfo {
     AuditEvent event;
-    std::string_view name;        // LOCKBOX_EVENT value (DESIGN.md §7)
+    std::string_view name;        // LOCKBOX_EVENT value (docs/design.md §7)
     std::string_view message_id;  // 128-bit id, 32 lowercase hex digits
 };
 

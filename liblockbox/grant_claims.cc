@@ -299,7 +299,7 @@ Status validate_fields(const GrantClaims& c) {
             return malformed("claim 'approved_by' names an invalid user");
         customer_approved = customer_approved || a.role == "approver";
     }
-    // DESIGN.md §1: no grant exists without the customer's approval.
+    // docs/design.md §1: no grant exists without the customer's approval.
     if (!customer_approved)
         return malformed("claim 'approved_by' has no customer approver");
     return {};

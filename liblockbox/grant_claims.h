@@ -1,4 +1,4 @@
-// The grant token's payload (DESIGN.md §4) with a validating parser: every claim
+// The grant token's payload (docs/design.md §4) with a validating parser: every claim
 // typed and bounded, times RFC 3339 UTC.
 #pragma once
 

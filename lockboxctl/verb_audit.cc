@@ -1,5 +1,5 @@
 // lockboxctl audit [--since T] [--request ID] [--json]: the audit trail as
-// journald holds it (DESIGN.md §7), oldest first; a table for people, JSON for tools.
+// journald holds it (docs/design.md §7), oldest first; a table for people, JSON for tools.
 #include <algorithm>
 #include <cerrno>
 #include <cstdio>

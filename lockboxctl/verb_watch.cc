@@ -1,5 +1,5 @@
 // lockboxctl watch: follows org.lockbox.Approval1's signals live. Signals carry
-// ids and states only (DESIGN.md §6); `request show ID` fetches the details for
+// ids and states only (docs/design.md §6); `request show ID` fetches the details for
 // whoever may read them.
 #include <csignal>
 #include <cstdio>

@@ -1,4 +1,4 @@
-// Audit records must not be lost (DESIGN.md §7): a record journald refuses stays
+// Audit records must not be lost (docs/design.md §7): a record journald refuses stays
 // here, in order, and is retried until journald takes it.
 #pragma once
 

@@ -1,4 +1,4 @@
-// Local accounts always win (DESIGN.md §2): a name or uid that any NSS source
+// Local accounts always win (docs/design.md §2): a name or uid that any NSS source
 // other than nss_lockbox knows (files, sss, ldap, systemd...) is not Lockbox's,
 // whatever uid it has, even one inside the lockbox range. lockboxd never asks
 // nss_lockbox itself, both to avoid recursion and because its own records would

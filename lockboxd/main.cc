@@ -1,4 +1,4 @@
-// lockboxd: per-host enforcement of Lockbox grants (DESIGN.md §2). One context
+// lockboxd: per-host enforcement of Lockbox grants (docs/design.md §2). One context
 // (Enforcer), one sd-event loop, one vtable, as systemd's hostnamed does it.
 // State is reloaded and acted on before the bus name is taken, so a client that
 // reaches org.lockbox.Enforcer1 always talks to a daemon that knows every grant.

@@ -40,7 +40,7 @@ struct Request {
     Target target;
 };
 
-// Log lines go to journald under SYSLOG_IDENTIFIER=pam_lockbox (DESIGN.md §3),
+// Log lines go to journald under SYSLOG_IDENTIFIER=pam_lockbox (docs/design.md §3),
 // with the PAM service and user as fields, so `journalctl -t pam_lockbox` finds
 // every decision whichever program loaded the module. Without journald they go
 // through pam_syslog as any PAM module's would.

@@ -1,5 +1,5 @@
 # bash completion for lockboxctl(1)                          -*- shell-script -*-
-# Verbs follow DESIGN.md §5. Request and grant ids are completed from
+# Verbs follow docs/design.md §5. Request and grant ids are completed from
 # `lockboxctl request list --json` only when the caller may read them.
 
 _lockboxctl_ids()

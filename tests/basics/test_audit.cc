@@ -1,4 +1,4 @@
-// audit.h: the exact fields of a record (DESIGN.md §7), field-name hygiene, and
+// audit.h: the exact fields of a record (docs/design.md §7), field-name hygiene, and
 // that send() reports a journald it cannot reach instead of losing the record.
 #include <cstdarg>
 #include <cstddef>

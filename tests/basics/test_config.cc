@@ -65,8 +65,8 @@ void test_defaults_come_from_build_config_and_design(void**) {
     assert_string_equal(e.host_name.c_str(), c.host_name.c_str());
 }
 
-// The DESIGN.md §8 example verbatim, inline comments and all.
-const char* DESIGN_EXAMPLE = R"([Host]
+// The docs/design.md §8 example verbatim, inline comments and all.
+const char* DESIGN_DOC_EXAMPLE = R"([Host]
 Tenant=contoso                 # required: the tenant this host belongs to
 Name=db01                      # this host's name in grants; default: the host name
 
@@ -102,7 +102,7 @@ RuntimeDir=/run/lockbox
 )";
 
 void test_design_example_parses_with_inline_comments(void**) {
-    Config c = parse_ok(DESIGN_EXAMPLE);
+    Config c = parse_ok(DESIGN_DOC_EXAMPLE);
     assert_string_equal(c.tenant.c_str(), "contoso");
     assert_string_equal(c.host_name.c_str(), "db01");
     assert_int_equal(c.max_grant, 4 * 3600 * S);

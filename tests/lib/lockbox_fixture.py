@@ -264,7 +264,7 @@ class Sandbox:
         conf = os.path.join(self.dir, "journald.conf")
         with open(conf, "w") as f:
             # Volatile: nothing reaches the host's disk. No rate limit: audit
-            # entries must never be dropped (DESIGN.md §7).
+            # entries must never be dropped (docs/design.md §7).
             f.write("[Journal]\nStorage=volatile\nRateLimitIntervalSec=0\nRateLimitBurst=0\n"
                     "ForwardToSyslog=no\nForwardToWall=no\nForwardToConsole=no\n")
         os.makedirs("/etc/systemd", exist_ok=True)

@@ -5,7 +5,7 @@ admin would run Lockbox on one host that is both the approval host and a tenant
 host: journald, the system bus with the installed policy, lockbox-approvald,
 lockboxd, and sshd with the pam_lockbox lines and AuthorizedKeysCommand.
 
-The people (DESIGN.md §6): sam and mona are the provider's support managers (sam
+The people (docs/design.md §6): sam and mona are the provider's support managers (sam
 files requests on behalf of engineers, mona approves the first stage), alex is
 the customer's approver, eve is the engineer, who has no local account.
 """

@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""The D-Bus activation files follow systemd's convention (DESIGN.md §6):
+"""The D-Bus activation files follow systemd's convention (docs/design.md §6):
 Exec=/bin/false, User=root, SystemdService= naming the unit whose BusName= is
 the activated name, and that unit is Type=notify (the daemons send READY=1
 after taking the name).

@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""The shipped D-Bus policy (systemd/org.lockbox.*.conf) enforces DESIGN.md §6.
+"""The shipped D-Bus policy (systemd/org.lockbox.*.conf) enforces docs/design.md §6.
 
 Runs a private dbus-daemon whose configuration mirrors Debian's system.conf
 defaults and includes the project's two policy files, then drives

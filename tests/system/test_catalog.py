@@ -12,7 +12,7 @@ import subprocess
 import sys
 import tempfile
 
-# DESIGN.md §7: the only fields an entry may refer to.
+# docs/design.md §7: the only fields an entry may refer to.
 KNOWN_FIELDS = {"LOCKBOX_EVENT", "LOCKBOX_ACTOR", "LOCKBOX_HOST", "LOCKBOX_REQUEST_ID", "LOCKBOX_TENANT",
                 "LOCKBOX_TICKET", "LOCKBOX_ENGINEER", "LOCKBOX_SESSION_ID", "LOCKBOX_AUDIT_SESSION",
                 "LOCKBOX_REASON", "LOCKBOX_PIDS", "LOCKBOX_DELAY_MS"}
@@ -50,7 +50,7 @@ def catalog_entries(path):
 def main():
     header, catalog = sys.argv[1], sys.argv[2]
     events = header_ids(header)
-    check(len(events) >= 20, f"audit_event.h lists {len(events)} events (DESIGN.md §7 has 20)")
+    check(len(events) >= 20, f"audit_event.h lists {len(events)} events (docs/design.md §7 has 20)")
     ids = [mid for _, _, mid in events]
     check(len(set(ids)) == len(ids), "MESSAGE_IDs in audit_event.h are unique")
 
@@ -70,7 +70,7 @@ def main():
         ok = bool(h.get("Subject")) and h.get("Defined-By") == "lockbox" and bool(h.get("Support")) and body != ""
         check(ok, f"{e['id']} has Subject, Defined-By: lockbox, Support and a body")
         fields = set(re.findall(r"@([A-Z0-9_]+)@", h.get("Subject", "") + "\n" + body))
-        check(fields <= KNOWN_FIELDS, f"{e['id']} uses only DESIGN.md §7 fields ({sorted(fields - KNOWN_FIELDS)})")
+        check(fields <= KNOWN_FIELDS, f"{e['id']} uses only docs/design.md §7 fields ({sorted(fields - KNOWN_FIELDS)})")
 
     journalctl = shutil.which("journalctl")
     if journalctl is None:

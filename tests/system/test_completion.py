@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""shell-completion/lockboxctl.bash completes the DESIGN.md §5 verbs and
+"""shell-completion/lockboxctl.bash completes the docs/design.md §5 verbs and
 options (run in a clean bash with Debian's bash-completion loaded).
 
 usage: test_completion.py LOCKBOXCTL_BASH

@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """lockbox.sysusers and lockbox.tmpfiles, applied to an empty root with
 systemd-sysusers --root / systemd-tmpfiles --root, create the accounts and
-directories DESIGN.md §3 and the units expect, with the owners and modes the
+directories docs/design.md §3 and the units expect, with the owners and modes the
 operator guide documents.
 
 usage: test_tmpfiles.py LOCKBOX_SYSUSERS LOCKBOX_TMPFILES
