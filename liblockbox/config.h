@@ -28,7 +28,7 @@ struct Config {
     usec_t max_grant = 4 * 3600 * USEC_PER_SEC;
     usec_t pending_timeout = 12 * 3600 * USEC_PER_SEC;
     usec_t clock_skew = 30 * USEC_PER_SEC;
-    usec_t kill_grace = 2 * USEC_PER_SEC;              // SIGTERM → SIGKILL
+    usec_t kill_grace = 2 * USEC_PER_SEC;              // SIGTERM this long before exp
     std::vector<usec_t> warn_before = {600 * USEC_PER_SEC, 60 * USEC_PER_SEC};
 
     // [Keys]
