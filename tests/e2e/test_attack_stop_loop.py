@@ -10,7 +10,10 @@ stopped too, and a daemon that waits for it blocks, for every engineer.
 (a) The approver revokes the grant: every process of the engineer's uid is
 gone within a bounded wait, and `lockboxctl status` (root) answers while the
 kill runs. (b) A second grant simply expires with the same loop running: every
-process is gone after exp. Timings are printed, not asserted (bench/ has them).
+process is gone after exp. (c) `lockboxctl session kill` of one of two sessions,
+the loop running inside it: that session's processes are gone, the other
+session's stay, status answers. Timings are printed, not asserted (bench/ has
+them).
 """
 import os
 import signal
@@ -81,14 +84,14 @@ class StatusProbe:
         return False
 
 
-def grant_for(sb, key, duration, ticket):
-    r = sc.create_request(sb, key + ".pub", duration=duration, ticket=ticket)
+def grant_for(sb, key, duration, ticket, engineer=sc.ENGINEER):
+    r = sc.create_request(sb, key + ".pub", duration=duration, ticket=ticket, engineer=engineer)
     assert r.returncode == 0, r.stderr
     rid = r.stdout.strip()
     for who in (sc.MANAGER, sc.APPROVER):
         r = sc.ctl(sb, ["request", "approve", rid], user=who)
         assert r.returncode == 0, f"{who} approve: {r.stderr}"
-    e2e.wait_for(lambda: e2e.getent("passwd", sc.ENGINEER) is not None, 10, "engineer resolves")
+    e2e.wait_for(lambda: e2e.getent("passwd", engineer) is not None, 10, f"{engineer} resolves")
     return rid
 
 
@@ -99,6 +102,58 @@ def start_stop_loop(sb, key, uid):
     e2e.wait_for(lambda: len(e2e.processes_of_uid(uid)) >= 2, 15, "the long session runs")
     stop_loop.start(sb, sc.ENGINEER, key, uid)
     return session
+
+
+def cmdline_of(pid):
+    try:
+        with open(f"/proc/{pid}/cmdline", "rb") as f:
+            return f.read().replace(b"\0", b" ").decode(errors="replace").strip()
+    except OSError:
+        return ""
+
+
+def kill_one_session(sb, key):
+    """(c): KillSession with the loop running inside the session it ends."""
+    engineer = "kim"
+    rid = grant_for(sb, key, "10m", "INC-1703", engineer=engineer)
+    kim = int(e2e.getent("passwd", engineer).split(":")[2])
+    cleanup_uids.append(kim)
+
+    def sessions():
+        return {x["id"]: x for x in sc.ctl_json(sb, ["session", "list"], user="root") if x["user"] == engineer}
+
+    def running(command):
+        return [p for p in e2e.processes_of_uid(kim) if cmdline_of(p) == command]
+
+    stop_loop.write(sb, engineer, key)
+    other = sb.ssh_spawn(engineer, key, "sleep 1003", stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    e2e.wait_for(lambda: running("sleep 1003"), 15, "kim's other session")
+    before = set(sessions())
+    victim = sb.ssh_spawn(engineer, key, "python3 stoploop.py & sleep 1004", stdout=subprocess.DEVNULL,
+                          stderr=subprocess.DEVNULL)
+    e2e.wait_for(lambda: running("sleep 1004"), 15, "kim's session with the loop")
+    stop_loop.wait_running(kim)
+    new = set(sessions()) - before
+    assert len(new) == 1, f"expected one new session, got {new}"
+    victim_id = new.pop()
+    with StatusProbe(sb) as probe:
+        r = sc.ctl(sb, ["session", "kill", victim_id], user="root", timeout=30)
+        assert r.returncode == 0, r.stderr
+        e2e.wait_for(lambda: not running("sleep 1004") and not running("python3 stoploop.py"), GONE_WITHIN,
+                     "the killed session's processes (the loop included) gone")
+        time.sleep(1)
+    assert probe.calls > 0, "lockboxctl status was never called"
+    assert not probe.failures, f"lockboxctl status failed during the session kill: {probe.failures}"
+    victim.wait(timeout=15)
+    assert running("sleep 1003"), "killing one session ended the engineer's other session"
+    assert victim_id not in sessions()
+    r = sc.ctl(sb, ["grant", "revoke", rid, "--reason", "done"], user=sc.APPROVER)
+    assert r.returncode == 0, r.stderr
+    e2e.wait_for(lambda: not e2e.processes_of_uid(kim), GONE_WITHIN, "kim's processes gone after the revocation")
+    other.wait(timeout=15)
+
+
+cleanup_uids = []
 
 
 def main():
@@ -144,9 +199,12 @@ def main():
             session.wait(timeout=15)
             e2e.wait_for(lambda: sc.request_state(sb, rid) == "completed", 10, "request completed")
             assert e2e.getent("passwd", sc.ENGINEER) is None, "engineer still resolves after exp"
+
+            step("(c) stop loop running inside one of two sessions, that session is killed")
+            kill_one_session(sb, key)
         finally:
-            if uid is not None:
-                kill_every_process_of(uid)
+            for u in ([uid] if uid is not None else []) + cleanup_uids:
+                kill_every_process_of(u)
     return 0
 
 
