@@ -4,7 +4,7 @@
 #include <csignal>
 #include <fcntl.h>
 #include <linux/magic.h>
-#include <map>
+#include <poll.h>
 #include <string>
 #include <sys/statfs.h>
 #include <sys/syscall.h>
@@ -38,7 +38,17 @@ UniqueFd claim(pid_t pid, const PidMatch& match) {
     return fd;
 }
 
+bool exited(const UniqueFd& pidfd) {
+    struct pollfd p {pidfd.get(), POLLIN, 0};
+    return ::poll(&p, 1, 0) != 0;  // readable (exited), or an error: either way not running
+}
+
 }  // namespace
+
+size_t drop_exited(Claimed& claimed) {
+    std::erase_if(claimed, [](const auto& entry) { return exited(entry.second); });
+    return claimed.size();
+}
 
 size_t signal_matching(const std::vector<pid_t>& pids, const PidMatch& match, int sig) {
     size_t n = 0;
@@ -48,17 +58,18 @@ size_t signal_matching(const std::vector<pid_t>& pids, const PidMatch& match, in
     return n;
 }
 
-FreezeRound freeze_then_kill(std::vector<pid_t> live, const PidScan& scan, const PidMatch& match) {
+FreezeRound freeze_then_kill(std::vector<pid_t> live, const PidScan& scan, const PidMatch& match, Claimed& claimed) {
     FreezeRound round;
-    std::map<pid_t, UniqueFd> stopped;
+    Claimed stopped;
     while (round.passes < MAX_PASSES) {
         round.passes++;
         bool fresh = false;
         for (pid_t pid : live) {
-            auto it = stopped.find(pid);
-            // Signal 0 tells whether the stopped process still lives; if not,
-            // this pid is a new process (pid reuse) and is stopped as one.
-            if (it != stopped.end() && send(it->second, 0))
+            // Killed already and still exiting: nothing to do. A pid whose
+            // process has exited is a new process (pid reuse), stopped as one.
+            if (auto it = claimed.find(pid); it != claimed.end() && !exited(it->second))
+                continue;
+            if (auto it = stopped.find(pid); it != stopped.end() && !exited(it->second))
                 continue;
             UniqueFd fd = claim(pid, match);
             if (!fd.valid() || !send(fd, SIGSTOP))
@@ -72,9 +83,11 @@ FreezeRound freeze_then_kill(std::vector<pid_t> live, const PidScan& scan, const
         }
         live = scan();
     }
-    for (const auto& [pid, fd] : stopped)
+    for (auto& [pid, fd] : stopped) {
         if (send(fd, SIGKILL))
             round.killed++;
+        claimed[pid] = std::move(fd);
+    }
     return round;
 }
 

@@ -18,8 +18,11 @@
 #pragma once
 
 #include <functional>
+#include <map>
 #include <sys/types.h>
 #include <vector>
+
+#include "unique_handles.h"
 
 namespace lockboxd {
 
@@ -29,13 +32,23 @@ using PidMatch = std::function<bool(pid_t)>;
 // sig to each of pids that still matches; returns how many were signalled.
 size_t signal_matching(const std::vector<pid_t>& pids, const PidMatch& match, int sig);
 
+// pidfds of the processes a kill has stopped and sent SIGKILL, by pid. A pidfd
+// turns readable when its process has exited, so the kill waits for these
+// without scanning /proc again.
+using Claimed = std::map<pid_t, UniqueFd>;
+
 struct FreezeRound {
     size_t killed = 0;    // processes stopped, then sent SIGKILL
     size_t passes = 0;    // scans made to reach a fixed point (1 when nothing forked)
     bool converged = false;
 };
-// One round as above, starting from live (the caller's scan).
-FreezeRound freeze_then_kill(std::vector<pid_t> live, const PidScan& scan, const PidMatch& match);
+// One round as above, starting from live (the caller's scan). Processes in
+// claimed that have not exited yet were killed already and are skipped; what
+// this round kills is added to claimed.
+FreezeRound freeze_then_kill(std::vector<pid_t> live, const PidScan& scan, const PidMatch& match, Claimed& claimed);
+
+// Drops the processes of claimed that have exited; returns how many remain.
+size_t drop_exited(Claimed& claimed);
 
 // Where the host runs the unified cgroup hierarchy (cgroup v2, kernel >= 5.14),
 // writes 1 to user.slice/user-UID.slice/cgroup.kill: the kernel kills every

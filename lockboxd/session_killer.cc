@@ -14,6 +14,8 @@ namespace lockboxd {
 namespace {
 
 constexpr lockbox::usec_t POLL_USEC = 5 * lockbox::USEC_PER_MSEC;
+// While killed processes exit: a poll of their pidfds, no /proc scan.
+constexpr lockbox::usec_t EXIT_POLL_USEC = lockbox::USEC_PER_MSEC;
 // After SIGKILL only uninterruptible sleep can hold a process; give it this long.
 constexpr lockbox::usec_t GIVE_UP_AFTER = 5 * lockbox::USEC_PER_SEC;
 // end_processes_of_uid_now: rounds without a loop, about a second in all.
@@ -42,11 +44,12 @@ lockbox::Status end_processes_of_uid_now(uid_t uid) {
         return lockbox::make_error("refused", "refusing to end the processes of uid 0");
     kill_user_slice(uid);
     PidScan scan = [uid] { return live_processes_of_uid(uid); };
+    Claimed claimed;
     for (int i = 0; i < NOW_ROUNDS; i++) {
         std::vector<pid_t> live = scan();
         if (live.empty())
             return {};
-        freeze_then_kill(std::move(live), scan, of_uid(uid));
+        freeze_then_kill(std::move(live), scan, of_uid(uid), claimed);
         struct timespec ts {0, POLL_USEC * 1000};
         nanosleep(&ts, nullptr);
     }
@@ -57,6 +60,7 @@ struct SessionKiller::Job {
     // Live pids now; adds pids the kill already turned into zombies to *dead.
     std::function<std::vector<pid_t>(std::vector<pid_t>* dead)> scan;
     PidMatch match;  // still one of the job's processes (checked through a pidfd)
+    Claimed claimed;  // killed, maybe still exiting
     uid_t uid = 0;
     lockbox::usec_t started = 0;  // monotonic
     std::set<pid_t> seen;
@@ -114,22 +118,43 @@ void SessionKiller::start(const std::string& key, std::unique_ptr<Job> job, Done
 }
 
 void SessionKiller::step(const std::string& key) {
-    auto it = jobs_.find(key);
-    if (it == jobs_.end())
+    for (;;) {
+        auto it = jobs_.find(key);
+        if (it == jobs_.end())
+            return;
+        lockbox::usec_t wait = round(*it->second);
+        if (wait == 0)
+            return;  // finished
+        Job& job = *it->second;
+        if (!job.timer) {
+            // No loop (unit tests without one): wait in place, bounded by the same limit.
+            struct timespec ts {0, static_cast<long>(wait * 1000)};
+            nanosleep(&ts, nullptr);
+            continue;
+        }
+        sd_event_source_set_time(job.timer.get(), static_cast<uint64_t>(monotonic_now() + wait));
+        sd_event_source_set_enabled(job.timer.get(), SD_EVENT_ONESHOT);
         return;
-    Job& job = *it->second;
+    }
+}
+
+lockbox::usec_t SessionKiller::round(Job& job) {
+    bool late = monotonic_now() - job.started > GIVE_UP_AFTER;
+    // What was killed is still exiting: its pidfds say when, at no /proc cost.
+    if (drop_exited(job.claimed) > 0 && !late)
+        return EXIT_POLL_USEC;
     std::vector<pid_t> dead;
     std::vector<pid_t> live = job.scan(job.first_round ? &dead : nullptr);
     job.seen.insert(live.begin(), live.end());
     job.seen.insert(dead.begin(), dead.end());
     job.first_round = false;
     if (live.empty()) {
-        finish(key, {});
-        return;
+        finish(job.key, {});
+        return 0;
     }
-    if (monotonic_now() - job.started > GIVE_UP_AFTER) {
-        finish(key, std::move(live));
-        return;
+    if (late) {
+        finish(job.key, std::move(live));
+        return 0;
     }
     // The rescans inside the round see processes forked meanwhile; record them.
     PidScan scan = [&job] {
@@ -137,18 +162,10 @@ void SessionKiller::step(const std::string& key) {
         job.seen.insert(now.begin(), now.end());
         return now;
     };
-    freeze_then_kill(std::move(live), scan, job.match);
-    if (!job.timer) {
-        // No loop (unit tests without one): poll in place, bounded by the same limit.
-        struct timespec ts {0, POLL_USEC * 1000};
-        nanosleep(&ts, nullptr);
-        step(key);
-        return;
-    }
-    // SIGKILL is delivered at once, but the teardown of a large process takes
-    // a moment: look again soon rather than busy-wait inside the loop.
-    sd_event_source_set_time(job.timer.get(), static_cast<uint64_t>(monotonic_now() + POLL_USEC));
-    sd_event_source_set_enabled(job.timer.get(), SD_EVENT_ONESHOT);
+    freeze_then_kill(std::move(live), scan, job.match, job.claimed);
+    // Nothing claimed: what the scan saw was gone or not the job's by the time
+    // it was checked; look again after the usual pause.
+    return job.claimed.empty() ? POLL_USEC : EXIT_POLL_USEC;
 }
 
 void SessionKiller::finish(const std::string& key, std::vector<pid_t> stragglers) {

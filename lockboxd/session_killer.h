@@ -1,6 +1,9 @@
 // Ends every process of an engineer, or of one of their sessions, from root:
-// rounds of freeze-then-kill (process_freezer.h) every 5 ms until /proc shows no
-// live process left; zombies count as gone. Nothing here runs as the engineer
+// rounds of freeze-then-kill (process_freezer.h) until /proc shows no live
+// process left; zombies count as gone. Between rounds the killed processes'
+// pidfds are polled (every 1 ms) until all have exited; only then is /proc
+// scanned again, so a kill of 200 processes costs three scans, not one per
+// poll. Nothing here runs as the engineer
 // or waits for anything the engineer can signal: a target that stops its own
 // processes (kill(-1, SIGSTOP)) or ignores SIGTERM changes nothing. Where the
 // host has cgroup v2, user-UID.slice's cgroup.kill goes first.
@@ -58,6 +61,8 @@ private:
     struct Job;
     void start(const std::string& key, std::unique_ptr<Job> job, Done done);
     void step(const std::string& key);
+    // One round; returns how long to wait before the next, 0 when finished.
+    lockbox::usec_t round(Job& job);
     void finish(const std::string& key, std::vector<pid_t> stragglers);
     static int on_timer(sd_event_source* s, uint64_t usec, void* userdata);
 
