@@ -1,6 +1,8 @@
 #include "process_freezer.h"
 
 #include <cerrno>
+#include <cstdlib>
+#include <dirent.h>
 #include <csignal>
 #include <fcntl.h>
 #include <linux/magic.h>
@@ -43,6 +45,51 @@ bool exited(const UniqueFd& pidfd) {
     return ::poll(&p, 1, 0) != 0;  // readable (exited), or an error: either way not running
 }
 
+bool have_children_files() {
+    static const bool have = [] {
+        std::string self = "/proc/self/task/" + std::to_string(::syscall(SYS_gettid)) + "/children";
+        return ::access(self.c_str(), R_OK) == 0;
+    }();
+    return have;
+}
+
+// Children of parents, from every thread's /proc/PID/task/TID/children. Once
+// SIGSTOP is queued for a parent it cannot fork any more (a fork racing the
+// signal is restarted), so its list read after the signal is complete: the
+// freeze converges without a /proc scan per pass. A child whose parent is not
+// the target's (a login sshd was still setting up) is found by the caller's
+// next full scan.
+std::vector<pid_t> children_of(const std::vector<pid_t>& parents) {
+    std::vector<pid_t> out;
+    for (pid_t parent : parents) {
+        std::string tasks = "/proc/" + std::to_string(parent) + "/task";
+        DIR* dir = ::opendir(tasks.c_str());
+        if (!dir)
+            continue;  // exited
+        while (struct dirent* de = ::readdir(dir)) {
+            if (de->d_name[0] < '1' || de->d_name[0] > '9')
+                continue;
+            UniqueFd fd(::open((tasks + "/" + de->d_name + "/children").c_str(), O_RDONLY | O_CLOEXEC));
+            if (!fd.valid())
+                continue;
+            char buf[4096];
+            std::string text;
+            ssize_t n;
+            while ((n = ::read(fd.get(), buf, sizeof buf)) > 0 && text.size() < (1u << 20))
+                text.append(buf, static_cast<size_t>(n));
+            const char* p = text.c_str();
+            char* end = nullptr;
+            for (long v = std::strtol(p, &end, 10); end != p; v = std::strtol(p, &end, 10)) {
+                if (v > 0)
+                    out.push_back(static_cast<pid_t>(v));
+                p = end;
+            }
+        }
+        ::closedir(dir);
+    }
+    return out;
+}
+
 }  // namespace
 
 size_t drop_exited(Claimed& claimed) {
@@ -63,7 +110,7 @@ FreezeRound freeze_then_kill(std::vector<pid_t> live, const PidScan& scan, const
     Claimed stopped;
     while (round.passes < MAX_PASSES) {
         round.passes++;
-        bool fresh = false;
+        std::vector<pid_t> fresh_pids;
         for (pid_t pid : live) {
             // Killed already and still exiting: nothing to do. A pid whose
             // process has exited is a new process (pid reuse), stopped as one.
@@ -75,15 +122,16 @@ FreezeRound freeze_then_kill(std::vector<pid_t> live, const PidScan& scan, const
             if (!fd.valid() || !send(fd, SIGSTOP))
                 continue;  // gone meanwhile, or no longer the target's
             stopped[pid] = std::move(fd);
-            fresh = true;
+            fresh_pids.push_back(pid);
         }
-        if (!fresh) {
+        if (fresh_pids.empty()) {
             round.converged = true;
             break;
         }
-        live = scan();
+        live = have_children_files() ? children_of(fresh_pids) : scan();
     }
     for (auto& [pid, fd] : stopped) {
+        round.pids.push_back(pid);
         if (send(fd, SIGKILL))
             round.killed++;
         claimed[pid] = std::move(fd);

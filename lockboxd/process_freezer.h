@@ -4,14 +4,15 @@
 // stopped by the target (kill(-1, SIGSTOP)), and a daemon that waited for such
 // a child would stop enforcing for everyone.
 //
-// A round first freezes: SIGSTOP to every process the scan finds, then scan
-// again, until a scan finds no process it has not stopped. A stopped process
+// A round first freezes: SIGSTOP to every process the scan finds, then to
+// their children (/proc/PID/task/TID/children; a full /proc scan where the
+// kernel lacks those files), until a pass finds no process it has not stopped. A stopped process
 // cannot fork, and a fork that races the SIGSTOP either finished before it (the
 // child is in the next scan) or is restarted by the kernel with the signal
 // pending, so the rescans converge even against a fork bomb. Then SIGKILL to
 // all of them; SIGKILL also ends a stopped process. A process continued by one
-// not yet stopped is caught by the next round (the caller repeats rounds until
-// the scan is empty).
+// not yet stopped, or started by a parent outside the set, is caught by the
+// next round (the caller repeats rounds until its full scan is empty).
 //
 // Signals go through a pidfd opened before the process is checked again, so a
 // pid that was reused between the scan and the signal is never signalled.
@@ -38,6 +39,7 @@ size_t signal_matching(const std::vector<pid_t>& pids, const PidMatch& match, in
 using Claimed = std::map<pid_t, UniqueFd>;
 
 struct FreezeRound {
+    std::vector<pid_t> pids;  // every process this round stopped
     size_t killed = 0;    // processes stopped, then sent SIGKILL
     size_t passes = 0;    // scans made to reach a fixed point (1 when nothing forked)
     bool converged = false;

@@ -156,13 +156,9 @@ lockbox::usec_t SessionKiller::round(Job& job) {
         finish(job.key, std::move(live));
         return 0;
     }
-    // The rescans inside the round see processes forked meanwhile; record them.
-    PidScan scan = [&job] {
-        std::vector<pid_t> now = job.scan(nullptr);
-        job.seen.insert(now.begin(), now.end());
-        return now;
-    };
-    freeze_then_kill(std::move(live), scan, job.match, job.claimed);
+    PidScan scan = [&job] { return job.scan(nullptr); };
+    FreezeRound r = freeze_then_kill(std::move(live), scan, job.match, job.claimed);
+    job.seen.insert(r.pids.begin(), r.pids.end());  // with what forked during the freeze
     // Nothing claimed: what the scan saw was gone or not the job's by the time
     // it was checked; look again after the usual pause.
     return job.claimed.empty() ? POLL_USEC : EXIT_POLL_USEC;
