@@ -4,7 +4,10 @@
 - ssh login time with pam_lockbox in the stack vs the same sshd and user with the
   pam_lockbox lines removed, interleaved round by round (target <= 1.05x);
 - kill delay: time from a grant's exp until the last engineer process is gone,
-  with 1 and with 100 ssh sessions (target <= 100 ms), judged from /proc.
+  with 1 and with 100 ssh sessions (target <= 100 ms), judged from /proc; each
+  case also with the engineer's stop loop running (kill(-1, SIGSTOP) in a loop,
+  SIGTERM ignored: issue 17), LOCKBOX_BENCH_KILL_RUNS runs each (default 5),
+  median and worst printed.
 """
 import os
 import statistics
@@ -17,9 +20,16 @@ sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."
 import lockbox_e2e as e2e  # noqa: E402
 import lockbox_fixture as lf  # noqa: E402
 import lockbox_scenario as sc  # noqa: E402
+import lockbox_stop_loop as stop_loop  # noqa: E402
 from lockbox_time import parse_rfc3339  # noqa: E402
 
 ROUNDS = int(os.environ.get("LOCKBOX_BENCH_ROUNDS", "15"))
+KILL_RUNS = int(os.environ.get("LOCKBOX_BENCH_KILL_RUNS", "5"))
+KILL_SESSIONS = [int(n) for n in os.environ.get("LOCKBOX_BENCH_KILL_SESSIONS", "1 100").split()]
+
+
+class SessionsEndedEarly(RuntimeError):
+    pass
 
 
 def grant(sb, engineer, key, duration, ticket):
@@ -60,8 +70,8 @@ def pid_alive(pid):
     return state not in (b"Z", b"X", b"")
 
 
-def kill_delay(sb, engineer, key, sessions, ticket):
-    rid = grant(sb, engineer, key, "40s" if sessions > 1 else "12s", ticket)
+def kill_delay(sb, engineer, key, sessions, ticket, with_stop_loop=False):
+    rid = grant(sb, engineer, key, "40s" if sessions > 1 or with_stop_loop else "12s", ticket)
     uid = int(e2e.getent("passwd", engineer).split(":")[2])
     exp = parse_rfc3339(sc.ctl_json(sb, ["grant", "show", rid], user="root")["exp"])
     clients = []
@@ -69,6 +79,8 @@ def kill_delay(sb, engineer, key, sessions, ticket):
         clients.append(sb.ssh_spawn(engineer, key, "sleep 1000", stdout=subprocess.DEVNULL,
                                     stderr=subprocess.DEVNULL))
     e2e.wait_for(lambda: len(e2e.processes_of_uid(uid)) >= sessions, 60, f"{sessions} sessions")
+    if with_stop_loop:
+        stop_loop.start(sb, engineer, key, uid)
     if time.time() >= exp:
         raise RuntimeError("sessions took longer to start than the grant lasted")
     while time.time() < exp - 0.2:
@@ -79,6 +91,10 @@ def kill_delay(sb, engineer, key, sessions, ticket):
     # polling goes on if one does, e.g. a process forked at the last moment).
     watched = e2e.processes_of_uid(uid)
     count = len(watched)
+    if count < sessions:  # not a measurement: say why
+        lines = [x for x in sb.daemons["lockboxd"].log_text().splitlines() if engineer in x]
+        raise SessionsEndedEarly(f"{engineer}: only {count} processes alive 200 ms before exp; lockboxd said: "
+                           + " | ".join(lines[-6:]))
     deadline = exp + 10
     gone = None
     while time.time() < deadline:
@@ -92,6 +108,10 @@ def kill_delay(sb, engineer, key, sessions, ticket):
         time.sleep(0.001)
     if gone is None:
         raise RuntimeError(f"processes of uid {uid} survived their grant by 10 s")
+    if gone - exp > 0.1:  # say where the time went
+        lines = [x for x in sb.daemons["lockboxd"].log_text().splitlines() if engineer in x]
+        print(f"  {engineer}: {(gone - exp) * 1000:.0f} ms after exp; lockboxd said:\n    " +
+              "\n    ".join(lines[-6:]), file=sys.stderr, flush=True)
     for c in clients:
         try:
             c.wait(timeout=15)
@@ -103,7 +123,10 @@ def kill_delay(sb, engineer, key, sessions, ticket):
 def main():
     lf.enter_namespace()
     with e2e.E2ESandbox() as sb:
-        sc.deploy(sb)
+        # KillGrace=0: no SIGTERM ahead of exp, so the figure is the kill at exp
+        # itself (with the default 2 s, sessions that handle SIGTERM are gone
+        # before exp and the figure would be negative).
+        sc.deploy(sb, policy={"Policy": {"KillGrace": "0"}})
         key = sb.make_ssh_key("bench")
         grant(sb, "bella", key, "4h", "BENCH-1")
         with open("/etc/pam.d/sshd") as f:
@@ -120,11 +143,28 @@ def main():
         w, wo = statistics.median(with_times), statistics.median(without_times)
         print(f"ssh login (median of {ROUNDS}): with pam_lockbox {w * 1000:.1f} ms, "
               f"without {wo * 1000:.1f} ms, ratio {w / wo:.3f}x (target <= 1.05x)")
-        d1, n1 = kill_delay(sb, "cora", key, 1, "BENCH-2")
-        print(f"kill delay after exp, 1 session ({n1} processes): {d1:.0f} ms "
-              "(target <= 100 ms; /proc polled every 1 ms)")
-        d100, n100 = kill_delay(sb, "dina", key, 100, "BENCH-3")
-        print(f"kill delay after exp, 100 sessions ({n100} processes): {d100:.0f} ms (target <= 100 ms)")
+        for sessions in KILL_SESSIONS:
+            for looping in (False, True):
+                delays, count, attempt = [], 0, 0
+                while len(delays) < KILL_RUNS:
+                    name = f"k{sessions}{'s' if looping else 'p'}{attempt}"
+                    attempt += 1
+                    try:
+                        d, count = kill_delay(sb, name, key, sessions, f"BENCH-{name}", with_stop_loop=looping)
+                    except SessionsEndedEarly as e:
+                        # Not a measurement (e.g. another test's sweep of the lockbox
+                        # uid range on a shared host): say so and run again, bounded.
+                        print(f"  run discarded: {e}", file=sys.stderr, flush=True)
+                        if attempt >= 2 * KILL_RUNS:
+                            raise
+                        continue
+                    delays.append(d)
+                what = f"{sessions} session{'s' if sessions > 1 else ''} ({count} processes)"
+                if looping:
+                    what += ", stop loop running"
+                print(f"kill delay after exp, {what}: median {statistics.median(delays):.0f} ms, "
+                      f"worst {max(delays):.0f} ms of {KILL_RUNS} runs "
+                      f"({' '.join(f'{d:.0f}' for d in delays)}) (target <= 100 ms)", flush=True)
     return 0
 
 

@@ -28,7 +28,7 @@ struct Config {
     usec_t max_grant = 4 * 3600 * USEC_PER_SEC;
     usec_t pending_timeout = 12 * 3600 * USEC_PER_SEC;
     usec_t clock_skew = 30 * USEC_PER_SEC;
-    usec_t kill_grace = 2 * USEC_PER_SEC;              // SIGTERM → SIGKILL
+    usec_t kill_grace = 2 * USEC_PER_SEC;              // SIGTERM this long before exp
     // lockboxd asks the approval service for the full grant list at least this
     // often, so a lost or refused signal delays a revocation by no more.
     usec_t resync_interval = 60 * USEC_PER_SEC;

@@ -2,19 +2,50 @@
 
 #include <algorithm>
 #include <cerrno>
+#include <csignal>
 #include <cstring>
 #include <grp.h>
+#include <poll.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
+
+#include "unique_handles.h"
 
 namespace lockboxd {
 
 namespace {
 constexpr int CANNOT_SWITCH = 125;
 constexpr int MAX_BODY_RESULT = 124;
+// After SIGKILL only uninterruptible sleep delays the exit; past this the child
+// is left to the kernel (a zombie until lockboxd exits) rather than waited for.
+constexpr int REAP_AFTER_KILL_MS = 1000;
+
+int64_t monotonic_ms() {
+    struct timespec ts {};
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return static_cast<int64_t>(ts.tv_sec) * 1000 + ts.tv_nsec / 1000000;
+}
+
+// Waits at most timeout_ms for the pidfd to become readable (the child exited).
+bool wait_readable(int pidfd, int timeout_ms) {
+    int64_t deadline = monotonic_ms() + timeout_ms;
+    for (;;) {
+        int64_t left = deadline - monotonic_ms();
+        if (left <= 0)
+            return false;
+        struct pollfd p {pidfd, POLLIN, 0};
+        int r = ::poll(&p, 1, static_cast<int>(left));
+        if (r > 0)
+            return true;
+        if (r < 0 && errno != EINTR)
+            return false;
+    }
+}
 }  // namespace
 
-lockbox::Result<int> run_as_engineer(uid_t uid, gid_t gid, const std::function<int()>& body) {
+lockbox::Result<int> run_as_engineer(uid_t uid, gid_t gid, const std::function<int()>& body, int timeout_ms) {
     if (uid == 0 || gid == 0)
         return lockbox::make_error("refused", "refusing to act as uid or gid 0");
     pid_t child = ::fork();
@@ -25,11 +56,34 @@ lockbox::Result<int> run_as_engineer(uid_t uid, gid_t gid, const std::function<i
             ::_exit(CANNOT_SWITCH);
         ::_exit(std::clamp(body(), 0, MAX_BODY_RESULT));
     }
-    int status = 0;
-    while (::waitpid(child, &status, 0) < 0) {
-        if (errno != EINTR)
-            return lockbox::make_error("wait-failed", std::string("waitpid: ") + std::strerror(errno));
+    // The child is ours and not reaped, so its pid cannot be reused before the
+    // pidfd is open. Once it is the engineer's, the engineer can stop it
+    // (SIGSTOP): never wait for it without a deadline.
+    UniqueFd pidfd(static_cast<int>(::syscall(SYS_pidfd_open, child, 0)));
+    if (!pidfd.valid()) {
+        int err = errno;
+        ::kill(child, SIGKILL);  // not reaped yet: the pid is still this child's
+        for (int i = 0; i < REAP_AFTER_KILL_MS && ::waitpid(child, nullptr, WNOHANG) == 0; i++) {
+            struct timespec ts {0, 1000000};
+            nanosleep(&ts, nullptr);
+        }
+        return lockbox::make_error("wait-failed", std::string("pidfd_open: ") + std::strerror(err));
     }
+    bool timed_out = !wait_readable(pidfd.get(), timeout_ms);
+    if (timed_out) {
+        ::syscall(SYS_pidfd_send_signal, pidfd.get(), SIGKILL, nullptr, 0);
+        if (!wait_readable(pidfd.get(), REAP_AFTER_KILL_MS))
+            return lockbox::make_error("child-timeout", "the child acting as uid " + std::to_string(uid) +
+                                                            " did not end, even after SIGKILL");
+    }
+    // Readable pidfd: the child has exited, so this does not block.
+    int status = 0;
+    if (::waitpid(child, &status, WNOHANG) != child)
+        return lockbox::make_error("wait-failed", std::string("waitpid: ") + std::strerror(errno));
+    if (timed_out)
+        return lockbox::make_error("child-timeout", "the child acting as uid " + std::to_string(uid) +
+                                                        " did not finish within " + std::to_string(timeout_ms) +
+                                                        " ms (stopped?); killed");
     if (!WIFEXITED(status))
         return lockbox::make_error("child-failed", "the child acting as uid " + std::to_string(uid) + " died");
     if (WEXITSTATUS(status) == CANNOT_SWITCH)

@@ -1,5 +1,6 @@
 #include "enforcer.h"
 
+#include <algorithm>
 #include <csignal>
 #include <set>
 
@@ -36,16 +37,27 @@ std::string join_pids(const std::vector<pid_t>& pids) {
     return out;
 }
 
+// The registry's warning leads: WarnBefore, plus KillGrace, when SIGTERM goes
+// out. The kill itself is at exp, so that nothing an engineer does with SIGTERM
+// (ignore it, or have their processes stopped) moves the end.
+GrantPolicy grant_policy_of(const lockbox::Config& config) {
+    GrantPolicy policy{config.clock_skew, config.warn_before};
+    if (config.kill_grace > 0 &&
+        std::find(policy.warn_before.begin(), policy.warn_before.end(), config.kill_grace) == policy.warn_before.end())
+        policy.warn_before.push_back(config.kill_grace);
+    return policy;
+}
+
 }  // namespace
 
 Enforcer::Enforcer(lockbox::Config config, const lockbox::Clock& clock, sd_event* event)
     : config_(std::move(config)),
       clock_(clock),
       event_(event),
-      grants_(GrantPolicy{config_.clock_skew, config_.warn_before}),
+      grants_(grant_policy_of(config_)),
       // UIDMax is the gid of the grantees group (nss_cache_publisher.h).
       uids_(config_.uid_min, config_.uid_max - 1),
-      killer_(event, clock, config_.kill_grace) {
+      killer_(event, clock) {
     outbox_.attach(event);
 }
 
@@ -119,7 +131,7 @@ void Enforcer::end_lapsed_before_verifying(const PersistedGrants& stored, usec_t
         if (!name || maybe_live.count(*name))
             continue;  // an unmapped uid is recover()'s sweep_range
         std::vector<pid_t> pids = live_processes_of_uid(uid);
-        if (auto st = signal_every_process_of_uid(uid, uid, SIGKILL); !st) {
+        if (auto st = end_processes_of_uid_now(uid); !st) {
             log_error("cannot end the processes of " + *name + ": " + st.error().message);
             continue;  // recover() tries again
         }
@@ -234,8 +246,18 @@ void Enforcer::activate(const Grant& grant) {
 
 void Enforcer::warn_sessions(const Grant& grant, usec_t lead) {
     auto uid = uids_.find(grant.claims.sub);
-    if (!uid)
+    if (!uid || !uids_.in_range(*uid))
         return;
+    // KillGrace before exp: SIGTERM, from root, so programs that handle it can
+    // end cleanly. A lead that passed while lockboxd was down folds into a later
+    // one, so any lead inside the grace sends it.
+    if (config_.kill_grace > 0 && lead <= config_.kill_grace) {
+        size_t n = signal_processes_of_uid(*uid, SIGTERM);
+        log_info("SIGTERM to " + std::to_string(n) + " processes of " + grant.claims.sub + ", " +
+                 std::to_string(lead / lockbox::USEC_PER_MSEC) + " ms before the end");
+    }
+    if (std::find(config_.warn_before.begin(), config_.warn_before.end(), lead) == config_.warn_before.end())
+        return;  // the grace alone: no terminal line
     std::string text = expiry_warning_text(grant.claims.jti, lead / lockbox::USEC_PER_SEC);
     // The terminals the engineer's processes hold, plus any PAM named (login,
     // su): sshd's PAM session says "ssh", its pty comes later.

@@ -66,8 +66,8 @@ Enforcer::RangeSweep Enforcer::kill_every_process_in_range() {
                 if (out.pids.size() < MAX_REPORTED_PIDS && reported.insert(p).second)
                     out.pids.push_back(p);
             seen.insert(uid);
-            // An engineer's primary gid is their uid (nss_cache_publisher).
-            if (auto st = signal_every_process_of_uid(uid, uid, SIGKILL); !st)
+            // From root, freeze-then-kill: the engineer cannot stop it (session_killer.h).
+            if (auto st = end_processes_of_uid_now(uid); !st)
                 log_error("cannot end the processes of uid " + std::to_string(uid) + ": " + st.error().message);
         }
     }

@@ -181,19 +181,28 @@ std::vector<dev_t> controlling_terminals_of_uid(uid_t uid, const std::string& pr
     return out;
 }
 
+bool is_live_process_of_uid(pid_t pid, uid_t uid, const std::string& proc_root) {
+    ProcessInfo info;
+    if (pid <= 0 || !read_status(proc_root, pid, info) || is_gone_state(info.state))
+        return false;
+    return info.ruid == uid || info.euid == uid || info.suid == uid;
+}
+
+bool is_live_process_in_session(pid_t pid, const SessionScope& scope, uid_t uid, const std::string& proc_root) {
+    if (scope.audit_session == UINT32_MAX && scope.sid <= 0)
+        return false;  // nothing to tell this session's processes from the others
+    if (!is_live_process_of_uid(pid, uid, proc_root))
+        return false;
+    return scope.audit_session != UINT32_MAX ? audit_session_of(pid, proc_root) == scope.audit_session
+                                             : kernel_session_of(pid, proc_root) == scope.sid;
+}
+
 std::vector<pid_t> live_processes_in_session(const SessionScope& scope, uid_t uid, const std::string& proc_root) {
     std::vector<pid_t> out;
     if (scope.audit_session == UINT32_MAX && scope.sid <= 0)
-        return out;  // nothing to tell this session's processes from the others
+        return out;
     for_each_pid(proc_root, [&](pid_t pid) {
-        ProcessInfo info;
-        if (!read_status(proc_root, pid, info) || is_gone_state(info.state))
-            return;
-        if (info.ruid != uid && info.euid != uid && info.suid != uid)
-            return;
-        bool member = scope.audit_session != UINT32_MAX ? audit_session_of(pid, proc_root) == scope.audit_session
-                                                        : kernel_session_of(pid, proc_root) == scope.sid;
-        if (member)
+        if (is_live_process_in_session(pid, scope, uid, proc_root))
             out.push_back(pid);
     });
     return out;

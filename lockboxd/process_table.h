@@ -35,6 +35,12 @@ struct SessionScope {
     pid_t sid = 0;                        // kernel session id; 0: unknown
 };
 
+// Whether pid is, right now, a live process whose real, effective or saved
+// uid is uid (and, for the second, a member of scope).
+bool is_live_process_of_uid(pid_t pid, uid_t uid, const std::string& proc_root = "/proc");
+bool is_live_process_in_session(pid_t pid, const SessionScope& scope, uid_t uid,
+                                const std::string& proc_root = "/proc");
+
 // Live processes of scope whose real, effective or saved uid is uid.
 std::vector<pid_t> live_processes_in_session(const SessionScope& scope, uid_t uid,
                                              const std::string& proc_root = "/proc");

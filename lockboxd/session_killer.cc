@@ -6,7 +6,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "as_engineer.h"
+#include "process_freezer.h"
 #include "process_table.h"
 
 namespace lockboxd {
@@ -14,8 +14,12 @@ namespace lockboxd {
 namespace {
 
 constexpr lockbox::usec_t POLL_USEC = 5 * lockbox::USEC_PER_MSEC;
+// While killed processes exit: a poll of their pidfds, no /proc scan.
+constexpr lockbox::usec_t EXIT_POLL_USEC = lockbox::USEC_PER_MSEC;
 // After SIGKILL only uninterruptible sleep can hold a process; give it this long.
-constexpr lockbox::usec_t GIVE_UP_AFTER_KILL = 5 * lockbox::USEC_PER_SEC;
+constexpr lockbox::usec_t GIVE_UP_AFTER = 5 * lockbox::USEC_PER_SEC;
+// end_processes_of_uid_now: rounds without a loop, about a second in all.
+constexpr int NOW_ROUNDS = 200;
 
 lockbox::usec_t monotonic_now() {
     struct timespec ts {};
@@ -23,22 +27,40 @@ lockbox::usec_t monotonic_now() {
     return ts.tv_sec * lockbox::USEC_PER_SEC + ts.tv_nsec / 1000;
 }
 
+PidMatch of_uid(uid_t uid) {
+    return [uid](pid_t pid) { return is_live_process_of_uid(pid, uid); };
+}
+
 }  // namespace
 
-lockbox::Status signal_every_process_of_uid(uid_t uid, gid_t gid, int sig) {
-    // ESRCH: nothing left to signal, which is success.
-    auto failed = run_as_engineer(uid, gid, [sig] { return ::kill(-1, sig) < 0 && errno != ESRCH ? 1 : 0; });
-    if (!failed)
-        return lockbox::make_error("signal-failed", failed.error().message);
-    if (*failed != 0)
-        return lockbox::make_error("signal-failed", "kill(-1) failed in the signalling child");
-    return {};
+size_t signal_processes_of_uid(uid_t uid, int sig) {
+    if (uid == 0)
+        return 0;
+    return signal_matching(live_processes_of_uid(uid), of_uid(uid), sig);
+}
+
+lockbox::Status end_processes_of_uid_now(uid_t uid) {
+    if (uid == 0)
+        return lockbox::make_error("refused", "refusing to end the processes of uid 0");
+    kill_user_slice(uid);
+    PidScan scan = [uid] { return live_processes_of_uid(uid); };
+    Claimed claimed;
+    for (int i = 0; i < NOW_ROUNDS; i++) {
+        std::vector<pid_t> live = scan();
+        if (live.empty())
+            return {};
+        freeze_then_kill(std::move(live), scan, of_uid(uid), claimed);
+        struct timespec ts {0, POLL_USEC * 1000};
+        nanosleep(&ts, nullptr);
+    }
+    return lockbox::make_error("signal-failed", "processes of uid " + std::to_string(uid) + " survived SIGKILL");
 }
 
 struct SessionKiller::Job {
     // Live pids now; adds pids the kill already turned into zombies to *dead.
     std::function<std::vector<pid_t>(std::vector<pid_t>* dead)> scan;
-    std::function<void(int)> signal;
+    PidMatch match;  // still one of the job's processes (checked through a pidfd)
+    Claimed claimed;  // killed, maybe still exiting
     uid_t uid = 0;
     lockbox::usec_t started = 0;  // monotonic
     std::set<pid_t> seen;
@@ -49,8 +71,7 @@ struct SessionKiller::Job {
     bool first_round = false;
 };
 
-SessionKiller::SessionKiller(sd_event* event, const lockbox::Clock& clock, lockbox::usec_t grace)
-    : event_(event), clock_(clock), grace_(grace) {}
+SessionKiller::SessionKiller(sd_event* event, const lockbox::Clock& clock) : event_(event), clock_(clock) {}
 
 SessionKiller::~SessionKiller() = default;
 
@@ -58,20 +79,20 @@ void SessionKiller::kill_uid(uid_t uid, Done done) {
     auto job = std::make_unique<Job>();
     job->uid = uid;
     job->scan = [uid](std::vector<pid_t>* dead) { return live_processes_of_uid(uid, "/proc", dead); };
-    job->signal = [uid](int sig) { (void)signal_every_process_of_uid(uid, uid, sig); };
+    job->match = of_uid(uid);
+    // cgroup v2 only; on v1 (and for what lives outside the slice) the rounds do it.
+    if (uid != 0)
+        kill_user_slice(uid);
     start("uid:" + std::to_string(uid), std::move(job), std::move(done));
 }
 
 void SessionKiller::kill_session(const SessionScope& scope, uid_t uid, Done done) {
     auto job = std::make_unique<Job>();
     job->uid = uid;
+    // Not the whole uid: that would reach the engineer's other sessions. Every
+    // round rescans, so children forked since the last round end too.
     job->scan = [scope, uid](std::vector<pid_t>*) { return live_processes_in_session(scope, uid); };
-    // Not kill(-1): that would reach the engineer's other sessions. Every round
-    // rescans, so children forked since the last round are signalled too.
-    job->signal = [scope, uid](int sig) {
-        for (pid_t pid : live_processes_in_session(scope, uid))
-            ::kill(pid, sig);
-    };
+    job->match = [scope, uid](pid_t pid) { return is_live_process_in_session(pid, scope, uid); };
     std::string key = scope.audit_session != UINT32_MAX ? "audit:" + std::to_string(scope.audit_session)
                                                         : "sid:" + std::to_string(scope.sid);
     start(key, std::move(job), std::move(done));
@@ -91,44 +112,56 @@ void SessionKiller::start(const std::string& key, std::unique_ptr<Job> job, Done
         job->timer.reset(raw);
         sd_event_source_set_enabled(raw, SD_EVENT_OFF);
     }
-    // The first SIGTERM goes out before any /proc scan: on a busy host a full
-    // scan costs milliseconds that the deadline does not have.
-    job->signal(SIGTERM);
     job->first_round = true;
     jobs_.emplace(key, std::move(job));
     step(key);
 }
 
 void SessionKiller::step(const std::string& key) {
-    auto it = jobs_.find(key);
-    if (it == jobs_.end())
+    for (;;) {
+        auto it = jobs_.find(key);
+        if (it == jobs_.end())
+            return;
+        lockbox::usec_t wait = round(*it->second);
+        if (wait == 0)
+            return;  // finished
+        Job& job = *it->second;
+        if (!job.timer) {
+            // No loop (unit tests without one): wait in place, bounded by the same limit.
+            struct timespec ts {0, static_cast<long>(wait * 1000)};
+            nanosleep(&ts, nullptr);
+            continue;
+        }
+        sd_event_source_set_time(job.timer.get(), static_cast<uint64_t>(monotonic_now() + wait));
+        sd_event_source_set_enabled(job.timer.get(), SD_EVENT_ONESHOT);
         return;
-    Job& job = *it->second;
+    }
+}
+
+lockbox::usec_t SessionKiller::round(Job& job) {
+    bool late = monotonic_now() - job.started > GIVE_UP_AFTER;
+    // What was killed is still exiting: its pidfds say when, at no /proc cost.
+    if (drop_exited(job.claimed) > 0 && !late)
+        return EXIT_POLL_USEC;
     std::vector<pid_t> dead;
     std::vector<pid_t> live = job.scan(job.first_round ? &dead : nullptr);
     job.seen.insert(live.begin(), live.end());
     job.seen.insert(dead.begin(), dead.end());
     job.first_round = false;
     if (live.empty()) {
-        finish(key, {});
-        return;
+        finish(job.key, {});
+        return 0;
     }
-    lockbox::usec_t elapsed = monotonic_now() - job.started;
-    if (elapsed > grace_ + GIVE_UP_AFTER_KILL) {
-        finish(key, std::move(live));
-        return;
+    if (late) {
+        finish(job.key, std::move(live));
+        return 0;
     }
-    // Every round signals again: children forked since the last round get it too.
-    job.signal(elapsed < grace_ ? SIGTERM : SIGKILL);
-    if (!job.timer) {
-        // No loop (unit tests without one): poll in place, bounded by the same limits.
-        struct timespec ts {0, POLL_USEC * 1000};
-        nanosleep(&ts, nullptr);
-        step(key);
-        return;
-    }
-    sd_event_source_set_time(job.timer.get(), static_cast<uint64_t>(monotonic_now() + POLL_USEC));
-    sd_event_source_set_enabled(job.timer.get(), SD_EVENT_ONESHOT);
+    PidScan scan = [&job] { return job.scan(nullptr); };
+    FreezeRound r = freeze_then_kill(std::move(live), scan, job.match, job.claimed);
+    job.seen.insert(r.pids.begin(), r.pids.end());  // with what forked during the freeze
+    // Nothing claimed: what the scan saw was gone or not the job's by the time
+    // it was checked; look again after the usual pause.
+    return job.claimed.empty() ? POLL_USEC : EXIT_POLL_USEC;
 }
 
 void SessionKiller::finish(const std::string& key, std::vector<pid_t> stragglers) {

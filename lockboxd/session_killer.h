@@ -1,11 +1,15 @@
-// Ends every process of an engineer. A /proc scan alone loses to a process that
-// forks faster than the scan, so each round forks a child that becomes the
-// engineer (groups, gid, uid) and calls kill(-1, SIG): the kernel delivers to
-// every process that uid may signal in one operation under the tasklist lock,
-// so nothing forks past it. No execve after the uid switch, because that fails
-// once the engineer is over RLIMIT_NPROC (the fork-bomb case). Rounds repeat
-// (SIGTERM until the configured grace, then SIGKILL) until /proc shows no live
-// process of the uid; zombies count as gone.
+// Ends every process of an engineer, or of one of their sessions, from root:
+// rounds of freeze-then-kill (process_freezer.h) until /proc shows no live
+// process left; zombies count as gone. Between rounds the killed processes'
+// pidfds are polled (every 1 ms) until all have exited; only then is /proc
+// scanned again, so a kill of 200 processes costs three scans, not one per
+// poll. Nothing here runs as the engineer
+// or waits for anything the engineer can signal: a target that stops its own
+// processes (kill(-1, SIGSTOP)) or ignores SIGTERM changes nothing. Where the
+// host has cgroup v2, user-UID.slice's cgroup.kill goes first.
+//
+// SIGTERM is not part of the kill: [Policy] KillGrace sends it ahead of the end
+// (signal_processes_of_uid), so the kill itself is at the deadline.
 #pragma once
 
 #include <functional>
@@ -23,8 +27,12 @@
 
 namespace lockboxd {
 
-// One round: fork, drop to uid/gid with no supplementary groups, kill(-1, sig).
-lockbox::Status signal_every_process_of_uid(uid_t uid, gid_t gid, int sig);
+// sig to every live process of uid, once, from root (the KillGrace notice).
+// Returns how many were signalled; uid 0 is refused (0).
+size_t signal_processes_of_uid(uid_t uid, int sig);
+// Freeze-then-kill rounds until no process of uid is left or about a second
+// passed, without an event loop (start-up). Error: uid 0, or some survived.
+lockbox::Status end_processes_of_uid_now(uid_t uid);
 
 struct KillReport {
     uid_t uid = 0;
@@ -37,7 +45,7 @@ class SessionKiller {
 public:
     using Done = std::function<void(const KillReport&)>;
 
-    SessionKiller(sd_event* event, const lockbox::Clock& clock, lockbox::usec_t grace);
+    SessionKiller(sd_event* event, const lockbox::Clock& clock);
     ~SessionKiller();
 
     // Every process of uid. If a kill of this uid runs already, done joins it.
@@ -53,12 +61,13 @@ private:
     struct Job;
     void start(const std::string& key, std::unique_ptr<Job> job, Done done);
     void step(const std::string& key);
+    // One round; returns how long to wait before the next, 0 when finished.
+    lockbox::usec_t round(Job& job);
     void finish(const std::string& key, std::vector<pid_t> stragglers);
     static int on_timer(sd_event_source* s, uint64_t usec, void* userdata);
 
     sd_event* event_;
     const lockbox::Clock& clock_;
-    lockbox::usec_t grace_;
     std::map<std::string, std::unique_ptr<Job>> jobs_;
 };
 

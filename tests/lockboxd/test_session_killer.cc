@@ -1,8 +1,11 @@
 // SessionKiller against real processes running as a lockbox-range uid: a
 // setsid-escaped grandchild and a child that keeps forking while ignoring
-// SIGTERM are all gone (by /proc state) when the kill reports done.
+// SIGTERM, a fork bomb, and a loop of kill(-1, SIGSTOP) that stops everything
+// else of the uid are all gone (by /proc state) when the kill reports done.
 
 #include <csignal>
+#include <cstdio>
+#include <cstring>
 #include <ctime>
 #include <grp.h>
 #include <sys/prctl.h>
@@ -79,9 +82,9 @@ pid_t spawn_tree() {
 }
 
 // A fork bomb held at RLIMIT_NPROC: every process ignores SIGTERM and forks
-// again whenever the limit lets it. The killer's child must still become the
-// uid (setresuid does not fail over RLIMIT_NPROC; only a later execve would)
-// and its kill(-1) rounds must outrun the refills. Ends by itself after 30 s.
+// again whenever the limit lets it, so a slot freed by a kill is refilled at
+// once. The freeze (SIGSTOP until a scan finds nothing new, then SIGKILL) must
+// outrun the refills. Ends by itself after 30 s.
 constexpr rlim_t BOMB_LIMIT = 64;
 
 pid_t spawn_fork_bomb() {
@@ -118,7 +121,7 @@ int setup(void**) {
 
 int teardown(void**) {
     if (geteuid() == 0)
-        (void)signal_every_process_of_uid(TEST_UID, TEST_UID, SIGKILL);
+        (void)end_processes_of_uid_now(TEST_UID);
     reap_all();
     return 0;
 }
@@ -140,7 +143,7 @@ void test_every_process_of_uid_is_gone_after_kill(void** state) {
     spawn_tree();
     assert_true(wait_for_processes(6));
     lockbox::FakeClock clock(1000);
-    SessionKiller killer(nullptr, clock, 200 * lockbox::USEC_PER_MSEC);
+    SessionKiller killer(nullptr, clock);
     bool done = false;
     KillReport report;
     killer.kill_uid(TEST_UID, [&](const KillReport& r) {
@@ -160,16 +163,15 @@ void test_fork_bomb_at_its_nproc_limit_is_gone_after_kill(void**) {
     assert_true(live_processes_of_uid(TEST_UID).empty());
     spawn_fork_bomb();
     assert_true(wait_for_processes(BOMB_LIMIT - 4));
-    // The killer's own RLIMIT_NPROC is what the kernel holds the switched child
-    // to: lower it below the bomb's count so the engineer is over the limit that
-    // applies (on a real host, a bomb fills the default limit every process
-    // inherits); an execve after the uid switch would now fail with EAGAIN.
+    // The killer's own RLIMIT_NPROC below the bomb's count: nothing in the kill
+    // may depend on forking or on becoming the uid (on a real host, a bomb
+    // fills the default limit every process inherits).
     struct rlimit saved {};
     getrlimit(RLIMIT_NPROC, &saved);
     struct rlimit low {BOMB_LIMIT / 2, saved.rlim_max};
     assert_int_equal(setrlimit(RLIMIT_NPROC, &low), 0);
     lockbox::FakeClock clock(1000);
-    SessionKiller killer(nullptr, clock, 100 * lockbox::USEC_PER_MSEC);
+    SessionKiller killer(nullptr, clock);
     bool done = false;
     KillReport report;
     killer.kill_uid(TEST_UID, [&](const KillReport& r) {
@@ -188,7 +190,7 @@ void test_kill_of_uid_without_processes_reports_at_once(void**) {
     if (geteuid() != 0)
         skip();
     lockbox::FakeClock clock(5);
-    SessionKiller killer(nullptr, clock, lockbox::USEC_PER_SEC);
+    SessionKiller killer(nullptr, clock);
     bool done = false;
     killer.kill_uid(TEST_UID, [&](const KillReport& r) {
         done = true;
@@ -198,9 +200,70 @@ void test_kill_of_uid_without_processes_reports_at_once(void**) {
     assert_true(done);
 }
 
-void test_signalling_uid_zero_is_refused(void**) {
-    auto st = signal_every_process_of_uid(0, 0, SIGTERM);
-    assert_false(st.ok());
+// The attack of issue 17: the engineer's loop stops every other process of
+// the uid, again and again, and ignores SIGTERM and SIGHUP. Nothing of the kill
+// runs as the uid, so nothing of it can be stopped: every process goes.
+pid_t spawn_stop_loop() {
+    pid_t leader = fork();
+    if (leader != 0)
+        return leader;
+    become_engineer();
+    alarm(30);
+    if (fork() == 0) {  // a session's shell, which the loop keeps stopped
+        alarm(30);
+        pause();
+        _exit(0);
+    }
+    signal(SIGTERM, SIG_IGN);
+    signal(SIGHUP, SIG_IGN);
+    for (;;)
+        kill(-1, SIGSTOP);
+}
+
+bool some_process_stopped() {
+    for (int i = 0; i < 2500; i++) {  // bounded: 5 s
+        for (pid_t pid : live_processes_of_uid(TEST_UID)) {
+            char path[64];
+            std::snprintf(path, sizeof path, "/proc/%d/stat", pid);
+            if (FILE* f = std::fopen(path, "r")) {
+                char buf[512] = {};
+                size_t n = std::fread(buf, 1, sizeof buf - 1, f);
+                std::fclose(f);
+                const char* close = std::strrchr(buf, ')');
+                if (n > 0 && close && close[1] == ' ' && close[2] == 'T')
+                    return true;
+            }
+        }
+        short_sleep();
+    }
+    return false;
+}
+
+void test_stop_loop_of_the_uid_is_gone_after_kill(void**) {
+    if (geteuid() != 0)
+        skip();
+    assert_true(live_processes_of_uid(TEST_UID).empty());
+    spawn_stop_loop();
+    assert_true(wait_for_processes(2));
+    assert_true(some_process_stopped());
+    lockbox::FakeClock clock(1000);
+    SessionKiller killer(nullptr, clock);
+    bool done = false;
+    KillReport report;
+    killer.kill_uid(TEST_UID, [&](const KillReport& r) {
+        done = true;
+        report = r;
+    });
+    assert_true(done);
+    assert_true(report.stragglers.empty());
+    assert_true(report.pids.size() >= 2);
+    assert_true(live_processes_of_uid(TEST_UID).empty());
+    reap_all();
+}
+
+void test_uid_zero_is_refused(void**) {
+    assert_false(end_processes_of_uid_now(0).ok());
+    assert_int_equal(signal_processes_of_uid(0, SIGTERM), 0);
 }
 
 }  // namespace
@@ -210,7 +273,8 @@ int main(void) {
         cmocka_unit_test(test_every_process_of_uid_is_gone_after_kill),
         cmocka_unit_test(test_fork_bomb_at_its_nproc_limit_is_gone_after_kill),
         cmocka_unit_test(test_kill_of_uid_without_processes_reports_at_once),
-        cmocka_unit_test(test_signalling_uid_zero_is_refused),
+        cmocka_unit_test(test_stop_loop_of_the_uid_is_gone_after_kill),
+        cmocka_unit_test(test_uid_zero_is_refused),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
