@@ -5,6 +5,7 @@
 #include <memory>
 #include <utility>
 
+#include <dirent.h>
 #include <systemd/sd-bus.h>
 #include <systemd/sd-event.h>
 #include <unistd.h>
@@ -30,12 +31,17 @@ struct SdEventSourceUnref {
     void operator()(sd_event_source* s) const { sd_event_source_disable_unref(s); }
 };
 
+struct DirClose {
+    void operator()(DIR* d) const { ::closedir(d); }
+};
+
 using BusPtr = std::unique_ptr<sd_bus, SdBusUnref>;
 using BusMessagePtr = std::unique_ptr<sd_bus_message, SdBusMessageUnref>;
 using BusSlotPtr = std::unique_ptr<sd_bus_slot, SdBusSlotUnref>;
 using BusCredsPtr = std::unique_ptr<sd_bus_creds, SdBusCredsUnref>;
 using EventPtr = std::unique_ptr<sd_event, SdEventUnref>;
 using EventSourcePtr = std::unique_ptr<sd_event_source, SdEventSourceUnref>;
+using UniqueDir = std::unique_ptr<DIR, DirClose>;  // opendir/fdopendir
 
 class UniqueFd {
 public:

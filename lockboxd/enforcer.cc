@@ -10,6 +10,7 @@
 #include "bus_api.h"
 #include "enforcer_store.h"
 #include "key_file.h"
+#include "join_words.h"
 #include "local_account_guard.h"
 #include "log.h"
 #include "names.h"
@@ -29,13 +30,6 @@ namespace {
 
 // Ended grants stay listed (and answer "expired"/"revoked") this long.
 constexpr usec_t KEEP_ENDED = 24 * 3600 * lockbox::USEC_PER_SEC;
-
-std::string join_pids(const std::vector<pid_t>& pids) {
-    std::string out;
-    for (pid_t p : pids)
-        out += (out.empty() ? "" : " ") + std::to_string(p);
-    return out;
-}
 
 // The registry's warning leads: WarnBefore, plus KillGrace, when SIGTERM goes
 // out. The kill itself is at exp, so that nothing an engineer does with SIGTERM
@@ -137,7 +131,7 @@ void Enforcer::end_lapsed_before_verifying(const PersistedGrants& stored, usec_t
         }
         audit(AuditEvent::SessionKilled, "lockboxd", nullptr,
               "processes of " + *name + " ended at start-up: no grant of theirs is live",
-              {{"PIDS", join_pids(pids)}, {"REASON", "ended while lockboxd was down"}});
+              {{"PIDS", join_words(pids)}, {"REASON", "ended while lockboxd was down"}});
     }
 }
 
@@ -291,7 +285,7 @@ void Enforcer::end_access(const std::string& user, const std::string& jti, usec_
 void Enforcer::after_kill(const std::string& user, const std::string& jti, usec_t deadline,
                           const std::vector<Session>& sessions, const KillReport& report) {
     usec_t delay_ms = (report.finished_at - deadline) / lockbox::USEC_PER_MSEC;
-    std::string pids = join_pids(report.pids);
+    std::string pids = join_words(report.pids);
     const Grant* g = jti.empty() ? nullptr : grants_.find(jti);
     auto fields_for = [&](const std::string& sid) {
         std::vector<std::pair<std::string, std::string>> f{{"PIDS", pids},
@@ -299,7 +293,7 @@ void Enforcer::after_kill(const std::string& user, const std::string& jti, usec_
         if (!sid.empty())
             f.emplace_back("SESSION_ID", sid);
         if (!report.stragglers.empty())
-            f.emplace_back("REASON", "stragglers: " + join_pids(report.stragglers));
+            f.emplace_back("REASON", "stragglers: " + join_words(report.stragglers));
         return f;
     };
     for (const auto& s : sessions) {
@@ -320,7 +314,7 @@ void Enforcer::after_kill(const std::string& user, const std::string& jti, usec_
         audit(AuditEvent::SessionKilled, "lockboxd", g ? &g->claims : nullptr,
               "processes of " + user + " ended, " + std::to_string(delay_ms) + " ms after the end", fields_for(""));
     if (!report.stragglers.empty())
-        log_error("processes of " + user + " survived SIGKILL: " + join_pids(report.stragglers));
+        log_error("processes of " + user + " survived SIGKILL: " + join_words(report.stragglers));
     persist_sessions();
     if (grants_.has_active_grant(user, clock_.now()))
         return;  // a new grant started meanwhile: keep the home

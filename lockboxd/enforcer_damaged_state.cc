@@ -17,6 +17,7 @@
 #include "audit.h"
 #include "enforcer.h"
 #include "enforcer_store.h"
+#include "join_words.h"
 #include "log.h"
 #include "process_table.h"
 #include "session_killer.h"
@@ -27,8 +28,8 @@ using lockbox::AuditEvent;
 
 namespace {
 
-// kill(-1, SIGKILL) as the uid ends every process it has at that moment; a
-// fork racing it is caught by the next pass.
+// end_processes_of_uid_now() ends every process the uid has, from root; a uid
+// that appears in the range meanwhile is caught by the next pass.
 constexpr int MAX_SWEEP_PASSES = 20;
 // The audit record names at most this many pids (a fork bomb has more).
 constexpr size_t MAX_REPORTED_PIDS = 4096;
@@ -40,13 +41,6 @@ std::string utc_stamp(lockbox::usec_t now) {
     char buf[32];
     std::strftime(buf, sizeof buf, "%Y%m%dT%H%M%SZ", &tm);
     return buf;
-}
-
-std::string join(const std::vector<std::string>& parts) {
-    std::string out;
-    for (const auto& p : parts)
-        out += (out.empty() ? "" : " ") + p;
-    return out;
 }
 
 }  // namespace
@@ -116,11 +110,6 @@ lockbox::Result<EnforcerState> Enforcer::open_store(const std::string& dir) {
 }
 
 void Enforcer::audit_damaged(const std::string& why, const std::string& moved_to, const RangeSweep& sweep) {
-    std::vector<std::string> uids, pids;
-    for (uid_t u : sweep.uids)
-        uids.push_back(std::to_string(u));
-    for (pid_t p : sweep.pids)
-        pids.push_back(std::to_string(p));
     std::string message = why + "; " + (moved_to.empty() ? "nothing kept" : "kept as " + moved_to) +
                           "; every process in the lockbox uid range ended (" + std::to_string(sweep.pids.size()) +
                           (sweep.pids.size() >= MAX_REPORTED_PIDS ? " or more" : "") + " processes); no engineer is admitted until grants are re-imported or resynced";
@@ -129,8 +118,8 @@ void Enforcer::audit_damaged(const std::string& why, const std::string& moved_to
     audit(AuditEvent::StateDamaged, "lockboxd", nullptr, std::move(message),
           {{"REASON", why},
            {"MOVED_TO", moved_to},
-           {"UIDS", join(uids)},
-           {"PIDS", join(pids)},
+           {"UIDS", join_words(sweep.uids)},
+           {"PIDS", join_words(sweep.pids)},
            {"COMPLETE", sweep.complete ? "yes" : "no"}});
 }
 

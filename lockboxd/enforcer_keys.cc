@@ -5,23 +5,13 @@
 #include <iterator>
 
 #include "enforcer.h"
+#include "join_words.h"
 #include "key_file.h"
 #include "log.h"
 
 namespace lockboxd {
 
 using lockbox::AuditEvent;
-
-namespace {
-
-std::string join(const std::vector<std::string>& items) {
-    std::string out;
-    for (const auto& s : items)
-        out += (out.empty() ? "" : " ") + s;
-    return out;
-}
-
-}  // namespace
 
 void Enforcer::use_trusted_keys(lockbox::TrustedKeys keys) {
     for (const auto& p : keys.problems)
@@ -96,8 +86,8 @@ size_t Enforcer::reload_trusted_keys(const std::string& trigger) {
               std::to_string(added.size()) + " added, " + std::to_string(removed.size()) + " removed, " +
               std::to_string(untrusted.size()) + " grants dropped",
           {{"TRIGGER", trigger},
-           {"KEYS_ADDED", join(added)},
-           {"KEYS_REMOVED", join(removed)},
+           {"KEYS_ADDED", join_words(added)},
+           {"KEYS_REMOVED", join_words(removed)},
            {"TRUSTED_KEYS", std::to_string(key_count_)},
            {"GRANTS_DROPPED", std::to_string(untrusted.size())}});
     return untrusted.size();

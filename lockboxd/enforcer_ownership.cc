@@ -10,6 +10,7 @@
 
 #include "audit.h"
 #include "enforcer.h"
+#include "join_words.h"
 #include "log.h"
 #include "nss_cache_publisher.h"
 #include "process_table.h"
@@ -85,14 +86,11 @@ void Enforcer::end_unowned_uid(uid_t uid, usec_t now, const char* cause) {
     std::string who = "uid " + std::to_string(uid);
     log_info("ending the processes of " + who + " (" + cause + "): in the lockbox range without a grant");
     killer_.kill_uid(uid, [this, who, now, cause = std::string(cause)](const KillReport& report) {
-        std::string pids;
-        for (pid_t p : report.pids)
-            pids += (pids.empty() ? "" : " ") + std::to_string(p);
         if (report.pids.empty())
             return;
         audit(AuditEvent::SessionKilled, "lockboxd", nullptr,
               "processes of " + who + " ended: in the lockbox uid range without an active grant",
-              {{"PIDS", pids},
+              {{"PIDS", join_words(report.pids)},
                {"DELAY_MS", std::to_string((report.finished_at - now) / lockbox::USEC_PER_MSEC)},
                {"REASON", cause + ": no grant holds " + who}});
         if (!report.stragglers.empty())

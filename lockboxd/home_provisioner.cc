@@ -29,13 +29,9 @@ lockbox::Error sys_error(const std::string& what, int err) {
     return lockbox::make_error("io-error", what + ": " + std::strerror(err));
 }
 
-struct DirCloser {
-    void operator()(DIR* d) const { closedir(d); }
-};
-
 // Empties the directory behind dirfd (takes ownership of dirfd).
 void remove_contents(int dirfd, int depth, size_t& removed, std::vector<std::string>& problems) {
-    std::unique_ptr<DIR, DirCloser> dir(::fdopendir(dirfd));
+    UniqueDir dir(::fdopendir(dirfd));
     if (!dir) {
         ::close(dirfd);
         return;
@@ -67,7 +63,7 @@ void remove_contents(int dirfd, int depth, size_t& removed, std::vector<std::str
 // Walks a shared scratch dir: subtrees the uid owns go entirely; other
 // directories are searched for the uid's files.
 void sweep_owned(int dirfd, uid_t uid, int depth, size_t& removed, std::vector<std::string>& problems) {
-    std::unique_ptr<DIR, DirCloser> dir(::fdopendir(dirfd));
+    UniqueDir dir(::fdopendir(dirfd));
     if (!dir) {
         ::close(dirfd);
         return;
@@ -158,7 +154,7 @@ void remove_owned_files_in(const std::string& dir, uid_t uid, LeftoverReport& re
     int fd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
     if (fd < 0)
         return;
-    std::unique_ptr<DIR, DirCloser> d(::fdopendir(fd));
+    UniqueDir d(::fdopendir(fd));
     if (!d) {
         ::close(fd);
         return;

@@ -63,10 +63,10 @@ std::vector<pid_t> children_of(const std::vector<pid_t>& parents) {
     std::vector<pid_t> out;
     for (pid_t parent : parents) {
         std::string tasks = "/proc/" + std::to_string(parent) + "/task";
-        DIR* dir = ::opendir(tasks.c_str());
+        UniqueDir dir(::opendir(tasks.c_str()));
         if (!dir)
             continue;  // exited
-        while (struct dirent* de = ::readdir(dir)) {
+        while (struct dirent* de = ::readdir(dir.get())) {
             if (de->d_name[0] < '1' || de->d_name[0] > '9')
                 continue;
             UniqueFd fd(::open((tasks + "/" + de->d_name + "/children").c_str(), O_RDONLY | O_CLOEXEC));
@@ -85,7 +85,6 @@ std::vector<pid_t> children_of(const std::vector<pid_t>& parents) {
                 p = end;
             }
         }
-        ::closedir(dir);
     }
     return out;
 }

@@ -18,10 +18,6 @@ namespace lockboxd {
 
 namespace {
 
-struct DirCloser {
-    void operator()(DIR* d) const { closedir(d); }
-};
-
 // Small /proc files fit in one page; a bounded read is enough.
 bool read_proc_file(const std::string& path, std::string& out) {
     UniqueFd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW));
@@ -40,7 +36,7 @@ bool read_proc_file(const std::string& path, std::string& out) {
 
 template <typename F>
 void for_each_pid(const std::string& proc_root, F&& f) {
-    std::unique_ptr<DIR, DirCloser> dir(::opendir(proc_root.c_str()));
+    UniqueDir dir(::opendir(proc_root.c_str()));
     if (!dir)
         return;
     while (struct dirent* de = ::readdir(dir.get())) {

@@ -11,6 +11,7 @@ using lockbox::BusPtr;
 using lockbox::BusSlotPtr;
 using lockbox::EventPtr;
 using lockbox::EventSourcePtr;
+using lockbox::UniqueDir;
 using lockbox::UniqueFd;
 
 }  // namespace lockboxd
