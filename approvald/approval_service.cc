@@ -22,9 +22,7 @@ usec_t monotonic_now(sd_event* event) {
     uint64_t t = 0;
     if (event && sd_event_now(event, CLOCK_MONOTONIC, &t) >= 0)
         return static_cast<usec_t>(t);
-    timespec ts{};
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return static_cast<usec_t>(ts.tv_sec) * USEC_PER_SEC + ts.tv_nsec / 1000;
+    return lockbox::monotonic_now();
 }
 
 // sd-bus callbacks are C: no exception may cross them.

@@ -36,4 +36,8 @@ private:
 
 const Clock& system_clock();
 
+// CLOCK_MONOTONIC in microseconds: for deadlines and rate windows, which must
+// not move when someone sets the wall clock.
+usec_t monotonic_now();
+
 }  // namespace lockbox

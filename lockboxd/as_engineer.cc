@@ -1,5 +1,7 @@
 #include "as_engineer.h"
 
+#include "clock.h"
+
 #include <algorithm>
 #include <cerrno>
 #include <csignal>
@@ -23,9 +25,7 @@ constexpr int MAX_BODY_RESULT = 124;
 constexpr int REAP_AFTER_KILL_MS = 1000;
 
 int64_t monotonic_ms() {
-    struct timespec ts {};
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return static_cast<int64_t>(ts.tv_sec) * 1000 + ts.tv_nsec / 1000000;
+    return lockbox::monotonic_now() / lockbox::USEC_PER_MSEC;
 }
 
 // Waits at most timeout_ms for the pidfd to become readable (the child exited).

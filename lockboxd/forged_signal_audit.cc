@@ -1,19 +1,13 @@
 #include "forged_signal_audit.h"
 
 #include <cstring>
-#include <time.h>
+#include "clock.h"
 
 #include "log.h"
 
 namespace lockboxd {
 
 namespace {
-
-lockbox::usec_t monotonic_now() {
-    struct timespec ts {};
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return static_cast<lockbox::usec_t>(ts.tv_sec) * lockbox::USEC_PER_SEC + ts.tv_nsec / 1000;
-}
 
 // Bus names are ASCII and at most 255 bytes; anything else is cut, never trusted.
 std::string printable(const char* s, size_t max = 255) {
@@ -38,7 +32,7 @@ void ForgedSignalAudit::refused(sd_bus_message* m, const std::string& reason) {
     p->reason = reason;
     p->message = "ignoring " + p->signal + " from " + (p->sender.empty() ? "?" : p->sender) + " (forged: " +
                  reason + ")";
-    lockbox::usec_t now = monotonic_now();
+    lockbox::usec_t now = lockbox::monotonic_now();
     if (now - window_start_ >= WINDOW) {
         flush();
         window_start_ = now;
@@ -107,7 +101,7 @@ void ForgedSignalAudit::emit(const Pending& p, const std::string& uid, const std
 }
 
 void ForgedSignalAudit::flush() {
-    if (suppressed_ == 0 || monotonic_now() - window_start_ < WINDOW)
+    if (suppressed_ == 0 || lockbox::monotonic_now() - window_start_ < WINDOW)
         return;
     std::string text = std::to_string(suppressed_) + " more forged bus signals ignored within " +
                        std::to_string(WINDOW / lockbox::USEC_PER_SEC) + " s, not audited one by one";

@@ -13,6 +13,8 @@ namespace lockboxd {
 
 namespace {
 
+using lockbox::monotonic_now;
+
 constexpr lockbox::usec_t POLL_USEC = 5 * lockbox::USEC_PER_MSEC;
 // While killed processes exit: a poll of their pidfds, no /proc scan.
 constexpr lockbox::usec_t EXIT_POLL_USEC = lockbox::USEC_PER_MSEC;
@@ -20,12 +22,6 @@ constexpr lockbox::usec_t EXIT_POLL_USEC = lockbox::USEC_PER_MSEC;
 constexpr lockbox::usec_t GIVE_UP_AFTER = 5 * lockbox::USEC_PER_SEC;
 // end_processes_of_uid_now: rounds without a loop, about a second in all.
 constexpr int NOW_ROUNDS = 200;
-
-lockbox::usec_t monotonic_now() {
-    struct timespec ts {};
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return ts.tv_sec * lockbox::USEC_PER_SEC + ts.tv_nsec / 1000;
-}
 
 PidMatch of_uid(uid_t uid) {
     return [uid](pid_t pid) { return is_live_process_of_uid(pid, uid); };
