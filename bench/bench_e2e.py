@@ -3,13 +3,16 @@
 
 - ssh login time with pam_lockbox in the stack vs the same sshd and user with the
   pam_lockbox lines removed, interleaved round by round (target <= 1.05x);
-- kill delay: time from a grant's exp until the last engineer process is gone,
-  with 1 and with 100 ssh sessions (target <= 100 ms), judged from /proc; each
+- kill delay: time from a grant's exp until the last engineer process is gone
+  (negative: before exp; the kill starts [Policy] KillLead = 500 ms ahead),
+  with 1 and with 100 ssh sessions (target <= 100 ms), judged from /proc, and
+  lockboxd's breakdown (first signal, SIGKILL sent to all, last gone); each
   case also with the engineer's stop loop running (kill(-1, SIGSTOP) in a loop,
   SIGTERM ignored: issue 17), LOCKBOX_BENCH_KILL_RUNS runs each (default 5),
   median and worst printed.
 """
 import os
+import re
 import statistics
 import subprocess
 import sys
@@ -26,6 +29,10 @@ from lockbox_time import parse_rfc3339  # noqa: E402
 ROUNDS = int(os.environ.get("LOCKBOX_BENCH_ROUNDS", "15"))
 KILL_RUNS = int(os.environ.get("LOCKBOX_BENCH_KILL_RUNS", "5"))
 KILL_SESSIONS = [int(n) for n in os.environ.get("LOCKBOX_BENCH_KILL_SESSIONS", "1 100").split()]
+# Without ("0") and with ("1") the engineer's stop loop running.
+STOP_LOOP = [s == "1" for s in os.environ.get("LOCKBOX_BENCH_STOP_LOOP", "0 1").split()]
+# [Policy] KillLead of the sandbox: the kill starts this long before exp.
+KILL_LEAD = 0.5
 
 
 class SessionsEndedEarly(RuntimeError):
@@ -83,8 +90,10 @@ def kill_delay(sb, engineer, key, sessions, ticket, with_stop_loop=False):
         stop_loop.start(sb, engineer, key, uid)
     if time.time() >= exp:
         raise RuntimeError("sessions took longer to start than the grant lasted")
-    while time.time() < exp - 0.2:
-        time.sleep(min(1.0, exp - 0.2 - time.time()))
+    # The kill starts KILL_LEAD before exp: take the roll call before that.
+    before = exp - KILL_LEAD - 0.2
+    while time.time() < before:
+        time.sleep(min(1.0, before - time.time()))
     # Poll the pids known just before exp with one small read each: a full
     # /proc scan parsed in Python costs tens of ms with 300+ processes and would
     # steal the CPU the kill needs. A full scan then confirms none remain (and
@@ -93,7 +102,7 @@ def kill_delay(sb, engineer, key, sessions, ticket, with_stop_loop=False):
     count = len(watched)
     if count < sessions:  # not a measurement: say why
         lines = [x for x in sb.daemons["lockboxd"].log_text().splitlines() if engineer in x]
-        raise SessionsEndedEarly(f"{engineer}: only {count} processes alive 200 ms before exp; lockboxd said: "
+        raise SessionsEndedEarly(f"{engineer}: only {count} processes alive 200 ms before the kill; lockboxd said: "
                            + " | ".join(lines[-6:]))
     deadline = exp + 10
     gone = None
@@ -117,16 +126,30 @@ def kill_delay(sb, engineer, key, sessions, ticket, with_stop_loop=False):
             c.wait(timeout=15)
         except subprocess.TimeoutExpired:
             c.kill()
-    return (gone - exp) * 1000, count
+    return (gone - exp) * 1000, count, kill_breakdown(sb, engineer)
+
+
+def kill_breakdown(sb, engineer):
+    """lockboxd's own account of the kill, from its log line "kill of NAME: first
+    signal +A ms, SIGKILL to all it found +B ms, last gone +C ms, ..." (each
+    relative to exp): (A, B, C) of the last such line, or None."""
+    found = None
+    for line in sb.daemons["lockboxd"].log_text().splitlines():
+        m = re.search(r"kill of " + re.escape(engineer) + r": first signal ([-+][0-9.]+) ms, "
+                      r"SIGKILL to all it found ([-+][0-9.]+) ms, last gone ([-+][0-9.]+) ms", line)
+        if m:
+            found = tuple(float(x) for x in m.groups())
+    return found
 
 
 def main():
     lf.enter_namespace()
     with e2e.E2ESandbox() as sb:
-        # KillGrace=0: no SIGTERM ahead of exp, so the figure is the kill at exp
-        # itself (with the default 2 s, sessions that handle SIGTERM are gone
-        # before exp and the figure would be negative).
-        sc.deploy(sb, policy={"Policy": {"KillGrace": "0"}})
+        # KillGrace=0: no SIGTERM ahead, so the figure is the kill itself (with
+        # the default 2 s, sessions that handle SIGTERM are gone early). The
+        # kill starts KillLead before exp; the figure is still measured from
+        # exp, so it is negative when the last process was gone before exp.
+        sc.deploy(sb, policy={"Policy": {"KillGrace": "0", "KillLead": f"{int(KILL_LEAD * 1000)}ms"}})
         key = sb.make_ssh_key("bench")
         grant(sb, "bella", key, "4h", "BENCH-1")
         with open("/etc/pam.d/sshd") as f:
@@ -144,13 +167,14 @@ def main():
         print(f"ssh login (median of {ROUNDS}): with pam_lockbox {w * 1000:.1f} ms, "
               f"without {wo * 1000:.1f} ms, ratio {w / wo:.3f}x (target <= 1.05x)")
         for sessions in KILL_SESSIONS:
-            for looping in (False, True):
-                delays, count, attempt = [], 0, 0
+            for looping in STOP_LOOP:
+                delays, breakdowns, count, attempt = [], [], 0, 0
                 while len(delays) < KILL_RUNS:
                     name = f"k{sessions}{'s' if looping else 'p'}{attempt}"
                     attempt += 1
                     try:
-                        d, count = kill_delay(sb, name, key, sessions, f"BENCH-{name}", with_stop_loop=looping)
+                        d, count, parts = kill_delay(sb, name, key, sessions, f"BENCH-{name}",
+                                                     with_stop_loop=looping)
                     except SessionsEndedEarly as e:
                         # Not a measurement (e.g. another test's sweep of the lockbox
                         # uid range on a shared host): say so and run again, bounded.
@@ -159,12 +183,18 @@ def main():
                             raise
                         continue
                     delays.append(d)
+                    if parts:
+                        breakdowns.append(parts)
                 what = f"{sessions} session{'s' if sessions > 1 else ''} ({count} processes)"
                 if looping:
                     what += ", stop loop running"
                 print(f"kill delay after exp, {what}: median {statistics.median(delays):.0f} ms, "
                       f"worst {max(delays):.0f} ms of {KILL_RUNS} runs "
                       f"({' '.join(f'{d:.0f}' for d in delays)}) (target <= 100 ms)", flush=True)
+                if breakdowns:
+                    med = [statistics.median(b[i] for b in breakdowns) for i in range(3)]
+                    print(f"  breakdown (lockboxd, median, ms from exp): first signal {med[0]:+.1f}, "
+                          f"SIGKILL to every process {med[1]:+.1f}, last gone {med[2]:+.1f}", flush=True)
     return 0
 
 

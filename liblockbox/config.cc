@@ -74,6 +74,20 @@ Expected set_duration(usec_t& out, const std::string& v, usec_t min, usec_t max,
     return std::nullopt;
 }
 
+// As set_duration, and also whole milliseconds ("500ms"), for the one key
+// whose useful values are below a second (KillLead).
+Expected set_duration_or_ms(usec_t& out, const std::string& v, usec_t min, usec_t max, const char* bounds) {
+    if (v.size() > 2 && v.size() <= 7 && v.ends_with("ms") &&
+        std::all_of(v.begin(), v.end() - 2, [](char c) { return c >= '0' && c <= '9'; })) {
+        usec_t d = std::stoull(v.substr(0, v.size() - 2)) * USEC_PER_MSEC;
+        if (d < min || d > max)
+            return std::string("a duration ") + bounds;
+        out = d;
+        return std::nullopt;
+    }
+    return set_duration(out, v, min, max, bounds);
+}
+
 Expected set_path(std::string& out, const std::string& v) {
     if (v.empty() || v[0] != '/' || v.size() > MAX_PATH || has_control(v))
         return "an absolute path";
@@ -202,6 +216,10 @@ const std::map<std::string, std::map<std::string, Setter>>& schema() {
              {"KillGrace",
               [](Config& c, const std::string& v) {
                   return set_duration(c.kill_grace, v, 0, 60 * USEC_PER_SEC, "between 0 and 60s");
+              }},
+             {"KillLead",
+              [](Config& c, const std::string& v) {
+                  return set_duration_or_ms(c.kill_lead, v, 0, 5 * USEC_PER_SEC, "between 0 and 5s (such as 500ms)");
               }},
              {"ResyncInterval",
               [](Config& c, const std::string& v) {

@@ -29,6 +29,9 @@ struct Config {
     usec_t pending_timeout = 12 * 3600 * USEC_PER_SEC;
     usec_t clock_skew = 30 * USEC_PER_SEC;
     usec_t kill_grace = 2 * USEC_PER_SEC;              // SIGTERM this long before exp
+    // The kill (freeze, SIGKILL) starts this long before exp, so that the
+    // kernel's teardown of the processes is over by exp (docs/enforcement.md).
+    usec_t kill_lead = 500 * USEC_PER_MSEC;
     // lockboxd asks the approval service for the full grant list at least this
     // often, so a lost or refused signal delays a revocation by no more.
     usec_t resync_interval = 60 * USEC_PER_SEC;

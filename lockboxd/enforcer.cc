@@ -32,10 +32,10 @@ namespace {
 constexpr usec_t KEEP_ENDED = 24 * 3600 * lockbox::USEC_PER_SEC;
 
 // The registry's warning leads: WarnBefore, plus KillGrace, when SIGTERM goes
-// out. The kill itself is at exp, so that nothing an engineer does with SIGTERM
-// (ignore it, or have their processes stopped) moves the end.
+// out. Access ends, and the kill starts, KillLead before exp whatever the
+// engineer does with SIGTERM (ignore it, or have their processes stopped).
 GrantPolicy grant_policy_of(const lockbox::Config& config) {
-    GrantPolicy policy{config.clock_skew, config.warn_before};
+    GrantPolicy policy{config.clock_skew, config.warn_before, config.kill_lead};
     if (config.kill_grace > 0 &&
         std::find(policy.warn_before.begin(), policy.warn_before.end(), config.kill_grace) == policy.warn_before.end())
         policy.warn_before.push_back(config.kill_grace);
@@ -284,8 +284,13 @@ void Enforcer::end_access(const std::string& user, const std::string& jti, usec_
 
 void Enforcer::after_kill(const std::string& user, const std::string& jti, usec_t deadline,
                           const std::vector<Session>& sessions, const KillReport& report) {
-    usec_t delay_ms = (report.finished_at - deadline) / lockbox::USEC_PER_MSEC;
+    // Negative when the kill started KillLead ahead and was over before the end.
+    long long delay_ms = (static_cast<long long>(report.finished_at) - static_cast<long long>(deadline)) /
+                         static_cast<long long>(lockbox::USEC_PER_MSEC);
+    std::string when = delay_ms >= 0 ? std::to_string(delay_ms) + " ms after the end"
+                                     : std::to_string(-delay_ms) + " ms before the end";
     std::string pids = join_words(report.pids);
+    log_info("kill of " + user + ": " + describe_timing(report, deadline));
     const Grant* g = jti.empty() ? nullptr : grants_.find(jti);
     auto fields_for = [&](const std::string& sid) {
         std::vector<std::pair<std::string, std::string>> f{{"PIDS", pids},
@@ -304,7 +309,7 @@ void Enforcer::after_kill(const std::string& user, const std::string& jti, usec_
             continue;
         const Grant* sg = g ? g : grants_.find(s.grant_id);
         audit(AuditEvent::SessionKilled, "lockboxd", sg ? &sg->claims : nullptr,
-              "session " + s.id + " of " + user + " ended, " + std::to_string(delay_ms) + " ms after the end",
+              "session " + s.id + " of " + user + " ended, " + when,
               fields_for(s.id));
         sessions_.remove(s.id);
         if (on_session_killed)
@@ -312,7 +317,7 @@ void Enforcer::after_kill(const std::string& user, const std::string& jti, usec_
     }
     if (sessions.empty() && !report.pids.empty())
         audit(AuditEvent::SessionKilled, "lockboxd", g ? &g->claims : nullptr,
-              "processes of " + user + " ended, " + std::to_string(delay_ms) + " ms after the end", fields_for(""));
+              "processes of " + user + " ended, " + when, fields_for(""));
     if (!report.stragglers.empty())
         log_error("processes of " + user + " survived SIGKILL: " + join_words(report.stragglers));
     persist_sessions();

@@ -89,13 +89,17 @@ std::optional<GrantState> GrantRegistry::revoke(const std::string& jti, usec_t n
     return before;
 }
 
+usec_t GrantRegistry::end_of(const Grant& g) const {
+    return g.claims.exp > policy_.end_lead ? g.claims.exp - policy_.end_lead : 0;
+}
+
 std::optional<usec_t> GrantRegistry::deadline_of(const Grant& g) const {
     const auto& c = g.claims;
     switch (g.state) {
     case GrantState::Installed:
-        return std::min(c.nbf - policy_.clock_skew, c.exp);
+        return std::min(c.nbf - policy_.clock_skew, end_of(g));
     case GrantState::Active: {
-        usec_t t = c.exp;
+        usec_t t = end_of(g);
         if (g.warnings_sent < policy_.warn_before.size())
             t = std::min(t, c.exp - policy_.warn_before[g.warnings_sent]);
         return t;
@@ -122,7 +126,7 @@ void GrantRegistry::schedule(const Grant& g) {
 void GrantRegistry::process(Grant& g, usec_t now, std::vector<GrantEvent>& out) {
     const auto& c = g.claims;
     if (g.state == GrantState::Installed) {
-        if (now >= c.exp) {
+        if (now >= end_of(g)) {
             g.state = GrantState::Completed;
             g.ended_at = now;
             out.push_back({GrantEventKind::Completed, c.jti, 0, false});
@@ -138,7 +142,7 @@ void GrantRegistry::process(Grant& g, usec_t now, std::vector<GrantEvent>& out) 
         }
     }
     if (g.state == GrantState::Active) {
-        if (now >= c.exp) {
+        if (now >= end_of(g)) {
             g.state = GrantState::Completed;
             g.ended_at = now;
             out.push_back({GrantEventKind::Completed, c.jti, 0, true});
@@ -150,7 +154,7 @@ void GrantRegistry::process(Grant& g, usec_t now, std::vector<GrantEvent>& out) 
                now >= c.exp - policy_.warn_before[g.warnings_sent])
             lead = policy_.warn_before[g.warnings_sent++];
         // No warning when another grant of theirs carries access past this end.
-        if (lead && !has_active_grant(c.sub, c.exp, c.jti))
+        if (lead && !has_active_grant(c.sub, end_of(g), c.jti))
             out.push_back({GrantEventKind::Warning, c.jti, *lead, false});
     }
 }
@@ -182,7 +186,7 @@ std::optional<usec_t> GrantRegistry::next_deadline() const {
 }
 
 bool GrantRegistry::is_live(const Grant& g, usec_t now) const {
-    return g.state == GrantState::Active && now < g.claims.exp &&
+    return g.state == GrantState::Active && now < end_of(g) &&
            now >= g.claims.nbf - policy_.clock_skew;
 }
 
@@ -207,7 +211,7 @@ AccessAnswer GrantRegistry::access(const std::string& user, usec_t now) const {
     answer.expires = latest->claims.exp;
     if (latest->state == GrantState::Revoked)
         answer.reason = AccessReason::Revoked;
-    else if (latest->state == GrantState::Completed || now >= latest->claims.exp)
+    else if (latest->state == GrantState::Completed || now >= end_of(*latest))
         answer.reason = AccessReason::Expired;
     else
         answer.reason = AccessReason::NotYetValid;

@@ -35,9 +35,12 @@ struct Grant {
 };
 
 struct GrantPolicy {
-    // Widens when a grant may start, never when it ends: the kill is at exp.
+    // Widens when a grant may start, never when it ends.
     usec_t clock_skew = 0;
     std::vector<usec_t> warn_before;  // lead times before exp; any order
+    // Access ends this long before exp ([Policy] KillLead): the kill starts
+    // then, so that the kernel's teardown of the processes is over by exp.
+    usec_t end_lead = 0;
 };
 
 enum class GrantEventKind { Activated, Warning, Completed };
@@ -134,6 +137,7 @@ private:
     void process(Grant& g, usec_t now, std::vector<GrantEvent>& out);
     void schedule(const Grant& g);
     std::optional<usec_t> deadline_of(const Grant& g) const;
+    usec_t end_of(const Grant& g) const;  // exp - end_lead: where access ends
     void note_ended(const Grant& g);
 
     GrantPolicy policy_;

@@ -8,6 +8,7 @@
 #include <linux/magic.h>
 #include <poll.h>
 #include <string>
+#include <sys/resource.h>
 #include <sys/statfs.h>
 #include <sys/syscall.h>
 #include <unistd.h>
@@ -133,6 +134,16 @@ FreezeRound freeze_then_kill(std::vector<pid_t> live, const PidScan& scan, const
         round.pids.push_back(pid);
         if (send(fd, SIGKILL))
             round.killed++;
+    }
+    // Their exit must not queue behind everything their deaths wake (sshd's
+    // monitors closing as many PAM sessions, the clients): each is given nice
+    // -20 once SIGKILL is pending, so the kernel runs its teardown ahead, and
+    // not before, so none can preempt the loop above. The pidfd shows whether
+    // the pid is still the process that was killed (a pid is not reused before
+    // it is reaped).
+    for (auto& [pid, fd] : stopped) {
+        if (!exited(fd))
+            ::setpriority(PRIO_PROCESS, static_cast<id_t>(pid), -20);
         claimed[pid] = std::move(fd);
     }
     return round;

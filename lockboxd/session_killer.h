@@ -39,7 +39,17 @@ struct KillReport {
     std::vector<pid_t> pids;         // every live process seen during the kill
     std::vector<pid_t> stragglers;   // still alive when the killer gave up
     lockbox::usec_t finished_at = 0; // realtime, when /proc first showed none left
+    // Where the time went (realtime): the kill's start, the end of its first
+    // round of SIGKILLs, and how many freeze-then-kill rounds it took.
+    lockbox::usec_t started_at = 0;
+    lockbox::usec_t first_kill_sent_at = 0;
+    size_t rounds = 0;
 };
+
+// "first signal +A ms, SIGKILL to all it found +B ms, last gone +C ms, R rounds",
+// each relative to since (realtime: a grant's end). The breakdown bench_e2e and
+// an operator read in the journal.
+std::string describe_timing(const KillReport& report, lockbox::usec_t since);
 
 class SessionKiller {
 public:
@@ -59,6 +69,7 @@ public:
 
 private:
     struct Job;
+    class DeadlinePriority;
     void start(const std::string& key, std::unique_ptr<Job> job, Done done);
     void step(const std::string& key);
     // One round; returns how long to wait before the next, 0 when finished.
@@ -69,6 +80,7 @@ private:
     sd_event* event_;
     const lockbox::Clock& clock_;
     std::map<std::string, std::unique_ptr<Job>> jobs_;
+    std::unique_ptr<DeadlinePriority> priority_;  // while jobs_ is not empty
 };
 
 }  // namespace lockboxd

@@ -119,13 +119,16 @@ void test_design_example_parses_with_inline_comments(void**) {
 
 void test_every_added_key_is_read(void**) {
     Config c = parse_ok(
-        "[Policy]\nKillGrace=5s\nWarnBefore=1m 15m 5m\nResyncInterval=20s\n"
+        "[Policy]\nKillGrace=5s\nKillLead=250ms\nWarnBefore=1m 15m 5m\nResyncInterval=20s\n"
         "[Keys]\nKeyOwner=1000\n"
         "[Accounts]\nKeepHome=on\nKeyOptions=restrict,pty,port-forwarding\nRecordShell=/usr/local/bin/tlog-rec-session\n"
         "Record=off\n"
         "[Notify]\nMailDomain=example.com\nApprovers=a@example.com  b.c@sub.example.org\n"
         "[Paths]\nStateDir=/srv/lockbox/\n");
     assert_int_equal(c.kill_grace, 5 * S);
+    assert_int_equal(c.kill_lead, 250'000);
+    assert_int_equal(parse_ok("[Policy]\nKillLead=2s\n").kill_lead, 2 * S);
+    assert_int_equal(parse_ok("[Policy]\nKillLead=0\n").kill_lead, 0);
     assert_int_equal(c.resync_interval, 20 * S);
     assert_int_equal(c.warn_before.size(), 3);
     assert_int_equal(c.warn_before[0], 900 * S);  // largest first
@@ -218,6 +221,10 @@ void test_durations_are_bounded(void**) {
         {"[Policy]\nPendingTimeout=0s\n", {"PendingTimeout=\"0s\""}},
         {"[Policy]\nClockSkew=11m\n", {"ClockSkew=\"11m\"", "between 0 and 10m"}},
         {"[Policy]\nKillGrace=2m\n", {"KillGrace=\"2m\""}},
+        {"[Policy]\nKillLead=6s\n", {"KillLead=\"6s\"", "between 0 and 5s"}},
+        {"[Policy]\nKillLead=5001ms\n", {"KillLead=\"5001ms\""}},
+        {"[Policy]\nKillLead=-5ms\n", {"KillLead=\"-5ms\""}},
+        {"[Policy]\nKillLead=1.5ms\n", {"KillLead=\"1.5ms\""}},
         {"[Policy]\nResyncInterval=61s\n", {"ResyncInterval=\"61s\"", "between 1s and 60s"}},
         {"[Policy]\nResyncInterval=0\n", {"ResyncInterval=\"0\"", "between 1s and 60s"}},
         {"[Policy]\nWarnBefore=10m 0s\n", {"WarnBefore=\"10m 0s\""}},
@@ -352,7 +359,7 @@ void test_documented_example_loads_and_every_key_is_documented(void**) {
     assert_string_equal(c->tenant.c_str(), "contoso");
     std::string example = read_file(std::string(root) + "/docs/lockbox.conf.example");
     std::string reference = read_file(std::string(root) + "/docs/configuration.md");
-    const char* keys[] = {"Tenant", "Name", "MaxGrant", "PendingTimeout", "ClockSkew", "KillGrace", "WarnBefore",
+    const char* keys[] = {"Tenant", "Name", "MaxGrant", "PendingTimeout", "ClockSkew", "KillGrace", "KillLead", "WarnBefore",
                           "TrustedDir", "SigningKey", "KeyOwner", "EngineerGroup", "ManagerGroup", "ApproverGroup",
                           "UIDMin", "UIDMax", "Shell", "Record", "RecordShell", "HomeBase", "KeepHome",
                           "KeyOptions", "Command", "Approvers", "MailDomain", "StateDir", "RuntimeDir"};
