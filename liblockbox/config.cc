@@ -17,6 +17,7 @@
 
 #include <ini.h>
 
+#include "libc_handles.h"
 #include "lockbox_build_config.h"
 #include "names.h"
 #include "time_format.h"
@@ -429,14 +430,6 @@ std::string current_host_name() {
     return h;
 }
 
-struct FdCloser {
-    void operator()(int* fd) const {
-        if (*fd >= 0)
-            close(*fd);
-        delete fd;
-    }
-};
-
 }  // namespace
 
 uid_t expected_key_owner(const Config& config) { return config.key_owner.value_or(::geteuid()); }
@@ -479,8 +472,8 @@ Result<Config> parse_config(const std::string& text, const std::string& origin) 
 }
 
 Result<Config> load_config(const std::string& path, bool missing_ok) {
-    std::unique_ptr<int, FdCloser> fd(new int(open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK)));
-    if (*fd < 0) {
+    UniqueFd fd(open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK));
+    if (!fd.valid()) {
         int e = errno;
         if (e == ENOENT && missing_ok)
             return default_config();
@@ -488,7 +481,7 @@ Result<Config> load_config(const std::string& path, bool missing_ok) {
                           "cannot open configuration " + path + ": " + std::strerror(e));
     }
     struct stat st {};
-    if (fstat(*fd, &st) != 0)
+    if (fstat(fd.get(), &st) != 0)
         return make_error("config-io", "cannot stat configuration " + path + ": " + std::strerror(errno));
     if (!S_ISREG(st.st_mode))
         return make_error("config-io", "configuration " + path + " is not a regular file");
@@ -498,7 +491,7 @@ Result<Config> load_config(const std::string& path, bool missing_ok) {
     std::string text;
     char buf[65536];
     while (true) {
-        ssize_t n = read(*fd, buf, sizeof buf);
+        ssize_t n = read(fd.get(), buf, sizeof buf);
         if (n < 0 && errno == EINTR)
             continue;
         if (n < 0)

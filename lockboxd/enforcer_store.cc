@@ -12,7 +12,7 @@
 #include "legacy_state_json.h"
 #include "log.h"
 #include "state_files.h"
-#include "unique_handles.h"
+#include "libc_handles.h"
 
 namespace lockboxd {
 
@@ -81,7 +81,7 @@ lockbox::Result<int64_t> single_int(sqlite3* db, const char* sql) {
 // the mode of the database, so the database is made 0600 first. O_NOFOLLOW: a
 // symlink planted in the state directory must not redirect lockboxd's writes.
 lockbox::Status create_private_file(const std::string& path) {
-    UniqueFd fd(::open(path.c_str(), O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK, 0600));
+    lockbox::UniqueFd fd(::open(path.c_str(), O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK, 0600));
     if (!fd.valid()) {
         if (errno == ELOOP)
             return lockbox::make_error("io-error", path + " is a symlink; refusing to follow it");
@@ -208,7 +208,7 @@ lockbox::Result<std::string> EnforcerStore::quarantine(const std::string& dir, c
                 errno != ENOENT)
                 return errno_error("cannot move " + f + " aside", errno);
         }
-        UniqueFd d(::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+        lockbox::UniqueFd d(::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
         if (d.valid())
             ::fsync(d.get());
         return to;
@@ -343,7 +343,7 @@ lockbox::Status EnforcerStore::rename_imported(const std::string& dir) {
         renamed = true;
     }
     if (renamed) {
-        UniqueFd d(::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+        lockbox::UniqueFd d(::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
         if (d.valid())
             ::fsync(d.get());
     }

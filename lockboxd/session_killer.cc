@@ -8,6 +8,7 @@
 
 #include "process_freezer.h"
 #include "process_table.h"
+#include "sd_handles.h"
 
 namespace lockboxd {
 
@@ -61,7 +62,7 @@ struct SessionKiller::Job {
     lockbox::usec_t started = 0;  // monotonic
     std::set<pid_t> seen;
     std::vector<Done> waiters;
-    EventSourcePtr timer;
+    lockbox::EventSourcePtr timer;
     SessionKiller* owner = nullptr;
     std::string key;
     bool first_round = false;

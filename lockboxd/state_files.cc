@@ -6,7 +6,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "unique_handles.h"
+#include "libc_handles.h"
 
 namespace lockboxd {
 
@@ -20,7 +20,7 @@ lockbox::Error errno_error(const std::string& what, const std::string& path, int
 }  // namespace
 
 lockbox::Result<std::string> read_state_file(const std::string& path, size_t max_bytes) {
-    UniqueFd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW));
+    lockbox::UniqueFd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW));
     if (!fd.valid())
         return errno_error("cannot open", path, errno);
     struct stat st {};
