@@ -17,7 +17,7 @@
 #include "request_store.h"
 #include "request_workflow.h"
 #include "roles.h"
-#include "raii_handles.h"
+#include "sd_handles.h"
 
 namespace lockbox::approval {
 

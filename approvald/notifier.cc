@@ -10,6 +10,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "libc_handles.h"
+
 extern char** environ;
 
 namespace lockbox::approval {

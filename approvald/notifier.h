@@ -16,7 +16,7 @@
 #include "clock.h"
 #include "notification_message.h"
 #include "result.h"
-#include "raii_handles.h"
+#include "sd_handles.h"
 
 namespace lockbox::approval {
 

@@ -33,6 +33,7 @@
 #include "enforcer_store.h"
 #include "grant_verifier.h"
 #include "key_file.h"
+#include "sd_handles.h"
 
 namespace {
 
@@ -171,10 +172,7 @@ void write_state(int n) {
         die(st.error().message);
 }
 
-struct BusUnref {
-    void operator()(sd_bus* b) const { sd_bus_flush_close_unref(b); }
-};
-std::unique_ptr<sd_bus, BusUnref> g_bus;
+lockbox::BusPtr g_bus;
 
 bool enforcer_owned() {
     sd_bus_message* reply = nullptr;

@@ -11,12 +11,10 @@
 #include <cstring>
 #include <functional>
 #include <map>
-#include <memory>
 #include <optional>
 #include <string_view>
 
-#include <ini.h>
-
+#include "libc_handles.h"
 #include "lockbox_build_config.h"
 #include "names.h"
 #include "time_format.h"
@@ -326,13 +324,11 @@ const std::map<std::string, std::map<std::string, Setter>>& schema() {
 }
 
 struct ParseState {
-    ParseState(const std::string& t, const std::string& o) : text(t), origin(o), config(default_config()) {}
+    ParseState(const std::string& o) : origin(o), config(default_config()) {}
 
-    const std::string& text;
     const std::string& origin;
-    size_t pos = 0;
     int line = 0;
-    std::string value;  // the current line's value, whole (inih would cut at 200)
+    std::string section;  // "" until the first well-formed [Section] header
     std::map<std::string, int> seen;
     std::vector<std::string> problems;
     bool home_base_set = false;
@@ -346,26 +342,44 @@ struct ParseState {
     }
 };
 
-// Feeds inih one normalized line at a time and counts lines, so every problem
-// names file:line. inih's own limits (200-byte lines, indented continuation
-// lines, inline comments only after ';') never see the operator's text: keys and
-// sections are passed on, values are kept here and read back by the handler.
-char* read_line(char* str, int num, void* stream) {
-    auto* st = static_cast<ParseState*>(stream);
-    if (st->pos >= st->text.size())
-        return nullptr;
-    size_t end = st->text.find('\n', st->pos);
-    if (end == std::string::npos)
-        end = st->text.size();
-    std::string_view raw(st->text.data() + st->pos, end - st->pos);
-    st->pos = end + 1;
-    st->line++;
-    if (st->line == 1 && raw.starts_with("\xef\xbb\xbf"))
-        raw.remove_prefix(3);
+void set_key(ParseState* st, const std::string& name, const std::string& value) {
+    const std::string& section = st->section;
+    if (section.empty()) {
+        st->problem(st->line, "key " + name + "= outside of any [Section]");
+        return;
+    }
+    const auto& sch = schema();
+    auto sec = sch.find(section);
+    if (sec == sch.end())
+        return;  // the section header was reported
+    auto key = sec->second.find(name);
+    if (key == sec->second.end()) {
+        st->problem(st->line, "unknown key " + name + "= in [" + section + "]");
+        return;
+    }
+    std::string full = section + "." + name;
+    auto [it, fresh] = st->seen.emplace(full, st->line);
+    if (!fresh) {
+        st->problem(st->line, "[" + section + "] " + name + "= set twice (first at line " +
+                                  std::to_string(it->second) + ")");
+        return;
+    }
+    if (auto expected = key->second(st->config, value)) {
+        st->problem(st->line, "bad value for " + name + "=\"" + value.substr(0, 200) + "\": expected " + *expected);
+        return;
+    }
+    if (full == "Accounts.HomeBase")
+        st->home_base_set = true;
+}
 
-    std::string out;
+// One line of the file; every problem names file:line and parsing goes on, so
+// the operator sees every problem in one pass. The syntax is systemd's: '#' or
+// ';' comments, inline after whitespace too, no continuation lines, no length
+// limit below 4096 bytes a line. (inih, used here before, cut lines at 200
+// bytes, took indented lines as continuations and ':' as '=', and reported
+// only the first bad line: this is the whole parser instead.)
+void parse_line(ParseState* st, std::string_view raw) {
     std::string_view line = trim(raw);
-    st->value.clear();
     if (raw.size() > MAX_LINE) {
         st->problem(st->line, "line longer than 4096 bytes");
     } else if (line.empty() || line[0] == '#' || line[0] == ';') {
@@ -374,14 +388,13 @@ char* read_line(char* str, int num, void* stream) {
         st->problem(st->line, "NUL byte in line");
     } else if (line[0] == '[') {
         std::string_view l = strip_inline_comment(line);
-        if (l.size() < 3 || l.back() != ']' || l.find(']') != l.size() - 1)
+        if (l.size() < 3 || l.back() != ']' || l.find(']') != l.size() - 1) {
             st->problem(st->line, "malformed section header \"" + std::string(line.substr(0, 80)) + "\"");
-        else {
-            out = std::string(l);
-            std::string name = out.substr(1, out.size() - 2);
+        } else {
+            st->section = std::string(l.substr(1, l.size() - 2));
             // Reported once here; keys below an unknown header are then skipped.
-            if (!schema().count(name))
-                st->problem(st->line, "unknown section [" + name + "]");
+            if (!schema().count(st->section))
+                st->problem(st->line, "unknown section [" + st->section + "]");
         }
     } else {
         size_t eq = line.find('=');
@@ -391,51 +404,9 @@ char* read_line(char* str, int num, void* stream) {
         else if (key.empty() || key.size() > 64 ||
                  !std::all_of(key.begin(), key.end(), [](char c) { return std::isalnum(static_cast<unsigned char>(c)); }))
             st->problem(st->line, "malformed key \"" + std::string(key.substr(0, 80)) + "\"");
-        else {
-            st->value = std::string(strip_inline_comment(line.substr(eq + 1)));
-            out = std::string(key) + "=";
-        }
+        else
+            set_key(st, std::string(key), std::string(strip_inline_comment(line.substr(eq + 1))));
     }
-    if (out.size() + 2 > static_cast<size_t>(num)) {  // cannot happen: keys ≤ 64
-        out.clear();
-        st->problem(st->line, "line too long");
-    }
-    out += '\n';
-    std::memcpy(str, out.c_str(), out.size() + 1);
-    return str;
-}
-
-int handle_key(void* user, const char* section, const char* name, const char* /*value*/) {
-    auto* st = static_cast<ParseState*>(user);
-    const std::string& value = st->value;
-    if (!*section) {
-        st->problem(st->line, std::string("key ") + name + "= outside of any [Section]");
-        return 1;
-    }
-    const auto& sch = schema();
-    auto sec = sch.find(section);
-    if (sec == sch.end())
-        return 1;  // the section header was reported
-    auto key = sec->second.find(name);
-    if (key == sec->second.end()) {
-        st->problem(st->line, std::string("unknown key ") + name + "= in [" + section + "]");
-        return 1;
-    }
-    std::string full = std::string(section) + "." + name;
-    auto [it, fresh] = st->seen.emplace(full, st->line);
-    if (!fresh) {
-        st->problem(st->line, std::string("[") + section + "] " + name + "= set twice (first at line " +
-                                  std::to_string(it->second) + ")");
-        return 1;
-    }
-    if (auto expected = key->second(st->config, value)) {
-        st->problem(st->line, std::string("bad value for ") + name + "=\"" + value.substr(0, 200) +
-                                  "\": expected " + *expected);
-        return 1;
-    }
-    if (full == "Accounts.HomeBase")
-        st->home_base_set = true;
-    return 1;  // keep going: report every problem in one pass
 }
 
 std::string current_host_name() {
@@ -446,14 +417,6 @@ std::string current_host_name() {
     std::transform(h.begin(), h.end(), h.begin(), [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
     return h;
 }
-
-struct FdCloser {
-    void operator()(int* fd) const {
-        if (*fd >= 0)
-            close(*fd);
-        delete fd;
-    }
-};
 
 }  // namespace
 
@@ -473,10 +436,16 @@ Config default_config() {
 Result<Config> parse_config(const std::string& text, const std::string& origin) {
     if (text.size() > MAX_CONFIG_SIZE)
         return make_error("config-too-large", origin + ": larger than 1 MiB, refused");
-    ParseState st(text, origin);
-    int r = ini_parse_stream(read_line, &st, handle_key, &st);
-    if (r != 0 && st.problems.empty())  // read_line hands inih only lines it accepts
-        st.problem(r > 0 ? r : st.line, "cannot parse this line");
+    ParseState st(origin);
+    std::string_view rest(text);
+    while (!rest.empty()) {
+        size_t end = rest.find('\n');
+        std::string_view raw = rest.substr(0, end);
+        rest.remove_prefix(end == std::string_view::npos ? rest.size() : end + 1);
+        if (++st.line == 1 && raw.starts_with("\xef\xbb\xbf"))
+            raw.remove_prefix(3);
+        parse_line(&st, raw);
+    }
 
     Config& c = st.config;
     if (!st.home_base_set)
@@ -497,8 +466,8 @@ Result<Config> parse_config(const std::string& text, const std::string& origin) 
 }
 
 Result<Config> load_config(const std::string& path, bool missing_ok) {
-    std::unique_ptr<int, FdCloser> fd(new int(open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK)));
-    if (*fd < 0) {
+    UniqueFd fd(open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK));
+    if (!fd.valid()) {
         int e = errno;
         if (e == ENOENT && missing_ok)
             return default_config();
@@ -506,7 +475,7 @@ Result<Config> load_config(const std::string& path, bool missing_ok) {
                           "cannot open configuration " + path + ": " + std::strerror(e));
     }
     struct stat st {};
-    if (fstat(*fd, &st) != 0)
+    if (fstat(fd.get(), &st) != 0)
         return make_error("config-io", "cannot stat configuration " + path + ": " + std::strerror(errno));
     if (!S_ISREG(st.st_mode))
         return make_error("config-io", "configuration " + path + " is not a regular file");
@@ -516,7 +485,7 @@ Result<Config> load_config(const std::string& path, bool missing_ok) {
     std::string text;
     char buf[65536];
     while (true) {
-        ssize_t n = read(*fd, buf, sizeof buf);
+        ssize_t n = read(fd.get(), buf, sizeof buf);
         if (n < 0 && errno == EINTR)
             continue;
         if (n < 0)

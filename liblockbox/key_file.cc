@@ -4,7 +4,6 @@
 #include <cerrno>
 #include <cstdio>
 #include <cstring>
-#include <memory>
 #include <string_view>
 
 #include <dirent.h>
@@ -14,6 +13,8 @@
 
 #include <sodium.h>
 
+#include "libc_handles.h"
+
 namespace lockbox {
 namespace {
 
@@ -22,30 +23,6 @@ namespace {
 constexpr size_t MAX_KEY_FILE = 4096;
 constexpr std::string_view PUBLIC_PREFIX = "k4.public.";
 constexpr std::string_view SECRET_PREFIX = "k4.secret.";
-
-class UniqueFd {
-public:
-    explicit UniqueFd(int fd = -1) : fd_(fd) {}
-    ~UniqueFd() {
-        if (fd_ >= 0)
-            ::close(fd_);
-    }
-    UniqueFd(const UniqueFd&) = delete;
-    UniqueFd& operator=(const UniqueFd&) = delete;
-    int get() const { return fd_; }
-    int release() {
-        int fd = fd_;
-        fd_ = -1;
-        return fd;
-    }
-
-private:
-    int fd_;
-};
-
-struct DirCloser {
-    void operator()(DIR* d) const { closedir(d); }
-};
 
 // Holds a key file's text; wiped whatever it held, since it may be a secret.
 struct KeyText {
@@ -193,7 +170,7 @@ Result<TrustedKeys> load_trusted_keys(const std::string& dir, uid_t owner) {
     int scan_fd = ::dup(dirfd.get());
     if (scan_fd < 0)
         return io_error(dir, "cannot scan trusted key directory", errno);
-    std::unique_ptr<DIR, DirCloser> d(::fdopendir(scan_fd));
+    UniqueDir d(::fdopendir(scan_fd));
     if (!d) {
         int err = errno;
         ::close(scan_fd);

@@ -12,6 +12,7 @@
 #include <unordered_map>
 #include <unordered_set>
 
+#include "libc_handles.h"
 #include "names.h"
 #include "nss_cache_format.h"
 
@@ -23,27 +24,6 @@ static_assert(sizeof(lockbox_nss_cache_user) == 32);
 static_assert(sizeof(lockbox_nss_cache_group) == 24);
 static_assert(sizeof(lockbox_nss_cache_membership) == 12);
 static_assert(sizeof(lockbox_nss_cache_slot) == 8);
-
-class UniqueFd {
-public:
-    explicit UniqueFd(int fd = -1) : fd_(fd) {}
-    UniqueFd(const UniqueFd&) = delete;
-    UniqueFd& operator=(const UniqueFd&) = delete;
-    ~UniqueFd() {
-        if (fd_ >= 0)
-            ::close(fd_);
-    }
-    int get() const { return fd_; }
-    // close() reports delayed write errors (NFS, quota): the caller must see them.
-    int close_checked() {
-        int fd = fd_;
-        fd_ = -1;
-        return ::close(fd);
-    }
-
-private:
-    int fd_;
-};
 
 Error errno_error(const std::string& what) {
     int e = errno;

@@ -10,8 +10,8 @@
 #include <systemd/sd-bus.h>
 
 #include "config.h"
-#include "raii_handles.h"
 #include "result.h"
+#include "sd_handles.h"
 
 namespace lockboxctl {
 

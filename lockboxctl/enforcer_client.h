@@ -16,10 +16,7 @@
 
 namespace lockboxctl {
 
-struct ReplyUnref {
-    void operator()(sd_bus_message* m) const { sd_bus_message_unref(m); }
-};
-using ReplyPtr = std::unique_ptr<sd_bus_message, ReplyUnref>;
+using ReplyPtr = lockbox::BusMessagePtr;
 
 struct BusTarget {
     const char* name;

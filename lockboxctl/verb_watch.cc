@@ -24,13 +24,6 @@ struct WatchState {
     sd_event* event = nullptr;
 };
 
-struct EventUnref {
-    void operator()(sd_event* e) const { sd_event_unref(e); }
-};
-struct SlotUnref {
-    void operator()(sd_bus_slot* s) const { sd_bus_slot_unref(s); }
-};
-
 lockbox::usec_t now_usec() {
     struct timespec ts {};
     clock_gettime(CLOCK_REALTIME, &ts);
@@ -78,7 +71,7 @@ int run_watch(Context& ctx, WatchState& w) {
     sd_event* raw = nullptr;
     if (sd_event_default(&raw) < 0)
         return fail("cannot create an event loop");
-    std::unique_ptr<sd_event, EventUnref> event(raw);
+    lockbox::EventPtr event(raw);
     w.event = event.get();
     sd_event_add_signal(event.get(), nullptr, SIGINT, nullptr, nullptr);
     sd_event_add_signal(event.get(), nullptr, SIGTERM, nullptr, nullptr);
@@ -89,7 +82,7 @@ int run_watch(Context& ctx, WatchState& w) {
     // current owner, so another peer cannot inject events into this stream.
     int r = sd_bus_match_signal(bus->get(), &slot, lockbox::bus::APPROVAL_NAME, lockbox::bus::APPROVAL_PATH,
                                 lockbox::bus::APPROVAL_IFACE, nullptr, on_signal, &w);
-    std::unique_ptr<sd_bus_slot, SlotUnref> match(slot);
+    lockbox::BusSlotPtr match(slot);
     if (r < 0)
         return fail(std::string("cannot subscribe to ") + lockbox::bus::APPROVAL_NAME + " signals");
     std::fprintf(stderr, "lockboxctl: watching %s (Ctrl-C to stop)\n", lockbox::bus::APPROVAL_NAME);

@@ -186,7 +186,7 @@ void ApprovalClient::resync() {
         return;
     }
     sd_bus_slot* slot = nullptr;
-    BusMessagePtr call;
+    lockbox::BusMessagePtr call;
     sd_bus_message* raw = nullptr;
     int r = sd_bus_message_new_method_call(bus_, &raw, lockbox::bus::APPROVAL_NAME, lockbox::bus::APPROVAL_PATH,
                                            lockbox::bus::APPROVAL_IFACE, "GetHostGrants");

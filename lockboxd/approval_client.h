@@ -19,7 +19,7 @@
 #include "clock.h"
 #include "forged_signal_audit.h"
 #include "result.h"
-#include "unique_handles.h"
+#include "sd_handles.h"
 
 namespace lockboxd {
 
@@ -58,11 +58,11 @@ private:
     OnHostGrants on_host_grants_;
     ForgedSignalAudit forged_;
     std::string owner_;
-    BusSlotPtr owner_match_;
-    BusSlotPtr signal_match_;
-    BusSlotPtr owner_call_;
-    BusSlotPtr resync_call_;
-    EventSourcePtr period_;
+    lockbox::BusSlotPtr owner_match_;
+    lockbox::BusSlotPtr signal_match_;
+    lockbox::BusSlotPtr owner_call_;
+    lockbox::BusSlotPtr resync_call_;
+    lockbox::EventSourcePtr period_;
     bool owner_pending_ = false;      // another GetNameOwner after the running one
     bool resync_after_owner_ = false;
     bool resync_pending_ = false;

@@ -13,7 +13,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "unique_handles.h"
+#include "libc_handles.h"
 
 namespace lockboxd {
 
@@ -59,7 +59,7 @@ lockbox::Result<int> run_as_engineer(uid_t uid, gid_t gid, const std::function<i
     // The child is ours and not reaped, so its pid cannot be reused before the
     // pidfd is open. Once it is the engineer's, the engineer can stop it
     // (SIGSTOP): never wait for it without a deadline.
-    UniqueFd pidfd(static_cast<int>(::syscall(SYS_pidfd_open, child, 0)));
+    lockbox::UniqueFd pidfd(static_cast<int>(::syscall(SYS_pidfd_open, child, 0)));
     if (!pidfd.valid()) {
         int err = errno;
         ::kill(child, SIGKILL);  // not reaped yet: the pid is still this child's

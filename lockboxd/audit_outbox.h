@@ -5,7 +5,7 @@
 #include <deque>
 
 #include "audit.h"
-#include "unique_handles.h"
+#include "sd_handles.h"
 
 namespace lockboxd {
 
@@ -35,7 +35,7 @@ private:
 
     std::deque<lockbox::AuditRecord> pending_;
     std::deque<lockbox::AuditRecord> queued_;
-    EventSourcePtr defer_;
+    lockbox::EventSourcePtr defer_;
 };
 
 }  // namespace lockboxd

@@ -48,9 +48,8 @@ public:
     Enforcer(lockbox::Config config, const lockbox::Clock& clock, sd_event* event);
     ~Enforcer();
 
-    // Trusted keys, then the state in enforcer.db (see enforcer_store.h; the
-    // JSON files of an older release are imported once): grants (re-verified),
-    // revoked ids, uid map and sessions. Does not act yet: recover() does.
+    // Trusted keys, then the state in enforcer.db (see enforcer_store.h): grants
+    // (re-verified), revoked ids, uid map and sessions. Does not act yet: recover() does.
     // A damaged store is the exception: every process in the uid range is
     // killed at once, the file moved aside and audited, and the start goes on
     // with no grants (enforcer_damaged_state.cc).

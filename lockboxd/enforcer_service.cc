@@ -258,7 +258,7 @@ lockbox::Result<uid_t> EnforcerService::sender_euid(sd_bus_message* m) {
     int r = sd_bus_query_sender_creds(m, SD_BUS_CREDS_EUID, &raw);
     if (r < 0)
         return lockbox::make_error("no-creds", std::string("cannot learn the caller's uid: ") + std::strerror(-r));
-    BusCredsPtr creds(raw);
+    lockbox::BusCredsPtr creds(raw);
     uid_t euid = 0;
     r = sd_bus_creds_get_euid(creds.get(), &euid);
     if (r < 0)

@@ -8,7 +8,7 @@
 
 #include "enforcer.h"
 #include "result.h"
-#include "unique_handles.h"
+#include "sd_handles.h"
 
 namespace lockboxd {
 
@@ -34,8 +34,8 @@ private:
 
     Enforcer& enforcer_;
     sd_bus* bus_;
-    BusSlotPtr vtable_slot_;
-    BusSlotPtr name_lost_match_;
+    lockbox::BusSlotPtr vtable_slot_;
+    lockbox::BusSlotPtr name_lost_match_;
     std::unordered_map<std::string, uid_t> euid_cache_;
 };
 

@@ -9,10 +9,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "legacy_state_json.h"
-#include "log.h"
-#include "state_files.h"
-#include "unique_handles.h"
+#include "libc_handles.h"
 
 namespace lockboxd {
 
@@ -20,11 +17,6 @@ using lockbox::Statement;
 using lockbox::Transaction;
 
 namespace {
-
-constexpr size_t MAX_LEGACY_FILE = 512u << 20;
-constexpr const char* LEGACY_GRANTS = "grants.json";
-constexpr const char* LEGACY_UIDS = "uids.json";
-constexpr const char* LEGACY_SESSIONS = "sessions.json";
 
 // Version 1. A later version appends a step run on user_version 1; a shipped
 // step is never edited.
@@ -57,10 +49,6 @@ CREATE TABLE sessions (
   audit_session INTEGER NOT NULL,
   opened_at INTEGER NOT NULL
 ) STRICT;
-CREATE TABLE imported_files (
-  name TEXT PRIMARY KEY NOT NULL,
-  imported_at INTEGER NOT NULL
-) STRICT;
 )sql";
 
 lockbox::Error errno_error(const std::string& what, int err) {
@@ -81,7 +69,7 @@ lockbox::Result<int64_t> single_int(sqlite3* db, const char* sql) {
 // the mode of the database, so the database is made 0600 first. O_NOFOLLOW: a
 // symlink planted in the state directory must not redirect lockboxd's writes.
 lockbox::Status create_private_file(const std::string& path) {
-    UniqueFd fd(::open(path.c_str(), O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK, 0600));
+    lockbox::UniqueFd fd(::open(path.c_str(), O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK, 0600));
     if (!fd.valid()) {
         if (errno == ELOOP)
             return lockbox::make_error("io-error", path + " is a symlink; refusing to follow it");
@@ -162,7 +150,7 @@ lockbox::Result<std::unique_ptr<EnforcerStore>> EnforcerStore::open(const std::s
         if (auto st = lockbox::exec_sql(h, pragma); !st)
             return damaged(st.error().message);
     if (*version == 0) {
-        if (auto st = store->create_schema(dir); !st)
+        if (auto st = store->create_schema(); !st)
             return st.error();
     } else {
         // quick_check reads every page (not the index-to-table agreement): a torn
@@ -178,8 +166,6 @@ lockbox::Result<std::unique_ptr<EnforcerStore>> EnforcerStore::open(const std::s
         if (auto st = store->prepare(); !st)
             return damaged(st.error().message);
     }
-    if (auto st = store->rename_imported(dir); !st)
-        log_warning(st.error().message);
     return store;
 }
 
@@ -208,7 +194,7 @@ lockbox::Result<std::string> EnforcerStore::quarantine(const std::string& dir, c
                 errno != ENOENT)
                 return errno_error("cannot move " + f + " aside", errno);
         }
-        UniqueFd d(::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+        lockbox::UniqueFd d(::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
         if (d.valid())
             ::fsync(d.get());
         return to;
@@ -244,7 +230,7 @@ lockbox::Status EnforcerStore::prepare() {
     return {};
 }
 
-lockbox::Status EnforcerStore::create_schema(const std::string& dir) {
+lockbox::Status EnforcerStore::create_schema() {
     auto tx = Transaction::begin(db_.get());
     if (!tx)
         return fail(tx.error());
@@ -252,101 +238,10 @@ lockbox::Status EnforcerStore::create_schema(const std::string& dir) {
         return fail(st.error());
     if (auto st = prepare(); !st)
         return fail(st.error());
-    // The files of an older release go in with the schema: a crash before the
-    // commit leaves a database at version 0, and the next start imports again.
-    std::vector<std::string> imported;
-    auto read = [&](const char* name) -> lockbox::Result<std::string> {
-        return read_state_file(dir + "/" + name, MAX_LEGACY_FILE);
-    };
-    auto missing = [](const lockbox::Error& e) { return e.code == "ENOENT"; };
-    if (auto text = read(LEGACY_UIDS)) {
-        auto uids = parse_legacy_uids(*text);
-        if (!uids)
-            return lockbox::make_error(uids.error().code, dir + "/" + LEGACY_UIDS + ": " + uids.error().message);
-        if (auto st = write_uid_rows(*uids); !st)
-            return fail(st.error());
-        imported.push_back(LEGACY_UIDS);
-    } else if (!missing(text.error())) {
-        return text.error();
-    }
-    if (auto text = read(LEGACY_GRANTS)) {
-        auto grants = parse_legacy_grants(*text);
-        if (!grants)
-            return lockbox::make_error(grants.error().code, dir + "/" + LEGACY_GRANTS + ": " + grants.error().message);
-        if (auto st = write_grant_rows(grants->grants, {}, grants->revoked); !st)
-            return fail(st.error());
-        imported.push_back(LEGACY_GRANTS);
-    } else if (!missing(text.error())) {
-        return text.error();
-    }
-    // Sessions were never worth refusing a start for: without them lockboxd
-    // still ends every process of an engineer without a live grant.
-    if (auto text = read(LEGACY_SESSIONS)) {
-        auto sessions = parse_legacy_sessions(*text);
-        if (!sessions)
-            log_warning(dir + "/" + LEGACY_SESSIONS + " unreadable, imported without sessions: " +
-                        sessions.error().message);
-        else if (auto st = write_session_rows(*sessions, {}); !st)
-            return fail(st.error());
-        imported.push_back(LEGACY_SESSIONS);
-    } else if (!missing(text.error())) {
-        log_warning("session state unreadable, imported without sessions: " + text.error().message);
-    }
-    for (const auto& name : imported) {
-        auto s = Statement::prepare(db_.get(),
-                                    "INSERT INTO imported_files (name, imported_at) "
-                                    "VALUES (?, CAST(strftime('%s','now') AS INTEGER) * 1000000)");
-        if (!s)
-            return fail(s.error());
-        if (auto st = s->bind(1, name).run(); !st)
-            return fail(st.error());
-    }
     if (auto st = lockbox::exec_sql(db_.get(), "PRAGMA user_version = 1"); !st)
         return fail(st.error());
     if (auto st = tx->commit(); !st)
         return fail(st.error());
-    if (!imported.empty())
-        log_info("imported the state of an older release (" + std::to_string(imported.size()) + " files) into " +
-                 path_);
-    return {};
-}
-
-// After the commit that imported them. Also run at every later start, so a
-// crash between that commit and the renames cannot leave a JSON file that
-// looks unread; one that was never imported is left alone and reported.
-lockbox::Status EnforcerStore::rename_imported(const std::string& dir) {
-    auto q = Statement::prepare(db_.get(), "SELECT name FROM imported_files");
-    if (!q)
-        return fail(q.error());
-    std::vector<std::string> imported;
-    for (;;) {
-        auto row = q->step();
-        if (!row)
-            return fail(row.error());
-        if (!*row)
-            break;
-        imported.push_back(q->text(0));
-    }
-    bool renamed = false;
-    for (const char* name : {LEGACY_GRANTS, LEGACY_UIDS, LEGACY_SESSIONS}) {
-        const std::string from = dir + "/" + name, to = from + ".migrated";
-        struct stat st {};
-        if (::lstat(from.c_str(), &st) < 0)
-            continue;
-        bool was_imported = std::find(imported.begin(), imported.end(), name) != imported.end();
-        if (!was_imported || ::lstat(to.c_str(), &st) == 0) {
-            log_warning(from + " is not read: " + path_ + " holds lockboxd's state");
-            continue;
-        }
-        if (::rename(from.c_str(), to.c_str()) < 0)
-            return errno_error("cannot rename " + from, errno);
-        renamed = true;
-    }
-    if (renamed) {
-        UniqueFd d(::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
-        if (d.valid())
-            ::fsync(d.get());
-    }
     return {};
 }
 

@@ -2,8 +2,7 @@
 // (WAL, synchronous=FULL) with a row per grant, revoked id, uid and session.
 // Each save is one small transaction over the rows that changed, so a grant
 // change costs the same at one grant and at a hundred thousand, and a crash
-// leaves the state of the last committed save. The JSON files of older releases
-// are imported once, in the transaction that creates the schema.
+// leaves the state of the last committed save.
 #pragma once
 
 #include <cstdint>
@@ -32,9 +31,8 @@ public:
     static constexpr const char* FILE_NAME = "enforcer.db";
 
     // Opens dir/enforcer.db (mode 0600, never through a symlink), creating it
-    // and importing grants.json, uids.json and sessions.json of an older release
-    // when it is new. Refuses a damaged database, a newer schema and a damaged
-    // JSON file with an error naming the file.
+    // when it is new. Refuses a damaged database and a newer schema with an
+    // error naming the file.
     static lockbox::Result<std::unique_ptr<EnforcerStore>> open(const std::string& dir);
 
     lockbox::Result<EnforcerState> load();
@@ -61,8 +59,7 @@ private:
                                      const std::vector<std::string>& revoked);
     lockbox::Status write_uid_rows(const std::vector<std::pair<std::string, uint32_t>>& added);
     lockbox::Status write_session_rows(const std::vector<Session>& write, const std::vector<std::string>& remove);
-    lockbox::Status create_schema(const std::string& dir);
-    lockbox::Status rename_imported(const std::string& dir);
+    lockbox::Status create_schema();
     lockbox::Error fail(const lockbox::Error& e) const;
 
     lockbox::SqlitePtr db_;

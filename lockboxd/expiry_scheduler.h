@@ -10,7 +10,8 @@
 
 #include "clock.h"
 #include "result.h"
-#include "unique_handles.h"
+#include "libc_handles.h"
+#include "sd_handles.h"
 
 namespace lockboxd {
 
@@ -31,9 +32,9 @@ private:
 
     sd_event* event_;
     std::function<void()> on_due_;
-    EventSourcePtr timer_;
-    EventSourcePtr clock_watch_;
-    UniqueFd clock_fd_;
+    lockbox::EventSourcePtr timer_;
+    lockbox::EventSourcePtr clock_watch_;
+    lockbox::UniqueFd clock_fd_;
     std::optional<lockbox::usec_t> armed_;
 };
 

@@ -14,7 +14,7 @@
 
 #include "audit.h"
 #include "clock.h"
-#include "unique_handles.h"
+#include "sd_handles.h"
 
 namespace lockboxd {
 
@@ -39,7 +39,7 @@ private:
     struct Pending {
         ForgedSignalAudit* owner = nullptr;
         std::string sender, signal, reason, message;
-        BusSlotPtr slot;
+        lockbox::BusSlotPtr slot;
     };
     static int on_credentials(sd_bus_message* m, void* userdata, sd_bus_error* error);
     void emit(const Pending& p, const std::string& uid, const std::string& pid);

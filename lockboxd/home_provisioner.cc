@@ -17,7 +17,7 @@
 
 #include "as_engineer.h"
 #include "names.h"
-#include "unique_handles.h"
+#include "libc_handles.h"
 
 namespace lockboxd {
 
@@ -31,7 +31,7 @@ lockbox::Error sys_error(const std::string& what, int err) {
 
 // Empties the directory behind dirfd (takes ownership of dirfd).
 void remove_contents(int dirfd, int depth, size_t& removed, std::vector<std::string>& problems) {
-    UniqueDir dir(::fdopendir(dirfd));
+    lockbox::UniqueDir dir(::fdopendir(dirfd));
     if (!dir) {
         ::close(dirfd);
         return;
@@ -63,7 +63,7 @@ void remove_contents(int dirfd, int depth, size_t& removed, std::vector<std::str
 // Walks a shared scratch dir: subtrees the uid owns go entirely; other
 // directories are searched for the uid's files.
 void sweep_owned(int dirfd, uid_t uid, int depth, size_t& removed, std::vector<std::string>& problems) {
-    UniqueDir dir(::fdopendir(dirfd));
+    lockbox::UniqueDir dir(::fdopendir(dirfd));
     if (!dir) {
         ::close(dirfd);
         return;
@@ -154,7 +154,7 @@ void remove_owned_files_in(const std::string& dir, uid_t uid, LeftoverReport& re
     int fd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
     if (fd < 0)
         return;
-    UniqueDir d(::fdopendir(fd));
+    lockbox::UniqueDir d(::fdopendir(fd));
     if (!d) {
         ::close(fd);
         return;
@@ -178,12 +178,12 @@ lockbox::Status create_home(const std::string& base, const std::string& name, ui
         return lockbox::make_error("invalid-name", "not a valid user name: " + name);
     if (::mkdir(base.c_str(), 0755) < 0 && errno != EEXIST)
         return sys_error("cannot create " + base, errno);
-    UniqueFd basefd(::open(base.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
+    lockbox::UniqueFd basefd(::open(base.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
     if (!basefd.valid())
         return sys_error("cannot open " + base, errno);
     if (::mkdirat(basefd.get(), name.c_str(), 0700) < 0 && errno != EEXIST)
         return sys_error("cannot create " + base + "/" + name, errno);
-    UniqueFd home(::openat(basefd.get(), name.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
+    lockbox::UniqueFd home(::openat(basefd.get(), name.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
     if (!home.valid())
         return sys_error("cannot open " + base + "/" + name, errno);
     if (::fchown(home.get(), uid, uid) < 0 || ::fchmod(home.get(), 0700) < 0)
@@ -194,7 +194,7 @@ lockbox::Status create_home(const std::string& base, const std::string& name, ui
 lockbox::Status remove_home(const std::string& base, const std::string& name) {
     if (!lockbox::is_valid_user_name(name))
         return lockbox::make_error("invalid-name", "not a valid user name: " + name);
-    UniqueFd basefd(::open(base.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
+    lockbox::UniqueFd basefd(::open(base.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
     if (!basefd.valid())
         return errno == ENOENT ? lockbox::Status{} : lockbox::Status(sys_error("cannot open " + base, errno));
     struct stat st {};
@@ -226,7 +226,7 @@ LeftoverReport remove_leftovers(uid_t uid, const std::string& name, const Leftov
             sweep_owned(fd, uid, 1, report.files_removed, report.problems);
     }
     if (lockbox::is_valid_user_name(name) && !places.crontab_dir.empty()) {
-        UniqueFd cron(::open(places.crontab_dir.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
+        lockbox::UniqueFd cron(::open(places.crontab_dir.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
         if (cron.valid() && ::unlinkat(cron.get(), name.c_str(), 0) == 0)
             report.files_removed++;
     }

@@ -2,7 +2,7 @@
 
 #include <unistd.h>
 
-#include "unique_handles.h"
+#include "sd_handles.h"
 
 namespace lockboxd {
 
@@ -13,11 +13,11 @@ constexpr const char* LOGIN1_IFACE = "org.freedesktop.login1.Manager";
 
 // A new message to logind that never bus-activates it: lockboxd only asks a
 // running logind, and its own uid sweep does not depend on the answer.
-BusMessagePtr new_call(sd_bus* bus, const char* method) {
+lockbox::BusMessagePtr new_call(sd_bus* bus, const char* method) {
     sd_bus_message* raw = nullptr;
     if (sd_bus_message_new_method_call(bus, &raw, LOGIN1_NAME, LOGIN1_PATH, LOGIN1_IFACE, method) < 0)
         return nullptr;
-    BusMessagePtr m(raw);
+    lockbox::BusMessagePtr m(raw);
     sd_bus_message_set_auto_start(raw, 0);
     return m;
 }
@@ -32,7 +32,7 @@ bool LogindClient::logind_running() { return ::access("/run/systemd/seats", F_OK
 void LogindClient::terminate_session(const std::string& logind_session) const {
     if (!bus_ || logind_session.empty() || !logind_running())
         return;
-    BusMessagePtr m = new_call(bus_, "TerminateSession");
+    lockbox::BusMessagePtr m = new_call(bus_, "TerminateSession");
     if (m && sd_bus_message_append(m.get(), "s", logind_session.c_str()) >= 0)
         send_floating(bus_, m.get());
 }
@@ -40,7 +40,7 @@ void LogindClient::terminate_session(const std::string& logind_session) const {
 void LogindClient::kill_user(uid_t uid, int sig) const {
     if (!bus_ || !logind_running())
         return;
-    BusMessagePtr m = new_call(bus_, "KillUser");
+    lockbox::BusMessagePtr m = new_call(bus_, "KillUser");
     if (m && sd_bus_message_append(m.get(), "ui", static_cast<uint32_t>(uid), static_cast<int32_t>(sig)) >= 0)
         send_floating(bus_, m.get());
 }

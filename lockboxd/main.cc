@@ -49,7 +49,7 @@ int run(const std::string& config_path) {
         log_error(std::string("cannot create the event loop: ") + std::strerror(-r));
         return 1;
     }
-    EventPtr event(raw_event);
+    lockbox::EventPtr event(raw_event);
     sigset_t mask;
     sigemptyset(&mask);
     sigaddset(&mask, SIGTERM);
@@ -86,7 +86,7 @@ int run(const std::string& config_path) {
         log_error(std::string("cannot connect to the system bus: ") + std::strerror(-r));
         return 1;
     }
-    BusPtr bus(raw_bus);
+    lockbox::BusPtr bus(raw_bus);
     sd_bus_attach_event(bus.get(), event.get(), SD_EVENT_PRIORITY_NORMAL);
     enforcer.set_bus(bus.get());
 

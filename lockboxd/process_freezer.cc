@@ -13,7 +13,7 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
-#include "unique_handles.h"
+#include "libc_handles.h"
 
 namespace lockboxd {
 
@@ -24,24 +24,24 @@ namespace {
 // it stopped and the next round (5 ms later) goes on.
 constexpr size_t MAX_PASSES = 64;
 
-UniqueFd open_pidfd(pid_t pid) {
-    return UniqueFd(static_cast<int>(::syscall(SYS_pidfd_open, pid, 0)));
+lockbox::UniqueFd open_pidfd(pid_t pid) {
+    return lockbox::UniqueFd(static_cast<int>(::syscall(SYS_pidfd_open, pid, 0)));
 }
 
-bool send(const UniqueFd& pidfd, int sig) {
+bool send(const lockbox::UniqueFd& pidfd, int sig) {
     return ::syscall(SYS_pidfd_send_signal, pidfd.get(), sig, nullptr, 0) == 0;
 }
 
 // A pidfd for pid if, after the pidfd was opened, pid still matches: the pidfd
 // then refers to the process that was checked, whatever happens to the pid.
-UniqueFd claim(pid_t pid, const PidMatch& match) {
-    UniqueFd fd = open_pidfd(pid);
+lockbox::UniqueFd claim(pid_t pid, const PidMatch& match) {
+    lockbox::UniqueFd fd = open_pidfd(pid);
     if (!fd.valid() || !match(pid))
-        return UniqueFd();
+        return lockbox::UniqueFd();
     return fd;
 }
 
-bool exited(const UniqueFd& pidfd) {
+bool exited(const lockbox::UniqueFd& pidfd) {
     struct pollfd p {pidfd.get(), POLLIN, 0};
     return ::poll(&p, 1, 0) != 0;  // readable (exited), or an error: either way not running
 }
@@ -64,13 +64,13 @@ std::vector<pid_t> children_of(const std::vector<pid_t>& parents) {
     std::vector<pid_t> out;
     for (pid_t parent : parents) {
         std::string tasks = "/proc/" + std::to_string(parent) + "/task";
-        UniqueDir dir(::opendir(tasks.c_str()));
+        lockbox::UniqueDir dir(::opendir(tasks.c_str()));
         if (!dir)
             continue;  // exited
         while (struct dirent* de = ::readdir(dir.get())) {
             if (de->d_name[0] < '1' || de->d_name[0] > '9')
                 continue;
-            UniqueFd fd(::open((tasks + "/" + de->d_name + "/children").c_str(), O_RDONLY | O_CLOEXEC));
+            lockbox::UniqueFd fd(::open((tasks + "/" + de->d_name + "/children").c_str(), O_RDONLY | O_CLOEXEC));
             if (!fd.valid())
                 continue;
             char buf[4096];
@@ -100,7 +100,7 @@ size_t drop_exited(Claimed& claimed) {
 size_t signal_matching(const std::vector<pid_t>& pids, const PidMatch& match, int sig) {
     size_t n = 0;
     for (pid_t pid : pids)
-        if (UniqueFd fd = claim(pid, match); fd.valid() && send(fd, sig))
+        if (lockbox::UniqueFd fd = claim(pid, match); fd.valid() && send(fd, sig))
             n++;
     return n;
 }
@@ -118,7 +118,7 @@ FreezeRound freeze_then_kill(std::vector<pid_t> live, const PidScan& scan, const
                 continue;
             if (auto it = stopped.find(pid); it != stopped.end() && !exited(it->second))
                 continue;
-            UniqueFd fd = claim(pid, match);
+            lockbox::UniqueFd fd = claim(pid, match);
             if (!fd.valid() || !send(fd, SIGSTOP))
                 continue;  // gone meanwhile, or no longer the target's
             stopped[pid] = std::move(fd);
@@ -156,7 +156,7 @@ bool kill_user_slice(uid_t uid, const char* cgroup_root) {
     if (::statfs(cgroup_root, &fs) < 0 || fs.f_type != CGROUP2_SUPER_MAGIC)
         return false;  // cgroup v1 or hybrid: the /proc rounds do it alone
     std::string path = std::string(cgroup_root) + "/user.slice/user-" + std::to_string(uid) + ".slice/cgroup.kill";
-    UniqueFd fd(::open(path.c_str(), O_WRONLY | O_NOFOLLOW | O_CLOEXEC));
+    lockbox::UniqueFd fd(::open(path.c_str(), O_WRONLY | O_NOFOLLOW | O_CLOEXEC));
     if (!fd.valid())
         return false;
     return ::write(fd.get(), "1", 1) == 1;

@@ -23,7 +23,7 @@
 #include <sys/types.h>
 #include <vector>
 
-#include "unique_handles.h"
+#include "libc_handles.h"
 
 namespace lockboxd {
 
@@ -36,7 +36,7 @@ size_t signal_matching(const std::vector<pid_t>& pids, const PidMatch& match, in
 // pidfds of the processes a kill has stopped and sent SIGKILL, by pid. A pidfd
 // turns readable when its process has exited, so the kill waits for these
 // without scanning /proc again.
-using Claimed = std::map<pid_t, UniqueFd>;
+using Claimed = std::map<pid_t, lockbox::UniqueFd>;
 
 struct FreezeRound {
     std::vector<pid_t> pids;  // every process this round stopped

@@ -12,7 +12,7 @@
 #include <sys/sysmacros.h>
 #include <unistd.h>
 
-#include "unique_handles.h"
+#include "libc_handles.h"
 
 namespace lockboxd {
 
@@ -20,7 +20,7 @@ namespace {
 
 // Small /proc files fit in one page; a bounded read is enough.
 bool read_proc_file(const std::string& path, std::string& out) {
-    UniqueFd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW));
+    lockbox::UniqueFd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW));
     if (!fd.valid())
         return false;
     char buf[4096];
@@ -36,7 +36,7 @@ bool read_proc_file(const std::string& path, std::string& out) {
 
 template <typename F>
 void for_each_pid(const std::string& proc_root, F&& f) {
-    UniqueDir dir(::opendir(proc_root.c_str()));
+    lockbox::UniqueDir dir(::opendir(proc_root.c_str()));
     if (!dir)
         return;
     while (struct dirent* de = ::readdir(dir.get())) {

@@ -11,6 +11,7 @@
 
 #include "process_freezer.h"
 #include "process_table.h"
+#include "sd_handles.h"
 
 namespace lockboxd {
 
@@ -104,7 +105,7 @@ struct SessionKiller::Job {
     size_t rounds = 0;
     std::set<pid_t> seen;
     std::vector<Done> waiters;
-    EventSourcePtr timer;
+    lockbox::EventSourcePtr timer;
     SessionKiller* owner = nullptr;
     std::string key;
     bool first_round = false;

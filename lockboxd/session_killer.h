@@ -20,10 +20,11 @@
 #include <sys/types.h>
 #include <vector>
 
+#include <systemd/sd-event.h>
+
 #include "clock.h"
 #include "process_table.h"
 #include "result.h"
-#include "unique_handles.h"
 
 namespace lockboxd {
 

@@ -1,6 +1,4 @@
-// The directories lockboxd keeps its files in (state, runtime), and the reading
-// of a JSON state file an older release left (enforcer.db has replaced those;
-// see enforcer_store.h).
+// The directories lockboxd keeps its files in (state, runtime).
 #pragma once
 
 #include <string>
@@ -9,10 +7,6 @@
 #include "result.h"
 
 namespace lockboxd {
-
-// Reads a regular file (no symlink) of at most max_bytes. A missing file is the
-// error code "ENOENT" so callers can treat a first start apart from damage.
-lockbox::Result<std::string> read_state_file(const std::string& path, size_t max_bytes);
 
 // Creates path (one level) with mode if missing; refuses a symlink or non-directory
 // and resets the mode of an existing directory.

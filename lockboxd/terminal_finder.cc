@@ -7,7 +7,7 @@
 #include <sys/stat.h>
 
 #include "process_table.h"
-#include "unique_handles.h"
+#include "libc_handles.h"
 
 namespace lockboxd {
 
@@ -25,12 +25,12 @@ bool all_digits(const char* s) {
 // Candidates: every pts/N, and ttyN (virtual consoles).
 std::vector<std::string> terminal_candidates(const std::string& dev_root) {
     std::vector<std::string> out;
-    if (UniqueDir pts(::opendir((dev_root + "/pts").c_str())); pts) {
+    if (lockbox::UniqueDir pts(::opendir((dev_root + "/pts").c_str())); pts) {
         while (struct dirent* de = ::readdir(pts.get()))
             if (all_digits(de->d_name))
                 out.push_back(dev_root + "/pts/" + de->d_name);
     }
-    if (UniqueDir dev(::opendir(dev_root.c_str())); dev) {
+    if (lockbox::UniqueDir dev(::opendir(dev_root.c_str())); dev) {
         while (struct dirent* de = ::readdir(dev.get())) {
             std::string_view name(de->d_name);
             if (name.size() > 3 && name.starts_with("tty") && all_digits(de->d_name + 3))

@@ -6,7 +6,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "unique_handles.h"
+#include "libc_handles.h"
 
 namespace lockboxd {
 
@@ -17,7 +17,7 @@ lockbox::Status write_to_terminal(const std::string& tty, uid_t uid, const std::
     // Look before opening: opening a device can act (a watchdog starts counting,
     // ptmx makes a terminal), so the name is only resolved here (O_PATH opens
     // nothing) and only a character device the engineer owns is opened.
-    UniqueFd where(::open(path.c_str(), O_PATH | O_NOFOLLOW | O_CLOEXEC));
+    lockbox::UniqueFd where(::open(path.c_str(), O_PATH | O_NOFOLLOW | O_CLOEXEC));
     if (!where.valid())
         return lockbox::make_error("bad-tty", "cannot find " + path + ": " + std::strerror(errno));
     // O_NOFOLLOW only covers the last component; a symlinked directory on the
@@ -34,7 +34,7 @@ lockbox::Status write_to_terminal(const std::string& tty, uid_t uid, const std::
         return lockbox::make_error("bad-tty", path + " is not owned by the engineer");
     // Reopening the resolved fd opens exactly the inode checked above, whatever
     // happened to the name since.
-    UniqueFd fd(::open(self.c_str(), O_WRONLY | O_NOCTTY | O_NONBLOCK | O_CLOEXEC));
+    lockbox::UniqueFd fd(::open(self.c_str(), O_WRONLY | O_NOCTTY | O_NONBLOCK | O_CLOEXEC));
     if (!fd.valid())
         return lockbox::make_error("bad-tty", "cannot open " + path + ": " + std::strerror(errno));
     if (!::isatty(fd.get()))

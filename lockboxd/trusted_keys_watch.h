@@ -12,7 +12,8 @@
 
 #include "clock.h"
 #include "result.h"
-#include "unique_handles.h"
+#include "libc_handles.h"
+#include "sd_handles.h"
 
 namespace lockboxd {
 
@@ -37,11 +38,11 @@ private:
     sd_event* event_;
     std::string dir_;
     OnChange on_change_;
-    UniqueFd inotify_;
+    lockbox::UniqueFd inotify_;
     int wd_ = -1;
-    EventSourcePtr sighup_;
-    EventSourcePtr io_;
-    EventSourcePtr debounce_;
+    lockbox::EventSourcePtr sighup_;
+    lockbox::EventSourcePtr io_;
+    lockbox::EventSourcePtr debounce_;
 };
 
 }  // namespace lockboxd

@@ -8,6 +8,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "libc_handles.h"
 #include "lockbox_build_config.h"
 
 namespace lockbox::nss {
@@ -63,18 +64,18 @@ void unmap(Mapping* m) {
 bool open_and_map(const char* path, Mapping* out) {
     // O_NOFOLLOW: a symlink is refused, not followed; O_NONBLOCK: a FIFO planted at
     // the path cannot hang the caller in open().
-    int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NOCTTY | O_NONBLOCK);
-    if (fd < 0)
+    UniqueFd fd(open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NOCTTY | O_NONBLOCK));
+    if (!fd.valid())
         return false;
     struct stat st {};
-    bool ok = fstat(fd, &st) == 0 && S_ISREG(st.st_mode) && st.st_uid == 0 &&
+    bool ok = fstat(fd.get(), &st) == 0 && S_ISREG(st.st_mode) && st.st_uid == 0 &&
               (st.st_mode & (S_IWGRP | S_IWOTH)) == 0 &&
               st.st_size >= static_cast<off_t>(sizeof(lockbox_nss_cache_header)) &&
               st.st_size <= static_cast<off_t>(LOCKBOX_NSS_CACHE_MAX_SIZE);
     void* addr = MAP_FAILED;
     if (ok)
-        addr = mmap(nullptr, static_cast<size_t>(st.st_size), PROT_READ, MAP_SHARED, fd, 0);
-    close(fd);
+        addr = mmap(nullptr, static_cast<size_t>(st.st_size), PROT_READ, MAP_SHARED, fd.get(), 0);
+    fd.reset();  // the mapping keeps the file; the descriptor is not needed past here
     if (addr == MAP_FAILED)
         return false;
     Mapping m{addr, static_cast<size_t>(st.st_size), st.st_dev, st.st_ino, CacheView{}};

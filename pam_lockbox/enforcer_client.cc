@@ -15,10 +15,7 @@ constexpr const char* DEFAULT_SYSTEM_BUS = "unix:path=/run/dbus/system_bus_socke
 constexpr size_t MAX_REASON_CODE = 64;
 constexpr size_t MAX_SESSION_ID = 128;
 
-struct MessageUnref {
-    void operator()(sd_bus_message* m) const { sd_bus_message_unref(m); }
-};
-using MessagePtr = std::unique_ptr<sd_bus_message, MessageUnref>;
+using MessagePtr = BusMessagePtr;
 
 // Owns an sd_bus_error so no path forgets sd_bus_error_free.
 struct BusError {

@@ -12,6 +12,7 @@
 
 #include "clock.h"
 #include "result.h"
+#include "sd_handles.h"
 
 namespace lockbox::pam {
 
@@ -43,12 +44,8 @@ struct SessionInfo {
     std::string logind_session;
 };
 
-struct BusCloser {
-    // Close without flushing: sd_bus_flush waits without a bound when the peer
-    // stops reading, and nothing we send needs to outlive the reply we waited for.
-    void operator()(sd_bus* bus) const { sd_bus_close_unref(bus); }
-};
-using BusPtr = std::unique_ptr<sd_bus, BusCloser>;
+// Nothing we send needs to outlive the reply we waited for: close without flushing.
+using BusPtr = UnflushedBusPtr;
 
 class EnforcerClient {
 public:

@@ -4,7 +4,7 @@
 LOCKBOX_PACKAGES=(
   # build
   meson ninja-build pkg-config g++ libpam0g-dev libsystemd-dev libsodium-dev
-  libssl-dev libcmocka-dev libsqlite3-dev nlohmann-json3-dev libinih-dev
+  libssl-dev libcmocka-dev libsqlite3-dev nlohmann-json3-dev
   libcli11-dev libfmt-dev
   # tests: real services and wrappers
   dbus-daemon systemd openssh-server openssh-client libpam-wrapper libnss-wrapper

@@ -27,19 +27,11 @@
 #include <systemd/sd-bus.h>
 #include <systemd/sd-event.h>
 
+#include "sd_handles.h"
+
 namespace {
 
 std::string g_dir;
-
-struct BusUnref {
-    void operator()(sd_bus* b) const { sd_bus_flush_close_unref(b); }
-};
-struct MsgUnref {
-    void operator()(sd_bus_message* m) const { sd_bus_message_unref(m); }
-};
-struct EventUnref {
-    void operator()(sd_event* e) const { sd_event_unref(e); }
-};
 
 constexpr const char* PATH = "/org/lockbox/Approval1";
 constexpr const char* IFACE = "org.lockbox.Approval1";
@@ -55,7 +47,7 @@ int get_host_grants(sd_bus_message* m, void* /*userdata*/, sd_bus_error* /*e*/) 
     r = sd_bus_message_new_method_return(m, &raw);
     if (r < 0)
         return r;
-    std::unique_ptr<sd_bus_message, MsgUnref> reply(raw);
+    lockbox::BusMessagePtr reply(raw);
     sd_bus_message_open_container(reply.get(), 'a', "(ss)");
     if (DIR* d = opendir(g_dir.c_str())) {
         while (struct dirent* de = readdir(d)) {
@@ -120,11 +112,11 @@ int forge(const char* member, const char* id) {
     sd_bus* raw = nullptr;
     if (sd_bus_open_system(&raw) < 0)
         return 1;
-    std::unique_ptr<sd_bus, BusUnref> bus(raw);
+    lockbox::BusPtr bus(raw);
     sd_bus_emit_signal(bus.get(), PATH, IFACE, member, "s", id);
     sd_bus_message* m = nullptr;
     if (sd_bus_message_new_signal(bus.get(), &m, PATH, IFACE, member) >= 0) {
-        std::unique_ptr<sd_bus_message, MsgUnref> msg(m);
+        lockbox::BusMessagePtr msg(m);
         sd_bus_message_set_destination(m, "org.lockbox.Enforcer1");
         sd_bus_message_append(m, "s", id);
         sd_bus_send(bus.get(), m, nullptr);
@@ -138,13 +130,13 @@ int forge_owner_change(const char* dest, const char* old_owner, int count) {
     sd_bus* raw = nullptr;
     if (sd_bus_open_system(&raw) < 0)
         return 1;
-    std::unique_ptr<sd_bus, BusUnref> bus(raw);
+    lockbox::BusPtr bus(raw);
     for (int i = 0; i < count; i++) {
         sd_bus_message* m = nullptr;
         if (sd_bus_message_new_signal(bus.get(), &m, "/org/freedesktop/DBus", "org.freedesktop.DBus",
                                       "NameOwnerChanged") < 0)
             return 1;
-        std::unique_ptr<sd_bus_message, MsgUnref> msg(m);
+        lockbox::BusMessagePtr msg(m);
         if (sd_bus_message_set_destination(m, dest) < 0 ||
             sd_bus_message_append(m, "sss", "org.lockbox.Approval1", old_owner, "") < 0 ||
             sd_bus_send(bus.get(), m, nullptr) < 0)
@@ -173,11 +165,11 @@ int main(int argc, char** argv) {
     g_dir = argv[2];
     sd_event* e = nullptr;
     sd_event_default(&e);
-    std::unique_ptr<sd_event, EventUnref> event(e);
+    lockbox::EventPtr event(e);
     sd_bus* raw = nullptr;
     if (sd_bus_open_system(&raw) < 0)
         return 1;
-    std::unique_ptr<sd_bus, BusUnref> bus(raw);
+    lockbox::BusPtr bus(raw);
     sd_bus_attach_event(bus.get(), e, 0);
     if (sd_bus_add_object_vtable(bus.get(), nullptr, PATH, IFACE, vtable, nullptr) < 0)
         return 1;

@@ -25,7 +25,7 @@
 #include <systemd/sd-bus.h>
 #include <systemd/sd-event.h>
 
-#include "raii_handles.h"
+#include "sd_handles.h"
 
 namespace {
 

@@ -235,34 +235,6 @@ void test_restart_after_exp_ends_sessions_at_once(void**) {
     assert_int_equal(static_cast<int>(e2->grants().find(c.jti)->state), static_cast<int>(GrantState::Completed));
 }
 
-// The JSON files of the release before enforcer.db: imported at the first
-// start, tokens verified as ever, the files kept as *.migrated.
-void test_state_of_an_older_release_is_migrated(void**) {
-    World w;
-    auto c = w.claims("eng", T0, T0 + 3600 * USEC_PER_SEC);
-    const std::string dir = w.config.enforcer_dir();
-    mkdir(w.config.state_dir.c_str(), 0755);
-    mkdir(dir.c_str(), 0700);
-    std::ofstream(dir + "/grants.json") << R"({"version":1,"grants":[{"token":")" << w.token(c)
-                                        << R"(","state":"active","installed_at":1,"ended_at":0,"sub":"eng","jti":")"
-                                        << c.jti << R"(","exp":)" << c.exp << R"(}],"revoked":["gone"]})";
-    std::ofstream(dir + "/uids.json") << R"({"version":1,"uids":{"eng":2100000042}})";
-    auto e = w.enforcer();
-    assert_int_equal(*e->uids().find("eng"), 2100000042);
-    assert_int_equal(static_cast<int>(e->check_access("eng", "sshd", "", "").reason),
-                     static_cast<int>(AccessReason::Allowed));
-    assert_true(e->grants().is_revoked("gone"));
-    struct stat st {};
-    assert_int_equal(stat((dir + "/enforcer.db").c_str(), &st), 0);
-    assert_int_equal(stat((dir + "/grants.json.migrated").c_str(), &st), 0);
-    assert_int_equal(stat((dir + "/uids.json").c_str(), &st), -1);
-    // The next start reads the database alone.
-    e.reset();
-    auto e2 = w.enforcer();
-    assert_int_equal(e2->grants().size(), 1);
-    assert_int_equal(*e2->uids().find("eng"), 2100000042);
-}
-
 // Fail closed, not refuse: the damaged file is kept beside an empty new store
 // and the start goes on with no grant (enforcer_damaged_state.cc). The kill of
 // the uid range is proven end to end (tests/e2e/test_attack_damaged_state.py);
@@ -612,7 +584,6 @@ int main(void) {
         cmocka_unit_test(test_session_lifecycle_and_end_at_exp),
         cmocka_unit_test(test_restart_keeps_valid_grants_sessions_and_uids),
         cmocka_unit_test(test_restart_after_exp_ends_sessions_at_once),
-        cmocka_unit_test(test_state_of_an_older_release_is_migrated),
         cmocka_unit_test(test_damaged_store_is_kept_and_start_goes_on_without_grants),
         cmocka_unit_test(test_uid_max_of_an_older_map_is_dropped_not_damage),
         cmocka_unit_test(test_quarantine_never_replaces_a_kept_store),

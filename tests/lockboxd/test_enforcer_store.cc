@@ -16,7 +16,6 @@
 #include <unistd.h>
 
 #include "enforcer_store.h"
-#include "legacy_state_json.h"
 #include "temp_dir.h"
 
 // cmocka last: its macros (fail, skip) must not meet the C++ headers.
@@ -221,97 +220,6 @@ void test_one_change_writes_its_rows_not_the_others(void**) {
     assert_int_equal(static_cast<int>(s.at("g1233").state), static_cast<int>(GrantState::Active));
 }
 
-// The JSON files as the last release wrote them.
-void write_legacy_files(const TempDir& dir) {
-    write_all(dir / "grants.json",
-              R"({"version":1,"grants":[)"
-              R"({"token":"v4.public.tok-a","state":"active","installed_at":11,"ended_at":0,"sub":"eng","jti":"ja","exp":99},)"
-              R"({"token":"v4.public.tok-b","state":"revoked","installed_at":12,"ended_at":13,"sub":"ops","jti":"jb","exp":98}],)"
-              R"("revoked":["jb","jz"]})");
-    write_all(dir / "uids.json", R"({"version":1,"uids":{"eng":2100000011,"ops":2100000012}})");
-    write_all(dir / "sessions.json",
-              std::string(R"({"version":1,"sessions":[{"id":")") + SESSION_ID +
-                  R"(","user":"eng","uid":2100000011,"pid":77,"tty":"pts/1","rhost":"h","logind_session":"c1",)"
-                  R"("grant_id":"ja","audit_session":5,"opened_at":3}]})");
-}
-
-void test_json_of_an_older_release_is_imported_once(void**) {
-    TempDir dir;
-    write_legacy_files(dir);
-    const std::string grants_text = read_all(dir / "grants.json");
-    auto store = open_ok(dir);
-    for (const char* name : {"grants.json", "uids.json", "sessions.json"}) {
-        assert_false(exists(dir / name));
-        assert_true(exists(dir / (std::string(name) + ".migrated")));
-    }
-    assert_true(read_all(dir / "grants.json.migrated") == grants_text);  // kept as it was
-    auto s = load_ok(*store);
-    auto g = by_jti(s);
-    assert_int_equal(g.size(), 2);
-    assert_string_equal(g.at("ja").token.c_str(), "v4.public.tok-a");
-    assert_int_equal(static_cast<int>(g.at("ja").state), static_cast<int>(GrantState::Active));
-    assert_int_equal(g.at("ja").installed_at, 11);
-    assert_int_equal(g.at("ja").exp, 99);
-    assert_int_equal(g.at("jb").ended_at, 13);
-    assert_int_equal(s.grants.revoked.size(), 2);
-    assert_int_equal(s.uids.size(), 2);
-    assert_int_equal(s.sessions.size(), 1);
-    assert_int_equal(s.sessions[0].audit_session, 5);
-
-    // A grants.json that turns up later is not read: the database is the state.
-    write_all(dir / "grants.json", R"({"version":1,"grants":[{"token":"t","state":"active","jti":"jnew"}]})");
-    store.reset();
-    auto store2 = open_ok(dir);
-    auto again = load_ok(*store2);
-    assert_int_equal(again.grants.grants.size(), 2);
-    assert_true(exists(dir / "grants.json"));
-    assert_true(read_all(dir / "grants.json.migrated") == grants_text);
-}
-
-// A crash after the import committed and before the renames: the next start
-// finishes the renames and reads nothing twice.
-void test_renames_interrupted_by_a_crash_are_finished(void**) {
-    TempDir dir;
-    write_legacy_files(dir);
-    open_ok(dir).reset();
-    assert_int_equal(rename((dir / "uids.json.migrated").c_str(), (dir / "uids.json").c_str()), 0);
-    auto store = open_ok(dir);
-    assert_false(exists(dir / "uids.json"));
-    assert_true(exists(dir / "uids.json.migrated"));
-    assert_int_equal(load_ok(*store).uids.size(), 2);
-}
-
-void test_damaged_json_refuses_and_imports_nothing(void**) {
-    TempDir dir;
-    write_legacy_files(dir);
-    const std::string good = read_all(dir / "grants.json");
-    write_all(dir / "grants.json", "{\"grants\": [trunc");
-    auto r = EnforcerStore::open(dir.path());
-    assert_false(r.ok());
-    expect_error_mentions(r.error(), dir / "grants.json");
-    // Nothing was committed or renamed: uids.json is still there to be imported.
-    assert_true(exists(dir / "uids.json"));
-    assert_false(exists(dir / "uids.json.migrated"));
-    write_all(dir / "grants.json", good);
-    auto store = open_ok(dir);
-    auto s = load_ok(*store);
-    assert_int_equal(s.grants.grants.size(), 2);
-    assert_int_equal(s.uids.size(), 2);
-}
-
-void test_damaged_legacy_files_are_refused(void**) {
-    assert_false(parse_legacy_grants("not json").ok());
-    assert_false(parse_legacy_grants(R"({"grants":[{"token":"x","state":"bogus","jti":"a"}]})").ok());
-    assert_false(parse_legacy_grants(R"({"grants":[{"token":"x","state":"active"}]})").ok());  // no jti
-    assert_false(parse_legacy_grants(R"({"grants":{}})").ok());
-    assert_false(parse_legacy_uids(R"({"uids":{"alice":2100000001,"bob":2100000001}})").ok());
-    assert_false(parse_legacy_uids(R"({"uids":{"Bad Name":2100000001}})").ok());
-    assert_false(parse_legacy_uids(R"({"uids":{"alice":99999999999}})").ok());
-    assert_false(parse_legacy_uids("garbage").ok());
-    assert_false(parse_legacy_sessions("{}").ok());
-    assert_false(parse_legacy_sessions(R"({"sessions":[{"id":"x"}]})").ok());
-}
-
 // A writer that dies by SIGKILL in the middle of its saves: every save is all
 // or nothing, and every save it reported done is there. Rounds with different
 // kill moments, since a kill may also land between two saves.
@@ -490,10 +398,6 @@ int main(void) {
         cmocka_unit_test(test_round_trip_keeps_every_table),
         cmocka_unit_test(test_files_are_private),
         cmocka_unit_test(test_one_change_writes_its_rows_not_the_others),
-        cmocka_unit_test(test_json_of_an_older_release_is_imported_once),
-        cmocka_unit_test(test_renames_interrupted_by_a_crash_are_finished),
-        cmocka_unit_test(test_damaged_json_refuses_and_imports_nothing),
-        cmocka_unit_test(test_damaged_legacy_files_are_refused),
         cmocka_unit_test(test_killed_writer_leaves_whole_transactions),
         cmocka_unit_test(test_uncommitted_transaction_is_not_seen),
         cmocka_unit_test(test_newer_schema_is_refused),

@@ -23,6 +23,7 @@
 #include <systemd/sd-bus.h>
 
 #include "bus_api.h"
+#include "sd_handles.h"
 
 namespace {
 
@@ -163,7 +164,7 @@ int main(int argc, char** argv) {
         fprintf(stderr, "stub_enforcer: cannot connect: %s\n", strerror(-r));
         return 1;
     }
-    std::unique_ptr<sd_bus, decltype(&sd_bus_flush_close_unref)> bus(raw, sd_bus_flush_close_unref);
+    lockbox::BusPtr bus(raw);
     r = sd_bus_add_object(bus.get(), nullptr, lockbox::bus::ENFORCER_PATH, on_message, &stub);
     if (r >= 0) r = sd_bus_request_name(bus.get(), lockbox::bus::ENFORCER_NAME, 0);
     if (r < 0) {

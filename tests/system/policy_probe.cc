@@ -26,28 +26,15 @@
 #include <unistd.h>
 #include <vector>
 
+#include "sd_handles.h"
+
 namespace {
 
-struct BusUnref {
-    void operator()(sd_bus* b) const { sd_bus_flush_close_unref(b); }
-};
-struct MessageUnref {
-    void operator()(sd_bus_message* m) const { sd_bus_message_unref(m); }
-};
-struct EventUnref {
-    void operator()(sd_event* e) const { sd_event_unref(e); }
-};
-struct SlotUnref {
-    void operator()(sd_bus_slot* s) const { sd_bus_slot_unref(s); }
-};
-struct SourceUnref {
-    void operator()(sd_event_source* s) const { sd_event_source_unref(s); }
-};
-using Bus = std::unique_ptr<sd_bus, BusUnref>;
-using Message = std::unique_ptr<sd_bus_message, MessageUnref>;
-using Event = std::unique_ptr<sd_event, EventUnref>;
-using Slot = std::unique_ptr<sd_bus_slot, SlotUnref>;
-using Source = std::unique_ptr<sd_event_source, SourceUnref>;
+using Bus = lockbox::BusPtr;
+using Message = lockbox::BusMessagePtr;
+using Event = lockbox::EventPtr;
+using Slot = lockbox::BusSlotPtr;
+using Source = lockbox::EventSourcePtr;
 
 // Owns an sd_bus_error for its whole life so no exit path leaks it.
 struct BusError {
