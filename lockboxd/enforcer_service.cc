@@ -7,6 +7,7 @@
 
 #include "bus_api.h"
 #include "names.h"
+#include "printable_text.h"
 
 namespace lockboxd {
 
@@ -25,13 +26,6 @@ int invalid(sd_bus_error* e, const std::string& what) {
 }
 
 bool bounded(const char* s, size_t max) { return s && std::strlen(s) <= max; }
-
-bool printable(const char* s) {
-    for (; *s; s++)
-        if (static_cast<unsigned char>(*s) < 0x20 || *s == 0x7f)
-            return false;
-    return true;
-}
 
 // Refuses anyone but root (the bus policy should already have).
 int require_root(EnforcerService* self, sd_bus_message* m, sd_bus_error* e, uid_t* out = nullptr) {
@@ -64,8 +58,8 @@ int method_check_access(sd_bus_message* m, void* userdata, sd_bus_error* e) {
         return r;
     if (!lockbox::is_valid_user_name(user))
         return invalid(e, "user: not a valid user name");
-    if (!bounded(service, MAX_SERVICE) || !printable(service) || !bounded(rhost, lockbox::MAX_HOST_NAME) ||
-        !printable(rhost) || !bounded(tty, MAX_TTY) || !printable(tty))
+    if (!bounded(service, MAX_SERVICE) || !lockbox::is_printable(service) || !bounded(rhost, lockbox::MAX_HOST_NAME) ||
+        !lockbox::is_printable(rhost) || !bounded(tty, MAX_TTY) || !lockbox::is_printable(tty))
         return invalid(e, "service, rhost and tty must be short printable strings");
     if ((r = require_root(self, m, e)) <= 0)
         return r;
@@ -86,8 +80,8 @@ int method_open_session(sd_bus_message* m, void* userdata, sd_bus_error* e) {
         return invalid(e, "user: not a valid user name");
     if (pid > INT32_MAX)
         return invalid(e, "pid: out of range");
-    if (!bounded(tty, MAX_TTY) || !printable(tty) || !bounded(rhost, lockbox::MAX_HOST_NAME) || !printable(rhost) ||
-        !bounded(logind, MAX_LOGIND_SESSION) || !printable(logind))
+    if (!bounded(tty, MAX_TTY) || !lockbox::is_printable(tty) || !bounded(rhost, lockbox::MAX_HOST_NAME) || !lockbox::is_printable(rhost) ||
+        !bounded(logind, MAX_LOGIND_SESSION) || !lockbox::is_printable(logind))
         return invalid(e, "tty, rhost and logind_session must be short printable strings");
     if ((r = require_root(self, m, e)) <= 0)
         return r;
