@@ -1,14 +1,13 @@
 // The org.lockbox.Approval1 method handlers (see approval_service.h for the shape).
 #include <pwd.h>
-#include <cstdio>
 #include <cstring>
 
-#include <systemd/sd-daemon.h>
 #include <systemd/sd-id128.h>
 
 #include "approval_service.h"
 #include "bus_api.h"
 #include "bus_args.h"
+#include "daemon_log.h"
 #include "names.h"
 #include "request_json.h"
 #include "time_format.h"
@@ -277,8 +276,7 @@ int ApprovalService::list_requests(sd_bus_message* m, sd_bus_error* e) {
     size_t left_out = 0;
     std::string reply = requests_to_json(shown, now, bus::MAX_LIST_REPLY, &left_out);
     if (left_out > 0)
-        std::fprintf(stderr, SD_WARNING "ListRequests by %s: %zu older requests did not fit one reply\n",
-                     actor->name.c_str(), left_out);
+        log_warning("ListRequests by {}: {} older requests did not fit one reply", actor->name, left_out);
     return reply_string(m, reply);
 }
 
