@@ -1,12 +1,10 @@
 #include "approval_service.h"
 
-#include <cstdio>
 #include <cstring>
 #include <ctime>
 
-#include <systemd/sd-daemon.h>
-
 #include "bus_api.h"
+#include "daemon_log.h"
 
 namespace lockbox::approval {
 
@@ -28,12 +26,13 @@ usec_t monotonic_now(sd_event* event) {
 // sd-bus callbacks are C: no exception may cross them.
 template <int (ApprovalService::*Method)(sd_bus_message*, sd_bus_error*)>
 int dispatch(sd_bus_message* m, void* userdata, sd_bus_error* e) noexcept {
+    const char* member = sd_bus_message_get_member(m);
     try {
         return (static_cast<ApprovalService*>(userdata)->*Method)(m, e);
     } catch (const std::exception& ex) {
-        std::fprintf(stderr, SD_ERR "internal error in %s: %s\n", sd_bus_message_get_member(m), ex.what());
+        log_error("internal error in {}: {}", member ? member : "?", ex.what());
     } catch (...) {
-        std::fprintf(stderr, SD_ERR "internal error in %s\n", sd_bus_message_get_member(m));
+        log_error("internal error in {}", member ? member : "?");
     }
     return sd_bus_error_set(e, bus::ERROR_INTERNAL, "internal error; see the service's log");
 }
@@ -110,7 +109,7 @@ ApprovalService::~ApprovalService() {
     try {
         summarize_refusals(true);
     } catch (...) {
-        std::fprintf(stderr, SD_ERR "cannot write the refused-call summaries at shutdown\n");
+        log_error("cannot write the refused-call summaries at shutdown");
     }
 }
 
@@ -162,8 +161,7 @@ int ApprovalService::refuse(sd_bus_error* e, const std::string& method, const Ac
                             const Error& err, const Request* r) {
     const char* name = bus_error_for(err);
     if (std::strcmp(name, bus::ERROR_INTERNAL) == 0) {
-        std::fprintf(stderr, SD_ERR "%s by %s failed: %s\n", method.c_str(), actor.name.c_str(),
-                     err.message.c_str());
+        log_error("{} by {} failed: {}", method, actor.name, err.message);
         return sd_bus_error_set(e, name, ("internal error: " + err.message).c_str());
     }
     const bool audit_this_one = refusal_limiter_.admit(actor.uid, monotonic_now(event_));
@@ -186,8 +184,7 @@ int ApprovalService::refuse(sd_bus_error* e, const std::string& method, const Ac
     a.fields["METHOD"] = method;
     a.fields["REFUSAL"] = err.code;
     if (auto s = store_->append_audit({a}); !s)
-        std::fprintf(stderr, SD_ERR "cannot store the audit record for a refused call: %s\n",
-                     s.error().message.c_str());
+        log_error("cannot store the audit record for a refused call: {}", s.error().message);
     forward_outbox();
     return sd_bus_error_set(e, name, err.message.c_str());
 }
@@ -214,7 +211,7 @@ void ApprovalService::forward_outbox() {
     for (;;) {
         auto batch = store_->unsent_audit(OUTBOX_BATCH);
         if (!batch) {
-            std::fprintf(stderr, SD_ERR "cannot read the audit outbox: %s\n", batch.error().message.c_str());
+            log_error("cannot read the audit outbox: {}", batch.error().message);
             break;
         }
         std::vector<int64_t> sent;
@@ -222,8 +219,7 @@ void ApprovalService::forward_outbox() {
         for (const auto& item : *batch) {
             if (auto s = item.entry.to_record().send(); !s) {
                 // journald refused or is gone: keep it, try again shortly.
-                std::fprintf(stderr, SD_WARNING "audit record %lld not sent yet: %s\n",
-                             static_cast<long long>(item.seq), s.error().message.c_str());
+                log_warning("audit record {} not sent yet: {}", item.seq, s.error().message);
                 uint64_t mono = 0;
                 sd_event_now(event_, CLOCK_MONOTONIC, &mono);
                 sd_event_source_set_time(outbox_retry_.get(), mono + static_cast<uint64_t>(OUTBOX_RETRY));
@@ -235,8 +231,7 @@ void ApprovalService::forward_outbox() {
         }
         if (auto s = store_->remove_sent_audit(sent); !s) {
             // Sent but not removed: a restart sends them again. A duplicate beats a loss.
-            std::fprintf(stderr, SD_ERR "cannot remove sent audit records from the outbox: %s\n",
-                         s.error().message.c_str());
+            log_error("cannot remove sent audit records from the outbox: {}", s.error().message);
             return;
         }
         if (retry || batch->size() < OUTBOX_BATCH)
@@ -248,7 +243,7 @@ void ApprovalService::sweep_expired() {
     const usec_t now = clock_.now();
     auto due = store_->due_for_expiry(now);
     if (!due) {
-        std::fprintf(stderr, SD_ERR "expiry sweep failed: %s\n", due.error().message.c_str());
+        log_error("expiry sweep failed: {}", due.error().message);
         return;
     }
     for (const auto& r : *due) {
@@ -259,7 +254,7 @@ void ApprovalService::sweep_expired() {
                            "request " + r.id + " expired: nobody finished approving it in time");
         a.fields["REASON"] = next->close_reason;
         if (auto s = commit_transition(r, *next, {a}); !s && s.error().code != "conflict")
-            std::fprintf(stderr, SD_ERR "cannot expire %s: %s\n", r.id.c_str(), s.error().message.c_str());
+            log_error("cannot expire {}: {}", r.id, s.error().message);
     }
     arm_expiry_timer();
 }
@@ -280,7 +275,7 @@ int ApprovalService::on_expiry_timer(sd_event_source* /*s*/, uint64_t /*usec*/, 
     try {
         static_cast<ApprovalService*>(userdata)->sweep_expired();
     } catch (...) {
-        std::fprintf(stderr, SD_ERR "expiry sweep failed\n");
+        log_error("expiry sweep failed");
     }
     return 0;
 }
@@ -316,8 +311,7 @@ void ApprovalService::summarize_refusals(bool flush_all) {
     }
     if (!summaries.empty()) {
         if (auto s = store_->append_audit(summaries); !s)
-            std::fprintf(stderr, SD_ERR "cannot store the refused-call summaries: %s\n",
-                         s.error().message.c_str());
+            log_error("cannot store the refused-call summaries: {}", s.error().message);
         forward_outbox();
     }
     if (!refusal_window_timer_)
@@ -335,7 +329,7 @@ int ApprovalService::on_refusal_window(sd_event_source* /*s*/, uint64_t /*usec*/
     try {
         static_cast<ApprovalService*>(userdata)->summarize_refusals(false);
     } catch (...) {
-        std::fprintf(stderr, SD_ERR "refused-call summary failed\n");
+        log_error("refused-call summary failed");
     }
     return 0;
 }
@@ -344,7 +338,7 @@ int ApprovalService::on_outbox_retry(sd_event_source* /*s*/, uint64_t /*usec*/, 
     try {
         static_cast<ApprovalService*>(userdata)->forward_outbox();
     } catch (...) {
-        std::fprintf(stderr, SD_ERR "audit forwarding failed\n");
+        log_error("audit forwarding failed");
     }
     return 0;
 }
@@ -354,7 +348,7 @@ void ApprovalService::emit(const char* signal, const std::string& id, const char
                                        state)
                   : sd_bus_emit_signal(bus_, bus::APPROVAL_PATH, bus::APPROVAL_IFACE, signal, "s", id.c_str());
     if (r < 0)
-        std::fprintf(stderr, SD_WARNING "cannot emit %s for %s: %s\n", signal, id.c_str(), std::strerror(-r));
+        log_warning("cannot emit {} for {}: {}", signal, id, std::strerror(-r));
 }
 
 void ApprovalService::notify_for(const Request& r) {
@@ -392,8 +386,7 @@ void ApprovalService::on_mail_done(const MailMessage& m, const Status& status) {
         a.fields["REASON"] = status.error().message;
     }
     if (auto s = store_->append_audit({a}); !s)
-        std::fprintf(stderr, SD_ERR "cannot store the notification audit record: %s\n",
-                     s.error().message.c_str());
+        log_error("cannot store the notification audit record: {}", s.error().message);
     forward_outbox();
 }
 

@@ -3,6 +3,8 @@
 // method handler has one shape: read and bound the arguments → validate →
 // authorize from the sender's credentials → act in one store transaction with
 // its audit records → forward the outbox to journald → emit signals → reply.
+// The first steps are one prologue (Call::admit); every decision on who may do
+// what is the workflow's (request_workflow.h), never a handler's.
 #pragma once
 
 #include <memory>
@@ -46,6 +48,9 @@ public:
     int get_host_grants(sd_bus_message* m, sd_bus_error* e);
 
 private:
+    // One method call: the prologue every handler shares (request_methods.cc).
+    class Call;
+
     Result<Actor> caller(sd_bus_message* m);
     // Replies with the bus error for err, auditing it as call-refused unless it
     // is an internal failure (which is logged instead) or the caller's uid is

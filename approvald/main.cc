@@ -1,7 +1,6 @@
 // lockbox-approvald: the approval workflow on the system bus as org.lockbox.Approval1.
 #include <cerrno>
 #include <csignal>
-#include <cstdio>
 #include <cstring>
 #include <string>
 #include <sys/stat.h>
@@ -12,6 +11,7 @@
 #include "approval_service.h"
 #include "audit.h"
 #include "bus_api.h"
+#include "daemon_log.h"
 #include "lockbox_build_config.h"
 #include "sqlite_request_store.h"
 
@@ -23,7 +23,7 @@ using namespace lockbox::approval;
 bool make_dir(const std::string& path, mode_t mode) {
     if (::mkdir(path.c_str(), mode) == 0 || errno == EEXIST)
         return true;
-    std::fprintf(stderr, SD_ERR "cannot create %s: %s\n", path.c_str(), std::strerror(errno));
+    log_error("cannot create {}: {}", path, std::strerror(errno));
     return false;
 }
 
@@ -40,11 +40,11 @@ int run(const std::string& config_path) {
 
     auto config = load_config(config_path);
     if (!config) {
-        std::fprintf(stderr, SD_ERR "%s\n", config.error().message.c_str());
+        log_error(config.error().message);
         return EXIT_FAILURE;
     }
     if (config->tenant.empty()) {
-        std::fprintf(stderr, SD_ERR "%s: [Host] Tenant= is required\n", config_path.c_str());
+        log_error("{}: [Host] Tenant= is required", config_path);
         return EXIT_FAILURE;
     }
     set_audit_identity("lockbox-approvald", config->host_name);
@@ -53,7 +53,7 @@ int run(const std::string& config_path) {
         return EXIT_FAILURE;
     auto store = SqliteRequestStore::open(config->approval_dir() + "/requests.db");
     if (!store) {
-        std::fprintf(stderr, SD_ERR "%s\n", store.error().message.c_str());
+        log_error(store.error().message);
         return EXIT_FAILURE;
     }
 
@@ -61,7 +61,7 @@ int run(const std::string& config_path) {
     int r = sd_event_default(&raw_event);
     EventPtr event(raw_event);
     if (r < 0) {
-        std::fprintf(stderr, SD_ERR "cannot create the event loop: %s\n", std::strerror(-r));
+        log_error("cannot create the event loop: {}", std::strerror(-r));
         return EXIT_FAILURE;
     }
     (void)sd_event_add_signal(event.get(), nullptr, SIGTERM, nullptr, nullptr);
@@ -73,32 +73,32 @@ int run(const std::string& config_path) {
     r = sd_bus_open_system(&raw_bus);
     BusPtr bus(raw_bus);
     if (r < 0) {
-        std::fprintf(stderr, SD_ERR "cannot connect to the system bus: %s\n", std::strerror(-r));
+        log_error("cannot connect to the system bus: {}", std::strerror(-r));
         return EXIT_FAILURE;
     }
     r = sd_bus_attach_event(bus.get(), event.get(), SD_EVENT_PRIORITY_NORMAL);
     if (r < 0) {
-        std::fprintf(stderr, SD_ERR "cannot attach the bus to the loop: %s\n", std::strerror(-r));
+        log_error("cannot attach the bus to the loop: {}", std::strerror(-r));
         return EXIT_FAILURE;
     }
 
     ApprovalService service(*config, system_clock(), std::move(*store), event.get(), bus.get());
     if (auto s = service.start(); !s) {
-        std::fprintf(stderr, SD_ERR "%s\n", s.error().message.c_str());
+        log_error(s.error().message);
         return EXIT_FAILURE;
     }
     // Name last: once a caller can reach us, everything is in place. Works for
     // Type=dbus (BusName=) and Type=notify alike.
     r = sd_bus_request_name(bus.get(), bus::APPROVAL_NAME, 0);
     if (r < 0) {
-        std::fprintf(stderr, SD_ERR "cannot own %s: %s\n", bus::APPROVAL_NAME, std::strerror(-r));
+        log_error("cannot own {}: {}", bus::APPROVAL_NAME, std::strerror(-r));
         return EXIT_FAILURE;
     }
     (void)sd_notify(0, "READY=1\nSTATUS=Serving org.lockbox.Approval1");
     r = sd_event_loop(event.get());
     (void)sd_notify(0, "STOPPING=1");
     if (r < 0) {
-        std::fprintf(stderr, SD_ERR "event loop failed: %s\n", std::strerror(-r));
+        log_error("event loop failed: {}", std::strerror(-r));
         return EXIT_FAILURE;
     }
     return EXIT_SUCCESS;
@@ -120,7 +120,7 @@ int main(int argc, char** argv) {
     try {
         return run(config_path);
     } catch (const std::exception& e) {
-        std::fprintf(stderr, SD_ERR "fatal: %s\n", e.what());
+        log_error("fatal: {}", e.what());
         return EXIT_FAILURE;
     }
 }

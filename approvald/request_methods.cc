@@ -1,14 +1,17 @@
 // The org.lockbox.Approval1 method handlers (see approval_service.h for the shape).
+// Every handler starts with the same prologue (Call::admit) and leaves every
+// decision on who may do what to the workflow (request_workflow.h).
 #include <pwd.h>
-#include <cstdio>
 #include <cstring>
+#include <initializer_list>
+#include <optional>
 
-#include <systemd/sd-daemon.h>
 #include <systemd/sd-id128.h>
 
 #include "approval_service.h"
 #include "bus_api.h"
 #include "bus_args.h"
+#include "daemon_log.h"
 #include "names.h"
 #include "request_json.h"
 #include "time_format.h"
@@ -26,8 +29,6 @@ Actor unknown_caller() {
     a.name = "unknown";
     return a;
 }
-
-Error access_denied(const std::string& message) { return make_error("access-denied", "access denied: " + message); }
 
 Result<std::string> new_request_id() {
     sd_id128_t id;
@@ -62,36 +63,98 @@ Status refuse_system_account(const std::string& engineer) {
     return {};
 }
 
+// The first refusal among the checks of a call's arguments, in argument order.
+Status first_refusal(std::initializer_list<Status> checks) {
+    for (const auto& s : checks)
+        if (!s)
+            return s;
+    return {};
+}
+
 }  // namespace
 
+// One method call from the handler's point of view: the prologue every handler
+// shares, then the caller and the request it names, and its refusals.
+class ApprovalService::Call {
+public:
+    Call(ApprovalService& service, sd_bus_message* m, sd_bus_error* e, const char* method)
+        : args(m), service_(service), e_(e), method_(method), caller_(service.caller(m)) {}
+
+    ArgReader args;
+
+    // The prologue, in this order: who calls (refused as "unknown" when the bus
+    // cannot tell), the arguments as read and bounded, their validation, the
+    // workflow's role gate (authorize) and, when id is given, that request
+    // loaded after any due expiry. False when the call was refused; the handler
+    // then returns reply().
+    bool admit(const Status& validation, std::optional<Operation> gate, const std::string* id = nullptr) {
+        if (!caller_) {
+            reply_ = service_.refuse(e_, method_, unknown_caller(), caller_.error());
+            return false;
+        }
+        if (!args.ok())
+            return refused(args.error());
+        if (!validation)
+            return refused(validation.error());
+        if (gate)
+            if (auto s = authorize(*gate, *caller_, service_.policy_); !s)
+                return refused(s.error());
+        if (id) {
+            auto r = service_.load(*id);
+            if (!r)
+                return refused(r.error());
+            request_ = std::move(*r);
+        }
+        return true;
+    }
+
+    const Actor& actor() const { return *caller_; }
+    const Request& request() const { return *request_; }
+    // A refusal after the prologue; its audit record names the loaded request.
+    int refuse(const Error& err) {
+        refused(err);
+        return reply_;
+    }
+    int reply() const { return reply_; }
+
+private:
+    bool refused(const Error& err) {
+        reply_ = service_.refuse(e_, method_, *caller_, err, request_ ? &*request_ : nullptr);
+        return false;
+    }
+
+    ApprovalService& service_;
+    sd_bus_error* e_;
+    const char* method_;
+    Result<Actor> caller_;
+    std::optional<Request> request_;
+    int reply_ = 0;
+};
+
 int ApprovalService::create_request(sd_bus_message* m, sd_bus_error* e) {
-    static const char* METHOD = "CreateRequest";
-    auto actor = caller(m);
-    if (!actor)
-        return refuse(e, METHOD, unknown_caller(), actor.error());
-    ArgReader args(m);
+    Call call(*this, m, e, "CreateRequest");
     NewRequest in;
-    in.tenant = args.str("tenant", MAX_ARG);
-    in.ticket = args.str("ticket", MAX_ARG);
-    in.hosts = args.strv("hosts", MAX_HOSTS, MAX_HOST_NAME);
-    in.duration_sec = args.u64("duration_sec");
-    in.reason = args.str("reason", MAX_ARG);
-    in.ssh_keys = args.strv("ssh_keys", MAX_SSH_KEYS, MAX_SSH_KEY);
-    in.engineer = args.str("engineer", MAX_ARG);
-    if (!args.ok())
-        return refuse(e, METHOD, *actor, args.error());
-    if (auto s = validate_new_request(in, config_.tenant, config_.max_grant); !s)
-        return refuse(e, METHOD, *actor, s.error());
+    in.tenant = call.args.str("tenant", MAX_ARG);
+    in.ticket = call.args.str("ticket", MAX_ARG);
+    in.hosts = call.args.strv("hosts", MAX_HOSTS, MAX_HOST_NAME);
+    in.duration_sec = call.args.u64("duration_sec");
+    in.reason = call.args.str("reason", MAX_ARG);
+    in.ssh_keys = call.args.strv("ssh_keys", MAX_SSH_KEYS, MAX_SSH_KEY);
+    in.engineer = call.args.str("engineer", MAX_ARG);
+    // No role gate: who may file for whom depends on the request (create_request).
+    if (!call.admit(validate_new_request(in, config_.tenant, config_.max_grant), std::nullopt))
+        return call.reply();
+    const Actor& actor = call.actor();
     auto id = new_request_id();
     if (!id)
-        return refuse(e, METHOD, *actor, id.error());
-    auto r = approval::create_request(in, *actor, *id, policy_, clock_.now());
+        return call.refuse(id.error());
+    auto r = approval::create_request(in, actor, *id, policy_, clock_.now());
     if (!r)
-        return refuse(e, METHOD, *actor, r.error());
+        return call.refuse(r.error());
     if (auto s = refuse_system_account(r->engineer); !s)
-        return refuse(e, METHOD, *actor, s.error());
-    auto a = audit_for(AuditEvent::RequestCreated, actor->name, *r,
-                       actor->name + " requested access for " + r->engineer + " to " + r->tenant +
+        return call.refuse(s.error());
+    auto a = audit_for(AuditEvent::RequestCreated, actor.name, *r,
+                       actor.name + " requested access for " + r->engineer + " to " + r->tenant +
                            " (ticket " + r->ticket + ") for " + format_duration(r->duration));
     a.fields["REASON"] = r->reason;
     a.fields["DURATION"] = std::to_string(r->duration / USEC_PER_SEC);
@@ -100,7 +163,7 @@ int ApprovalService::create_request(sd_bus_message* m, sd_bus_error* e) {
         hosts += (hosts.empty() ? "" : " ") + h;
     a.fields["HOSTS"] = hosts;
     if (auto s = store_->insert(*r, {a}); !s)
-        return refuse(e, METHOD, *actor, make_error("internal", s.error().message));
+        return call.refuse(make_error("internal", s.error().message));
     forward_outbox();
     arm_expiry_timer();
     emit("RequestChanged", r->id, state_name(r->state));
@@ -108,39 +171,25 @@ int ApprovalService::create_request(sd_bus_message* m, sd_bus_error* e) {
 }
 
 int ApprovalService::approve_request(sd_bus_message* m, sd_bus_error* e) {
-    static const char* METHOD = "ApproveRequest";
-    auto actor = caller(m);
-    if (!actor)
-        return refuse(e, METHOD, unknown_caller(), actor.error());
-    ArgReader args(m);
-    const std::string id = args.str("id", MAX_ARG);
-    const uint64_t duration = args.u64("duration_sec");
-    const std::string comment = args.str("comment", MAX_ARG);
-    if (!args.ok())
-        return refuse(e, METHOD, *actor, args.error());
-    Status valid = validate_request_id(id);
-    if (valid)
-        valid = validate_text("comment", comment, MAX_COMMENT, false);
-    if (valid && duration != 0)
-        valid = validate_duration(duration, config_.max_grant);
-    if (!valid)
-        return refuse(e, METHOD, *actor, valid.error());
-    if (!(actor->root || actor->manager || actor->approver))
-        return refuse(e, METHOD, *actor,
-                      access_denied("approving needs the manager role (group " + config_.manager_group +
-                                    ") or the approver role (group " + config_.approver_group + ")"));
-    auto r = load(id);
-    if (!r)
-        return refuse(e, METHOD, *actor, r.error());
-    auto next = approval::approve_request(*r, *actor, duration, comment, policy_, clock_.now());
+    Call call(*this, m, e, "ApproveRequest");
+    const std::string id = call.args.str("id", MAX_ARG);
+    const uint64_t duration = call.args.u64("duration_sec");
+    const std::string comment = call.args.str("comment", MAX_ARG);
+    if (!call.admit(first_refusal({validate_request_id(id), validate_text("comment", comment, MAX_COMMENT, false),
+                                   duration != 0 ? validate_duration(duration, config_.max_grant) : Status{}}),
+                    Operation::Approve, &id))
+        return call.reply();
+    const Actor& actor = call.actor();
+    const Request& r = call.request();
+    auto next = approval::approve_request(r, actor, duration, comment, policy_, clock_.now());
     if (!next)
-        return refuse(e, METHOD, *actor, next.error(), &*r);
+        return call.refuse(next.error());
 
     std::vector<AuditEntry> audit;
     const bool final_stage = next->state == RequestState::Approved;
-    auto a = audit_for(final_stage ? AuditEvent::ApproverApproved : AuditEvent::ManagerApproved, actor->name,
+    auto a = audit_for(final_stage ? AuditEvent::ApproverApproved : AuditEvent::ManagerApproved, actor.name,
                        *next,
-                       actor->name + " approved request " + id + " as " + (final_stage ? "approver" : "manager"));
+                       actor.name + " approved request " + id + " as " + (final_stage ? "approver" : "manager"));
     if (!comment.empty())
         a.fields["COMMENT"] = comment;
     a.fields["DURATION"] = std::to_string(next->duration / USEC_PER_SEC);
@@ -148,221 +197,134 @@ int ApprovalService::approve_request(sd_bus_message* m, sd_bus_error* e) {
     if (final_stage) {
         auto token = issuer_.issue(*next);
         if (!token)
-            return refuse(e, METHOD, *actor, make_error("internal", token.error().message), &*r);
+            return call.refuse(make_error("internal", token.error().message));
         next->token = std::move(*token);
-        auto g = audit_for(AuditEvent::GrantIssued, actor->name, *next,
+        auto g = audit_for(AuditEvent::GrantIssued, actor.name, *next,
                            "grant " + id + " issued for " + next->engineer + ", valid " +
                                format_rfc3339(next->nbf) + " to " + format_rfc3339(next->exp));
         g.fields["NBF"] = format_rfc3339(next->nbf);
         g.fields["EXP"] = format_rfc3339(next->exp);
         audit.push_back(g);
     }
-    if (auto s = commit_transition(*r, *next, audit); !s)
-        return refuse(e, METHOD, *actor,
-                      commit_error(s.error()), &*r);
+    if (auto s = commit_transition(r, *next, audit); !s)
+        return call.refuse(commit_error(s.error()));
     if (final_stage)
         emit("GrantIssued", id);
     return reply_string(m, state_name(next->state));
 }
 
 int ApprovalService::deny_request(sd_bus_message* m, sd_bus_error* e) {
-    static const char* METHOD = "DenyRequest";
-    auto actor = caller(m);
-    if (!actor)
-        return refuse(e, METHOD, unknown_caller(), actor.error());
-    ArgReader args(m);
-    const std::string id = args.str("id", MAX_ARG);
-    const std::string reason = args.str("reason", MAX_ARG);
-    if (!args.ok())
-        return refuse(e, METHOD, *actor, args.error());
-    Status valid = validate_request_id(id);
-    if (valid)
-        valid = validate_text("reason", reason, MAX_REASON, true);
-    if (!valid)
-        return refuse(e, METHOD, *actor, valid.error());
-    if (!(actor->root || actor->manager || actor->approver))
-        return refuse(e, METHOD, *actor,
-                      access_denied("denying needs the manager role (group " + config_.manager_group +
-                                    ") or the approver role (group " + config_.approver_group + ")"));
-    auto r = load(id);
-    if (!r)
-        return refuse(e, METHOD, *actor, r.error());
-    auto next = approval::deny_request(*r, *actor, reason, policy_, clock_.now());
+    Call call(*this, m, e, "DenyRequest");
+    const std::string id = call.args.str("id", MAX_ARG);
+    const std::string reason = call.args.str("reason", MAX_ARG);
+    if (!call.admit(first_refusal({validate_request_id(id), validate_text("reason", reason, MAX_REASON, true)}),
+                    Operation::Deny, &id))
+        return call.reply();
+    const Actor& actor = call.actor();
+    const Request& r = call.request();
+    auto next = approval::deny_request(r, actor, reason, policy_, clock_.now());
     if (!next)
-        return refuse(e, METHOD, *actor, next.error(), &*r);
-    auto a = audit_for(AuditEvent::RequestDenied, actor->name, *next, actor->name + " denied request " + id);
+        return call.refuse(next.error());
+    auto a = audit_for(AuditEvent::RequestDenied, actor.name, *next, actor.name + " denied request " + id);
     a.fields["REASON"] = reason;
-    if (auto s = commit_transition(*r, *next, {a}); !s)
-        return refuse(e, METHOD, *actor,
-                      commit_error(s.error()), &*r);
+    if (auto s = commit_transition(r, *next, {a}); !s)
+        return call.refuse(commit_error(s.error()));
     return sd_bus_reply_method_return(m, "");
 }
 
 int ApprovalService::cancel_request(sd_bus_message* m, sd_bus_error* e) {
-    static const char* METHOD = "CancelRequest";
-    auto actor = caller(m);
-    if (!actor)
-        return refuse(e, METHOD, unknown_caller(), actor.error());
-    ArgReader args(m);
-    const std::string id = args.str("id", MAX_ARG);
-    if (!args.ok())
-        return refuse(e, METHOD, *actor, args.error());
-    if (auto s = validate_request_id(id); !s)
-        return refuse(e, METHOD, *actor, s.error());
-    if (!actor->may_read())
-        return refuse(e, METHOD, *actor,
-                      access_denied("cancelling needs the engineer role (group " + config_.engineer_group +
-                                    ") or the manager role (group " + config_.manager_group + ")"));
-    auto r = load(id);
-    if (!r)
-        return refuse(e, METHOD, *actor, r.error());
-    auto next = approval::cancel_request(*r, *actor, clock_.now());
+    Call call(*this, m, e, "CancelRequest");
+    const std::string id = call.args.str("id", MAX_ARG);
+    if (!call.admit(validate_request_id(id), Operation::Cancel, &id))
+        return call.reply();
+    const Actor& actor = call.actor();
+    const Request& r = call.request();
+    auto next = approval::cancel_request(r, actor, clock_.now());
     if (!next)
-        return refuse(e, METHOD, *actor, next.error(), &*r);
-    auto a = audit_for(AuditEvent::RequestCancelled, actor->name, *next,
-                       actor->name + " cancelled request " + id);
-    if (auto s = commit_transition(*r, *next, {a}); !s)
-        return refuse(e, METHOD, *actor,
-                      commit_error(s.error()), &*r);
+        return call.refuse(next.error());
+    auto a = audit_for(AuditEvent::RequestCancelled, actor.name, *next,
+                       actor.name + " cancelled request " + id);
+    if (auto s = commit_transition(r, *next, {a}); !s)
+        return call.refuse(commit_error(s.error()));
     return sd_bus_reply_method_return(m, "");
 }
 
 int ApprovalService::get_request(sd_bus_message* m, sd_bus_error* e) {
-    static const char* METHOD = "GetRequest";
-    auto actor = caller(m);
-    if (!actor)
-        return refuse(e, METHOD, unknown_caller(), actor.error());
-    ArgReader args(m);
-    const std::string id = args.str("id", MAX_ARG);
-    if (!args.ok())
-        return refuse(e, METHOD, *actor, args.error());
-    if (auto s = validate_request_id(id); !s)
-        return refuse(e, METHOD, *actor, s.error());
-    if (!actor->may_read())
-        return refuse(e, METHOD, *actor,
-                      access_denied("reading requests needs the engineer, manager or approver role"));
-    auto r = load(id);
-    if (!r)
-        return refuse(e, METHOD, *actor, r.error());
-    if (!may_read(*r, *actor))
-        return refuse(e, METHOD, *actor,
-                      access_denied("engineers may read only their own requests"), &*r);
-    return reply_string(m, request_to_json(*r, clock_.now()).dump());
+    Call call(*this, m, e, "GetRequest");
+    const std::string id = call.args.str("id", MAX_ARG);
+    if (!call.admit(validate_request_id(id), Operation::Read, &id))
+        return call.reply();
+    if (auto s = authorize_read(call.request(), call.actor()); !s)
+        return call.refuse(s.error());
+    return reply_string(m, request_to_json(call.request(), clock_.now()).dump());
 }
 
 int ApprovalService::list_requests(sd_bus_message* m, sd_bus_error* e) {
-    static const char* METHOD = "ListRequests";
-    auto actor = caller(m);
-    if (!actor)
-        return refuse(e, METHOD, unknown_caller(), actor.error());
-    ArgReader args(m);
-    const std::string state = args.str("state", MAX_ARG);
-    if (!args.ok())
-        return refuse(e, METHOD, *actor, args.error());
-    if (auto s = validate_state_filter(state); !s)
-        return refuse(e, METHOD, *actor, s.error());
-    if (!actor->may_read())
-        return refuse(e, METHOD, *actor,
-                      access_denied("reading requests needs the engineer, manager or approver role"));
+    Call call(*this, m, e, "ListRequests");
+    const std::string state = call.args.str("state", MAX_ARG);
+    if (!call.admit(validate_state_filter(state), Operation::Read))
+        return call.reply();
+    const Actor& actor = call.actor();
     sweep_expired();
     auto all = store_->list(std::nullopt);
     if (!all)
-        return refuse(e, METHOD, *actor, make_error("internal", all.error().message));
+        return call.refuse(make_error("internal", all.error().message));
     const usec_t now = clock_.now();
     std::vector<Request> shown;
     for (auto& r : *all)
-        if (may_read(r, *actor) && (state.empty() || state == state_name(effective_state(r, now))))
+        if (may_read(r, actor) && (state.empty() || state == state_name(effective_state(r, now))))
             shown.push_back(std::move(r));
     // Newest first (the store's order), cut to one bus message.
     size_t left_out = 0;
     std::string reply = requests_to_json(shown, now, bus::MAX_LIST_REPLY, &left_out);
     if (left_out > 0)
-        std::fprintf(stderr, SD_WARNING "ListRequests by %s: %zu older requests did not fit one reply\n",
-                     actor->name.c_str(), left_out);
+        log_warning("ListRequests by {}: {} older requests did not fit one reply", actor.name, left_out);
     return reply_string(m, reply);
 }
 
 int ApprovalService::revoke_grant(sd_bus_message* m, sd_bus_error* e) {
-    static const char* METHOD = "RevokeGrant";
-    auto actor = caller(m);
-    if (!actor)
-        return refuse(e, METHOD, unknown_caller(), actor.error());
-    ArgReader args(m);
-    const std::string id = args.str("id", MAX_ARG);
-    const std::string reason = args.str("reason", MAX_ARG);
-    if (!args.ok())
-        return refuse(e, METHOD, *actor, args.error());
-    Status valid = validate_request_id(id);
-    if (valid)
-        valid = validate_text("reason", reason, MAX_REASON, true);
-    if (!valid)
-        return refuse(e, METHOD, *actor, valid.error());
-    if (!(actor->root || actor->approver))
-        return refuse(e, METHOD, *actor,
-                      access_denied("revoking a grant needs the approver role (group " +
-                                    config_.approver_group + ")"));
-    auto r = load(id);
-    if (!r)
-        return refuse(e, METHOD, *actor, r.error());
-    auto next = approval::revoke_grant(*r, *actor, reason, policy_, clock_.now());
+    Call call(*this, m, e, "RevokeGrant");
+    const std::string id = call.args.str("id", MAX_ARG);
+    const std::string reason = call.args.str("reason", MAX_ARG);
+    if (!call.admit(first_refusal({validate_request_id(id), validate_text("reason", reason, MAX_REASON, true)}),
+                    Operation::Revoke, &id))
+        return call.reply();
+    const Actor& actor = call.actor();
+    const Request& r = call.request();
+    auto next = approval::revoke_grant(r, actor, reason, policy_, clock_.now());
     if (!next)
-        return refuse(e, METHOD, *actor, next.error(), &*r);
-    auto a = audit_for(AuditEvent::GrantRevoked, actor->name, *next, actor->name + " revoked grant " + id);
+        return call.refuse(next.error());
+    auto a = audit_for(AuditEvent::GrantRevoked, actor.name, *next, actor.name + " revoked grant " + id);
     a.fields["REASON"] = reason;
-    if (auto s = commit_transition(*r, *next, {a}); !s)
-        return refuse(e, METHOD, *actor,
-                      commit_error(s.error()), &*r);
+    if (auto s = commit_transition(r, *next, {a}); !s)
+        return call.refuse(commit_error(s.error()));
     emit("GrantRevoked", id);
     return sd_bus_reply_method_return(m, "");
 }
 
 int ApprovalService::export_grant(sd_bus_message* m, sd_bus_error* e) {
-    static const char* METHOD = "ExportGrant";
-    auto actor = caller(m);
-    if (!actor)
-        return refuse(e, METHOD, unknown_caller(), actor.error());
-    ArgReader args(m);
-    const std::string id = args.str("id", MAX_ARG);
-    if (!args.ok())
-        return refuse(e, METHOD, *actor, args.error());
-    if (auto s = validate_request_id(id); !s)
-        return refuse(e, METHOD, *actor, s.error());
-    if (!actor->may_read())
-        return refuse(e, METHOD, *actor,
-                      access_denied("exporting grants needs the engineer, manager or approver role"));
-    auto r = load(id);
-    if (!r)
-        return refuse(e, METHOD, *actor, r.error());
-    if (!may_export(*r, *actor))
-        return refuse(e, METHOD, *actor,
-                      access_denied("engineers may export only their own grants"), &*r);
-    const auto state = effective_state(*r, clock_.now());
-    if (r->token.empty() || (state != RequestState::Approved && state != RequestState::Active))
-        return refuse(e, METHOD, *actor,
-                      make_error("invalid-state", "request " + id + " is " + state_name(state) +
-                                                      "; there is no valid grant to export"),
-                      &*r);
-    return reply_string(m, r->token);
+    Call call(*this, m, e, "ExportGrant");
+    const std::string id = call.args.str("id", MAX_ARG);
+    if (!call.admit(validate_request_id(id), Operation::Export, &id))
+        return call.reply();
+    auto token = approval::export_grant(call.request(), call.actor(), clock_.now());
+    if (!token)
+        return call.refuse(token.error());
+    return reply_string(m, *token);
 }
 
 int ApprovalService::get_host_grants(sd_bus_message* m, sd_bus_error* e) {
-    static const char* METHOD = "GetHostGrants";
-    auto actor = caller(m);
-    if (!actor)
-        return refuse(e, METHOD, unknown_caller(), actor.error());
-    ArgReader args(m);
-    const std::string tenant = args.str("tenant", MAX_ARG);
-    const std::string host = args.str("host", MAX_ARG);
-    if (!args.ok())
-        return refuse(e, METHOD, *actor, args.error());
+    Call call(*this, m, e, "GetHostGrants");
+    const std::string tenant = call.args.str("tenant", MAX_ARG);
+    const std::string host = call.args.str("host", MAX_ARG);
+    Status valid;
     if (!is_valid_tenant_name(tenant) || !is_valid_host_name(host))
-        return refuse(e, METHOD, *actor,
-                      make_error("invalid-argument", "tenant/host: expected a tenant and a host name"));
-    if (!actor->root)
-        return refuse(e, METHOD, *actor, access_denied("GetHostGrants is for root (lockboxd) only"));
+        valid = make_error("invalid-argument", "tenant/host: expected a tenant and a host name");
+    if (!call.admit(valid, Operation::HostGrants))
+        return call.reply();
     auto grants = store_->grants_for_host(tenant, host);
     if (!grants)
-        return refuse(e, METHOD, *actor, make_error("internal", grants.error().message));
+        return call.refuse(make_error("internal", grants.error().message));
     const usec_t now = clock_.now();
     sd_bus_message* raw = nullptr;
     int r = sd_bus_message_new_method_return(m, &raw);
@@ -384,8 +346,7 @@ int ApprovalService::get_host_grants(sd_bus_message* m, sd_bus_error* e) {
     if (r >= 0)
         r = sd_bus_message_close_container(reply.get());
     if (r < 0)
-        return refuse(e, METHOD, *actor,
-                      make_error("internal", std::string("cannot build the reply: ") + std::strerror(-r)));
+        return call.refuse(make_error("internal", std::string("cannot build the reply: ") + std::strerror(-r)));
     return sd_bus_send(nullptr, reply.get(), nullptr);
 }
 

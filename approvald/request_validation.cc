@@ -3,6 +3,7 @@
 #include <set>
 
 #include "names.h"
+#include "printable_text.h"
 #include "request.h"
 #include "time_format.h"
 
@@ -34,7 +35,7 @@ Status validate_text(const char* what, const std::string& text, size_t max, bool
         return invalid(std::string(what) + ": must not be empty");
     if (text.size() > max)
         return invalid(std::string(what) + ": longer than " + std::to_string(max) + " bytes");
-    if (!text.empty() && !is_valid_reason(text))
+    if (!is_printable(text))
         return invalid(std::string(what) + ": must be printable text without control characters");
     return {};
 }

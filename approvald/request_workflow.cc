@@ -23,14 +23,57 @@ std::string role(const char* name, const std::string& group) {
 
 bool involved(const Request& r, const Actor& a) { return a.name == r.created_by || a.name == r.engineer; }
 
+const char* const ANY_READER_ROLE = "the engineer, manager or approver role";
+
 }  // namespace
+
+Status authorize(Operation op, const Actor& actor, const WorkflowPolicy& policy) {
+    const std::string engineer = role("engineer", policy.engineer_group);
+    const std::string manager = role("manager", policy.manager_group);
+    const std::string approver = role("approver", policy.approver_group);
+    switch (op) {
+    case Operation::Create:
+        if (!(actor.root || actor.manager || actor.engineer))
+            return access_denied("creating a request", engineer + " or " + manager);
+        return {};
+    case Operation::Approve:
+        if (!(actor.root || actor.manager || actor.approver))
+            return access_denied("approving", manager + " or " + approver);
+        return {};
+    case Operation::Deny:
+        if (!(actor.root || actor.manager || actor.approver))
+            return access_denied("denying", manager + " or " + approver);
+        return {};
+    case Operation::Cancel:
+        // Any reader may try; cancel_request then allows only the request's own people.
+        if (!actor.may_read())
+            return access_denied("cancelling", engineer + " or " + manager);
+        return {};
+    case Operation::Read:
+        if (!actor.may_read())
+            return access_denied("reading requests", ANY_READER_ROLE);
+        return {};
+    case Operation::Export:
+        if (!actor.may_read())
+            return access_denied("exporting grants", ANY_READER_ROLE);
+        return {};
+    case Operation::Revoke:
+        if (!(actor.root || actor.approver))
+            return access_denied("revoking a grant", approver);
+        return {};
+    case Operation::HostGrants:
+        if (!actor.root)
+            return make_error("access-denied", "access denied: GetHostGrants is for root (lockboxd) only");
+        return {};
+    }
+    return make_error("access-denied", "access denied: unknown operation");
+}
 
 Result<Request> create_request(const NewRequest& in, const Actor& actor, const std::string& id,
                                const WorkflowPolicy& policy, usec_t now) {
     std::string engineer = in.engineer.empty() ? actor.name : in.engineer;
-    if (!(actor.root || actor.manager || actor.engineer))
-        return access_denied("creating a request", role("engineer", policy.engineer_group) + " or " +
-                                                       role("manager", policy.manager_group));
+    if (auto s = authorize(Operation::Create, actor, policy); !s)
+        return s.error();
     if (engineer != actor.name && !(actor.root || actor.manager))
         return access_denied("creating a request for another engineer",
                              role("manager", policy.manager_group));
@@ -129,8 +172,8 @@ Result<Request> cancel_request(const Request& r, const Actor& actor, usec_t now)
 
 Result<Request> revoke_grant(const Request& r, const Actor& actor, const std::string& reason,
                              const WorkflowPolicy& policy, usec_t now) {
-    if (!(actor.root || actor.approver))
-        return access_denied("revoking a grant", role("approver", policy.approver_group));
+    if (auto s = authorize(Operation::Revoke, actor, policy); !s)
+        return s.error();
     const RequestState state = effective_state(r, now);
     if (state != RequestState::Approved && state != RequestState::Active)
         return invalid_state(r, now, "revoke");
@@ -161,6 +204,20 @@ bool may_read(const Request& r, const Actor& actor) {
     return actor.engineer && involved(r, actor);
 }
 
-bool may_export(const Request& r, const Actor& actor) { return may_read(r, actor); }
+Status authorize_read(const Request& r, const Actor& actor) {
+    if (!may_read(r, actor))
+        return make_error("access-denied", "access denied: engineers may read only their own requests");
+    return {};
+}
+
+Result<std::string> export_grant(const Request& r, const Actor& actor, usec_t now) {
+    if (!may_read(r, actor))
+        return make_error("access-denied", "access denied: engineers may export only their own grants");
+    const auto state = effective_state(r, now);
+    if (r.token.empty() || (state != RequestState::Approved && state != RequestState::Active))
+        return make_error("invalid-state", "request " + r.id + " is " + state_name(state) +
+                                               "; there is no valid grant to export");
+    return r.token;
+}
 
 }  // namespace lockbox::approval

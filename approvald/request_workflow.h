@@ -1,6 +1,8 @@
 // The request state machine (docs/design.md §5, §6): who may move a request from which
 // state to which, separation of duties, shortening only, pending expiry. Pure:
 // no I/O, time passed in, so every transition is unit-tested with a fixed clock.
+// It is the one authority on who may do what: the bus handlers ask it and
+// decide nothing themselves.
 //
 // Refusals are Errors with code "access-denied" (missing role; the message names
 // it), "invalid-state" (names the current state), "separation-of-duties" or
@@ -25,6 +27,16 @@ struct WorkflowPolicy {
     std::string approver_group = "lockbox-approvers";
 };
 
+// What a caller asks to do, for the role gate.
+enum class Operation { Create, Approve, Deny, Cancel, Read, Export, Revoke, HostGrants };
+
+// The role gate, decided from the caller's roles alone, before any request is
+// loaded: a caller who could not do op to any request is refused here, so an id
+// tells them nothing, not even whether it exists. What depends on the request
+// (its stage, separation of duties, own requests only) is decided by the
+// functions below.
+Status authorize(Operation op, const Actor& actor, const WorkflowPolicy& policy);
+
 // Authorizes and builds a new request (fields already validated). Engineers file
 // for themselves, managers and root for anyone.
 Result<Request> create_request(const NewRequest& in, const Actor& actor, const std::string& id,
@@ -44,7 +56,10 @@ std::optional<Request> expire_if_due(const Request& r, usec_t now);
 
 // Readers: root, managers, approvers; engineers only requests they filed or that name them.
 bool may_read(const Request& r, const Actor& actor);
-// The grant token is exported to the same people who may read the request.
-bool may_export(const Request& r, const Actor& actor);
+// may_read as a refusal that says why.
+Status authorize_read(const Request& r, const Actor& actor);
+// The grant token of r, to the same people who may read the request, while the
+// grant is valid (approved or active).
+Result<std::string> export_grant(const Request& r, const Actor& actor, usec_t now);
 
 }  // namespace lockbox::approval

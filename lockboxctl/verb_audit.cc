@@ -18,6 +18,7 @@
 #include "bus_api.h"
 #include "ctl.h"
 #include "names.h"
+#include "printable_text.h"
 #include "time_format.h"
 
 namespace lockboxctl {
@@ -205,18 +206,7 @@ lockbox::Result<std::vector<Entry>> read_entries(const AuditOptions& o, bool& tr
 
 // Journal values are whatever a sender wrote: never let one move the cursor,
 // clear the screen or split a table row.
-std::string printable(std::string_view s, size_t max) {
-    std::string out;
-    for (char c : s) {
-        if (out.size() >= max) {
-            out += "…";
-            break;
-        }
-        auto u = static_cast<unsigned char>(c);
-        out += (u < 0x20 || u == 0x7f) ? ' ' : c;
-    }
-    return out;
-}
+using lockbox::printable;
 
 std::string details(const Entry& e) {
     std::string d;

@@ -6,7 +6,9 @@
 #include <vector>
 
 #include "bus_api.h"
+#include "bus_args.h"
 #include "names.h"
+#include "printable_text.h"
 
 namespace lockboxd {
 
@@ -17,20 +19,12 @@ constexpr size_t MAX_EUID_CACHE = 4096;
 constexpr size_t MAX_TTY = 64;
 constexpr size_t MAX_SERVICE = 64;
 constexpr size_t MAX_LOGIND_SESSION = 64;
+constexpr size_t MAX_SESSION_ID = 64;
 
 EnforcerService* self_of(void* userdata) { return static_cast<EnforcerService*>(userdata); }
 
 int invalid(sd_bus_error* e, const std::string& what) {
     return sd_bus_error_set(e, bus::ERROR_INVALID_ARGUMENT, what.c_str());
-}
-
-bool bounded(const char* s, size_t max) { return s && std::strlen(s) <= max; }
-
-bool printable(const char* s) {
-    for (; *s; s++)
-        if (static_cast<unsigned char>(*s) < 0x20 || *s == 0x7f)
-            return false;
-    return true;
 }
 
 // Refuses anyone but root (the bus policy should already have).
@@ -58,15 +52,18 @@ int error_from(sd_bus_error* e, const lockbox::Error& err) {
 
 int method_check_access(sd_bus_message* m, void* userdata, sd_bus_error* e) {
     auto* self = self_of(userdata);
-    const char *user, *service, *rhost, *tty;
-    int r = sd_bus_message_read(m, "ssss", &user, &service, &rhost, &tty);
-    if (r < 0)
-        return r;
+    lockbox::ArgReader args(m);
+    const std::string user = args.str("user", bus::MAX_STRING_ARG);
+    const std::string service = args.str("service", MAX_SERVICE);
+    const std::string rhost = args.str("rhost", lockbox::MAX_HOST_NAME);
+    const std::string tty = args.str("tty", MAX_TTY);
+    if (!args.ok())
+        return invalid(e, args.error().message);
     if (!lockbox::is_valid_user_name(user))
         return invalid(e, "user: not a valid user name");
-    if (!bounded(service, MAX_SERVICE) || !printable(service) || !bounded(rhost, lockbox::MAX_HOST_NAME) ||
-        !printable(rhost) || !bounded(tty, MAX_TTY) || !printable(tty))
+    if (!lockbox::is_printable(service) || !lockbox::is_printable(rhost) || !lockbox::is_printable(tty))
         return invalid(e, "service, rhost and tty must be short printable strings");
+    int r;
     if ((r = require_root(self, m, e)) <= 0)
         return r;
     AccessAnswer a = self->enforcer().check_access(user, service, rhost, tty);
@@ -77,18 +74,21 @@ int method_check_access(sd_bus_message* m, void* userdata, sd_bus_error* e) {
 
 int method_open_session(sd_bus_message* m, void* userdata, sd_bus_error* e) {
     auto* self = self_of(userdata);
-    const char *user, *tty, *rhost, *logind;
-    uint32_t pid;
-    int r = sd_bus_message_read(m, "susss", &user, &pid, &tty, &rhost, &logind);
-    if (r < 0)
-        return r;
+    lockbox::ArgReader args(m);
+    const std::string user = args.str("user", bus::MAX_STRING_ARG);
+    const uint32_t pid = args.u32("pid");
+    const std::string tty = args.str("tty", MAX_TTY);
+    const std::string rhost = args.str("rhost", lockbox::MAX_HOST_NAME);
+    const std::string logind = args.str("logind_session", MAX_LOGIND_SESSION);
+    if (!args.ok())
+        return invalid(e, args.error().message);
     if (!lockbox::is_valid_user_name(user))
         return invalid(e, "user: not a valid user name");
     if (pid > INT32_MAX)
         return invalid(e, "pid: out of range");
-    if (!bounded(tty, MAX_TTY) || !printable(tty) || !bounded(rhost, lockbox::MAX_HOST_NAME) || !printable(rhost) ||
-        !bounded(logind, MAX_LOGIND_SESSION) || !printable(logind))
+    if (!lockbox::is_printable(tty) || !lockbox::is_printable(rhost) || !lockbox::is_printable(logind))
         return invalid(e, "tty, rhost and logind_session must be short printable strings");
+    int r;
     if ((r = require_root(self, m, e)) <= 0)
         return r;
     auto opened = self->enforcer().open_session(user, static_cast<int32_t>(pid), tty, rhost, logind);
@@ -100,12 +100,11 @@ int method_open_session(sd_bus_message* m, void* userdata, sd_bus_error* e) {
 
 int method_close_session(sd_bus_message* m, void* userdata, sd_bus_error* e) {
     auto* self = self_of(userdata);
-    const char* id;
-    int r = sd_bus_message_read(m, "s", &id);
-    if (r < 0)
-        return r;
-    if (!bounded(id, 64))
-        return invalid(e, "session_id: too long");
+    lockbox::ArgReader args(m);
+    const std::string id = args.str("session_id", MAX_SESSION_ID);
+    if (!args.ok())
+        return invalid(e, args.error().message);
+    int r;
     if ((r = require_root(self, m, e)) <= 0)
         return r;
     if (auto st = self->enforcer().close_session(id); !st)
@@ -115,13 +114,12 @@ int method_close_session(sd_bus_message* m, void* userdata, sd_bus_error* e) {
 
 int method_import_grant(sd_bus_message* m, void* userdata, sd_bus_error* e) {
     auto* self = self_of(userdata);
-    const char* token;
-    int r = sd_bus_message_read(m, "s", &token);
-    if (r < 0)
-        return r;
-    if (!bounded(token, bus::MAX_TOKEN))
-        return invalid(e, "token: longer than the maximum token size");
+    lockbox::ArgReader args(m);
+    const std::string token = args.str("token", bus::MAX_TOKEN);
+    if (!args.ok())
+        return invalid(e, args.error().message);
     uid_t euid = 0;
+    int r;
     if ((r = require_root(self, m, e, &euid)) <= 0)
         return r;
     auto jti = self->enforcer().install(token, self->actor_of(euid), "import");
@@ -132,15 +130,17 @@ int method_import_grant(sd_bus_message* m, void* userdata, sd_bus_error* e) {
 
 int method_revoke_grant(sd_bus_message* m, void* userdata, sd_bus_error* e) {
     auto* self = self_of(userdata);
-    const char *id, *reason;
-    int r = sd_bus_message_read(m, "ss", &id, &reason);
-    if (r < 0)
-        return r;
+    lockbox::ArgReader args(m);
+    const std::string id = args.str("grant_id", bus::MAX_STRING_ARG);
+    const std::string reason = args.str("reason", bus::MAX_STRING_ARG);
+    if (!args.ok())
+        return invalid(e, args.error().message);
     if (!lockbox::is_valid_uuid(id))
         return invalid(e, "grant_id: expected a UUID");
-    if (!lockbox::is_valid_reason(reason) || !*reason)
+    if (!lockbox::is_valid_reason(reason) || reason.empty())
         return invalid(e, "reason: expected non-empty printable text");
     uid_t euid = 0;
+    int r;
     if ((r = require_root(self, m, e, &euid)) <= 0)
         return r;
     if (auto st = self->enforcer().revoke(id, reason, self->actor_of(euid)); !st)
@@ -166,12 +166,11 @@ int method_list_sessions(sd_bus_message* m, void* userdata, sd_bus_error* e) {
 
 int method_kill_session(sd_bus_message* m, void* userdata, sd_bus_error* e) {
     auto* self = self_of(userdata);
-    const char* id;
-    int r = sd_bus_message_read(m, "s", &id);
-    if (r < 0)
-        return r;
-    if (!bounded(id, 64))
-        return invalid(e, "session_id: too long");
+    lockbox::ArgReader args(m);
+    const std::string id = args.str("session_id", MAX_SESSION_ID);
+    if (!args.ok())
+        return invalid(e, args.error().message);
+    int r;
     uid_t euid = 0;
     if ((r = require_root(self, m, e, &euid)) <= 0)
         return r;
@@ -182,12 +181,10 @@ int method_kill_session(sd_bus_message* m, void* userdata, sd_bus_error* e) {
 
 int method_authorized_keys(sd_bus_message* m, void* userdata, sd_bus_error* /*e*/) {
     auto* self = self_of(userdata);
-    const char* user;
-    int r = sd_bus_message_read(m, "s", &user);
-    if (r < 0)
-        return r;
+    lockbox::ArgReader args(m);
+    const std::string user = args.str("user", bus::MAX_STRING_ARG);
     // sshd asks for every user who tries; an unknown or odd name has no keys.
-    std::string lines = lockbox::is_valid_user_name(user) ? self->enforcer().authorized_keys(user) : "";
+    std::string lines = args.ok() && lockbox::is_valid_user_name(user) ? self->enforcer().authorized_keys(user) : "";
     return sd_bus_reply_method_return(m, "s", lines.c_str());
 }
 

@@ -2,6 +2,7 @@
 
 #include <cstring>
 #include "clock.h"
+#include "printable_text.h"
 
 #include "log.h"
 
@@ -10,12 +11,7 @@ namespace lockboxd {
 namespace {
 
 // Bus names are ASCII and at most 255 bytes; anything else is cut, never trusted.
-std::string printable(const char* s, size_t max = 255) {
-    std::string out;
-    for (size_t i = 0; s && s[i] && i < max; i++)
-        out += (s[i] >= 0x21 && s[i] <= 0x7e) ? s[i] : '?';
-    return out;
-}
+std::string bus_name_text(const char* s) { return s ? lockbox::printable(s, 255) : std::string(); }
 
 }  // namespace
 
@@ -27,8 +23,8 @@ void ForgedSignalAudit::refused(sd_bus_message* m, const std::string& reason) {
     total_++;
     auto p = std::make_unique<Pending>();
     p->owner = this;
-    p->sender = printable(sd_bus_message_get_sender(m));
-    p->signal = printable(sd_bus_message_get_member(m));
+    p->sender = bus_name_text(sd_bus_message_get_sender(m));
+    p->signal = bus_name_text(sd_bus_message_get_member(m));
     p->reason = reason;
     p->message = "ignoring " + p->signal + " from " + (p->sender.empty() ? "?" : p->sender) + " (forged: " +
                  reason + ")";

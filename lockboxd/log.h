@@ -1,17 +1,15 @@
-// Operational log lines (not audit records) on stderr, which journald takes with
-// the sd-daemon "<N>" priority prefix when lockboxd runs as a service.
+// lockboxd logs through the daemons' one helper (liblockbox/daemon_log.h); these
+// declarations only keep its call sites in namespace lockboxd short.
 #pragma once
 
-#include <cstdio>
-#include <string>
+#include "daemon_log.h"
 
 namespace lockboxd {
 
-inline void log_line(int priority, const std::string& text) {
-    std::fprintf(stderr, "<%d>%s\n", priority, text.c_str());
-}
-inline void log_error(const std::string& text) { log_line(3, text); }
-inline void log_warning(const std::string& text) { log_line(4, text); }
-inline void log_info(const std::string& text) { log_line(6, text); }
+using lockbox::log_error;
+using lockbox::log_warning;
+using lockbox::log_notice;
+using lockbox::log_info;
+using lockbox::log_debug;
 
 }  // namespace lockboxd

@@ -51,11 +51,11 @@ Error call_error(const char* method, int r, const sd_bus_error* e) {
         sd_bus_error_has_name(e, SD_BUS_ERROR_NAME_HAS_NO_OWNER) ||
         sd_bus_error_has_name(e, SD_BUS_ERROR_DISCONNECTED))
         return make_error("unavailable", std::string("lockboxd is not running (") +
-                                             printable(e->name) + ")");
+                                             printable(e->name, MAX_SHOWN_TEXT) + ")");
     if (sd_bus_error_is_set(e))
         return make_error("refused", std::string("lockboxd refused ") + method + ": " +
-                                         printable(e->name) + ": " +
-                                         printable(e->message ? e->message : ""));
+                                         printable(e->name, MAX_SHOWN_TEXT) + ": " +
+                                         printable(e->message ? e->message : "", MAX_SHOWN_TEXT));
     return make_error("unavailable", std::string(method) + " failed: " + errno_text(r));
 }
 
@@ -115,19 +115,6 @@ Result<MessagePtr> invoke(sd_bus* bus, usec_t deadline, sd_bus_message* call, co
 
 }  // namespace
 
-std::string printable(const std::string& text, size_t max_len) {
-    std::string out;
-    out.reserve(std::min(text.size(), max_len));
-    for (char c : text) {
-        if (out.size() >= max_len) {
-            out += "...";
-            break;
-        }
-        out += (c >= 0x20 && c < 0x7f) ? c : '?';
-    }
-    return out;
-}
-
 Result<EnforcerClient> EnforcerClient::connect(usec_t budget) {
     usec_t deadline = monotonic_now() + budget;
     sd_bus* raw = nullptr;
@@ -146,7 +133,7 @@ Result<EnforcerClient> EnforcerClient::connect(usec_t budget) {
     r = sd_bus_start(bus.get());
     if (r < 0)
         return make_error("unavailable", "cannot connect to the system bus (" +
-                                             printable(address) + "): " + errno_text(r));
+                                             printable(address, MAX_SHOWN_TEXT) + "): " + errno_text(r));
 
     // sd_bus_call would finish the handshake itself, but waiting on sd-bus's own
     // 25 s authentication timeout; a wedged dbus-daemon must cost us no more

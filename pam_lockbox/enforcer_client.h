@@ -11,6 +11,7 @@
 #include <systemd/sd-bus.h>
 
 #include "clock.h"
+#include "printable_text.h"
 #include "result.h"
 #include "sd_handles.h"
 
@@ -64,8 +65,8 @@ private:
     usec_t deadline_;  // CLOCK_MONOTONIC
 };
 
-// Text safe to put into a log line or a message to the user: printable ASCII,
-// bounded; anything else becomes '?'.
-std::string printable(const std::string& text, size_t max_len = 256);
+// How much of a text from elsewhere (a bus error, a path) a log line or a
+// message to the user shows; printable() (printable_text.h) makes it safe.
+constexpr size_t MAX_SHOWN_TEXT = 256;
 
 }  // namespace lockbox::pam

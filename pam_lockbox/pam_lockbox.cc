@@ -135,8 +135,8 @@ std::optional<int> prepare(Request& req, int argc, const char** argv) {
                           : local_host_name();
     if (!req.config) {
         log(req.pamh, LOG_ERR, "refusing " + req.target.user + " (" + membership_name(req.membership) +
-                                   "): cannot read " + printable(path) + ": " +
-                                   printable(req.config_error));
+                                   "): cannot read " + printable(path, MAX_SHOWN_TEXT) + ": " +
+                                   printable(req.config_error, MAX_SHOWN_TEXT));
         return PAM_SERVICE_ERR;
     }
     return std::nullopt;

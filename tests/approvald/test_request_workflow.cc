@@ -281,7 +281,55 @@ void test_readers(void**) {
     assert_true(may_read(r, bob()));
     assert_true(may_read(r, root()));
     assert_false(may_read(r, nobody()));
-    assert_false(may_export(r, mallory()));
+    assert_true(authorize_read(r, eve()).ok());
+    assert_false(authorize_read(r, mallory()).ok());
+    assert_string_equal(authorize_read(r, mallory()).error().code.c_str(), "access-denied");
+}
+
+void assert_refused(const Status& s, const char* code) {
+    assert_false(s.ok());
+    assert_string_equal(s.error().code.c_str(), code);
+}
+
+void test_export_gives_the_token_to_readers_of_a_valid_grant(void**) {
+    Request r = approved();
+    r.token = "v4.public.token";
+    const usec_t now = T0 + 130 * USEC_PER_SEC;
+    auto own = export_grant(r, eve(), now);
+    assert_true(own.ok());
+    assert_string_equal(own->c_str(), "v4.public.token");
+    assert_true(export_grant(r, alice(), now).ok());
+    auto other = export_grant(r, mallory(), now);
+    assert_false(other.ok());
+    assert_string_equal(other.error().code.c_str(), "access-denied");
+    assert_string_equal(other.error().message.c_str(), "access denied: engineers may export only their own grants");
+    auto pending = export_grant(filed_by_eve(), eve(), now);
+    assert_false(pending.ok());
+    assert_string_equal(pending.error().code.c_str(), "invalid-state");
+}
+
+void test_role_gate_refuses_callers_without_any_fitting_role(void**) {
+    const WorkflowPolicy p = policy();
+    for (Operation op : {Operation::Approve, Operation::Deny, Operation::Cancel, Operation::Read, Operation::Export,
+                         Operation::Revoke, Operation::HostGrants, Operation::Create}) {
+        assert_refused(authorize(op, nobody(), p), "access-denied");
+        assert_true(authorize(op, root(), p).ok());
+    }
+    assert_true(authorize(Operation::Approve, alice(), p).ok());
+    assert_true(authorize(Operation::Approve, bob(), p).ok());
+    assert_refused(authorize(Operation::Approve, eve(), p), "access-denied");
+    assert_refused(authorize(Operation::Deny, eve(), p), "access-denied");
+    assert_true(authorize(Operation::Cancel, eve(), p).ok());
+    assert_true(authorize(Operation::Read, eve(), p).ok());
+    assert_true(authorize(Operation::Export, eve(), p).ok());
+    assert_refused(authorize(Operation::Revoke, alice(), p), "access-denied");
+    assert_true(authorize(Operation::Revoke, bob(), p).ok());
+    assert_refused(authorize(Operation::HostGrants, carol(), p), "access-denied");
+    assert_true(authorize(Operation::HostGrants, root(), p).ok());
+    // The message names the roles (and groups) that would do.
+    assert_string_equal(authorize(Operation::Approve, eve(), p).error().message.c_str(),
+                        "access denied: approving needs the manager role (group lockbox-managers) or the approver "
+                        "role (group lockbox-approvers)");
 }
 
 }  // namespace
@@ -311,6 +359,8 @@ int main() {
         cmocka_unit_test(test_pending_approver_also_expires),
         cmocka_unit_test(test_custom_pending_timeout),
         cmocka_unit_test(test_readers),
+        cmocka_unit_test(test_export_gives_the_token_to_readers_of_a_valid_grant),
+        cmocka_unit_test(test_role_gate_refuses_callers_without_any_fitting_role),
     };
     return cmocka_run_group_tests(tests, nullptr, nullptr);
 }

@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Root-only methods of org.lockbox.Enforcer1 are refused to other uids (bus
 policy and lockboxd's own euid check); Status and AuthorizedKeys stay open;
-`lockboxctl status` reports the daemon."""
+`lockboxctl status` reports the daemon; arguments are bounded and checked."""
 import json
 import os
 import sys
@@ -51,6 +51,20 @@ def main(sb, uids):
     t.expect(not allowed and reason == "not-managed", reason)
     r = sb.ctl(["session", "list", "--json"], check=True)
     t.expect(json.loads(r.stdout) == [], r.stdout)
+    # Arguments are bounded while read and checked before anything acts, even
+    # for root (liblockbox's bus_args.h and printable_text.h).
+    for method, sig, args, says in [
+        ("CheckAccess", "ssss", ["eng", "sshd", "", "t" * 65], "tty: longer than 64 bytes"),
+        ("CheckAccess", "ssss", ["eng", "sshd", "", "pts/\x1b[2J"], "short printable strings"),
+        ("OpenSession", "susss", ["eng", "1", "", "host\u009b", ""], "short printable strings"),
+        ("CloseSession", "s", ["s" * 65], "session_id: longer than 64 bytes"),
+        ("RevokeGrant", "ss", ["00000000-0000-4000-8000-000000000001", ""], "reason: expected non-empty"),
+    ]:
+        r = t.call(sb, method, sig, *args)
+        t.expect(r.returncode != 0 and says in r.stderr, f"{method} {args!r:.60}: rc={r.returncode} {r.stderr}")
+    # sshd asks for any name: one over every bound has no keys and no error.
+    r = t.call(sb, "AuthorizedKeys", "s", "e" * 20000)
+    t.expect(r.returncode == 0 and json.loads(r.stdout)["data"] == [""], f"AuthorizedKeys: {r.stdout} {r.stderr}")
 
 
 if __name__ == "__main__":

@@ -1,5 +1,6 @@
-// Reading method arguments with bounds: a string over its limit or an array with
-// too many items is refused as invalid-argument before anything parses it.
+// Reading method arguments with bounds, for both daemons: a string over its limit
+// or an array with too many items is refused as invalid-argument before anything
+// parses it.
 #pragma once
 
 #include <cstdint>
@@ -10,16 +11,13 @@
 
 #include "result.h"
 
-namespace lockbox::approval {
+namespace lockbox {
 
 Result<std::string> read_string_arg(sd_bus_message* m, const char* what, size_t max);
 Result<std::vector<std::string>> read_string_array_arg(sd_bus_message* m, const char* what,
                                                        size_t max_items, size_t max_len);
 Result<uint64_t> read_u64_arg(sd_bus_message* m, const char* what);
-
-}  // namespace lockbox::approval
-
-namespace lockbox::approval {
+Result<uint32_t> read_u32_arg(sd_bus_message* m, const char* what);
 
 // Reads arguments in order and keeps the first error, so a handler reads all of
 // them and checks once.
@@ -29,6 +27,7 @@ public:
     std::string str(const char* what, size_t max);
     std::vector<std::string> strv(const char* what, size_t max_items, size_t max_len);
     uint64_t u64(const char* what);
+    uint32_t u32(const char* what);
     bool ok() const { return ok_; }
     const Error& error() const { return error_; }
 
@@ -38,4 +37,4 @@ private:
     Error error_;
 };
 
-}  // namespace lockbox::approval
+}  // namespace lockbox

@@ -2,7 +2,7 @@
 
 #include <cstring>
 
-namespace lockbox::approval {
+namespace lockbox {
 
 namespace {
 Error bad(const char* what, const std::string& why) {
@@ -53,9 +53,12 @@ Result<uint64_t> read_u64_arg(sd_bus_message* m, const char* what) {
     return v;
 }
 
-}  // namespace lockbox::approval
-
-namespace lockbox::approval {
+Result<uint32_t> read_u32_arg(sd_bus_message* m, const char* what) {
+    uint32_t v = 0;
+    if (sd_bus_message_read_basic(m, 'u', &v) <= 0)
+        return bad(what, "missing or not an unsigned 32-bit integer");
+    return v;
+}
 
 std::string ArgReader::str(const char* what, size_t max) {
     if (!ok_)
@@ -93,4 +96,16 @@ uint64_t ArgReader::u64(const char* what) {
     return *r;
 }
 
-}  // namespace lockbox::approval
+uint32_t ArgReader::u32(const char* what) {
+    if (!ok_)
+        return 0;
+    auto r = read_u32_arg(m_, what);
+    if (!r) {
+        ok_ = false;
+        error_ = r.error();
+        return 0;
+    }
+    return *r;
+}
+
+}  // namespace lockbox
