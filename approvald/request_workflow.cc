@@ -5,16 +5,16 @@ namespace lockbox::approval {
 namespace {
 
 Error access_denied(const std::string& what, const std::string& role) {
-    return make_error("access-denied", "access denied: " + what + " needs " + role);
+    return make_error(Errc::AccessDenied, "access denied: " + what + " needs " + role);
 }
 
 Error invalid_state(const Request& r, usec_t now, const std::string& what) {
-    return make_error("invalid-state", "request " + r.id + " is " +
-                                           state_name(effective_state(r, now)) + "; cannot " + what);
+    return make_error(Errc::InvalidState,
+                      "request " + r.id + " is " + state_name(effective_state(r, now)) + "; cannot " + what);
 }
 
 Error separation(const std::string& message) {
-    return make_error("separation-of-duties", "separation of duties: " + message);
+    return make_error(Errc::SeparationOfDuties, "separation of duties: " + message);
 }
 
 std::string role(const char* name, const std::string& group) {
@@ -35,7 +35,7 @@ Result<Request> create_request(const NewRequest& in, const Actor& actor, const s
         return access_denied("creating a request for another engineer",
                              role("manager", policy.manager_group));
     if (static_cast<usec_t>(in.duration_sec) > policy.max_grant / USEC_PER_SEC)
-        return make_error("invalid-argument", "duration: exceeds the maximum grant");
+        return make_error(Errc::InvalidArgument, "duration: exceeds the maximum grant");
 
     Request r;
     r.id = id;
@@ -77,9 +77,8 @@ Result<Request> approve_request(const Request& r, const Actor& actor, uint64_t d
     if (duration_sec != 0) {
         const usec_t d = static_cast<usec_t>(duration_sec) * USEC_PER_SEC;
         if (d > r.duration || duration_sec > static_cast<uint64_t>(policy.max_grant / USEC_PER_SEC))
-            return make_error("invalid-argument",
-                              "duration: an approval may only shorten the window (currently " +
-                                  std::to_string(r.duration / USEC_PER_SEC) + " s)");
+            return make_error(Errc::InvalidArgument, "duration: an approval may only shorten the window (currently " +
+                                                         std::to_string(r.duration / USEC_PER_SEC) + " s)");
         next.duration = d;
     }
     StageApproval stage{{manager_stage ? "manager" : "approver", actor.name, now}, comment};

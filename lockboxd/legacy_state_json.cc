@@ -17,7 +17,9 @@ constexpr size_t MAX_ID = 128;
 
 lockbox::Result<PersistedGrants> parse_legacy_grants(std::string_view text) {
     auto j = nlohmann::json::parse(text, nullptr, /*allow_exceptions=*/false);
-    auto bad = [](const std::string& what) { return lockbox::make_error("malformed", "grant state file: " + what); };
+    auto bad = [](const std::string& what) {
+        return lockbox::make_error(lockbox::Errc::Malformed, "grant state file: " + what);
+    };
     if (j.is_discarded() || !j.is_object())
         return bad("not a JSON object");
     PersistedGrants out;
@@ -65,16 +67,16 @@ lockbox::Result<PersistedGrants> parse_legacy_grants(std::string_view text) {
 lockbox::Result<std::vector<std::pair<std::string, uint32_t>>> parse_legacy_uids(std::string_view text) {
     auto j = nlohmann::json::parse(text, nullptr, /*allow_exceptions=*/false);
     if (j.is_discarded() || !j.is_object() || !j.contains("uids") || !j["uids"].is_object())
-        return lockbox::make_error("malformed", "the uid map is not a JSON object with \"uids\"");
+        return lockbox::make_error(lockbox::Errc::Malformed, "the uid map is not a JSON object with \"uids\"");
     std::vector<std::pair<std::string, uint32_t>> out;
     std::unordered_set<uint64_t> seen;
     for (const auto& [name, value] : j["uids"].items()) {
         if (!lockbox::is_valid_user_name(name) || !value.is_number_unsigned() ||
             value.get<uint64_t>() > std::numeric_limits<uint32_t>::max())
-            return lockbox::make_error("malformed", "bad uid map entry for \"" + name + "\"");
+            return lockbox::make_error(lockbox::Errc::Malformed, "bad uid map entry for \"" + name + "\"");
         auto uid = value.get<uint64_t>();
         if (!seen.insert(uid).second)
-            return lockbox::make_error("malformed", "uid " + std::to_string(uid) + " appears twice");
+            return lockbox::make_error(lockbox::Errc::Malformed, "uid " + std::to_string(uid) + " appears twice");
         out.emplace_back(name, static_cast<uint32_t>(uid));
     }
     return out;
@@ -83,7 +85,7 @@ lockbox::Result<std::vector<std::pair<std::string, uint32_t>>> parse_legacy_uids
 lockbox::Result<std::vector<Session>> parse_legacy_sessions(std::string_view text) {
     auto j = nlohmann::json::parse(text, nullptr, /*allow_exceptions=*/false);
     if (j.is_discarded() || !j.is_object() || !j.contains("sessions") || !j["sessions"].is_array())
-        return lockbox::make_error("malformed", "session state file is not an object with \"sessions\"");
+        return lockbox::make_error(lockbox::Errc::Malformed, "session state file is not an object with \"sessions\"");
     std::vector<Session> out;
     for (const auto& e : j["sessions"]) {
         Session s;
@@ -99,10 +101,10 @@ lockbox::Result<std::vector<Session>> parse_legacy_sessions(std::string_view tex
             s.audit_session = e.at("audit_session").get<uint32_t>();
             s.opened_at = e.at("opened_at").get<lockbox::usec_t>();
         } catch (const nlohmann::json::exception&) {
-            return lockbox::make_error("malformed", "a session entry lacks a field or has the wrong type");
+            return lockbox::make_error(lockbox::Errc::Malformed, "a session entry lacks a field or has the wrong type");
         }
         if (!is_valid_session(s))
-            return lockbox::make_error("malformed", "a session entry has a bad id or user");
+            return lockbox::make_error(lockbox::Errc::Malformed, "a session entry has a bad id or user");
         out.push_back(std::move(s));
     }
     return out;

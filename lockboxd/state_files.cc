@@ -13,7 +13,7 @@ namespace lockboxd {
 namespace {
 
 lockbox::Error errno_error(const std::string& what, const std::string& path, int err) {
-    return lockbox::make_error(err == ENOENT ? "ENOENT" : "io-error",
+    return lockbox::make_error(err == ENOENT ? lockbox::Errc::NotFound : lockbox::Errc::IoError,
                                what + " " + path + ": " + std::strerror(err));
 }
 
@@ -27,9 +27,10 @@ lockbox::Result<std::string> read_state_file(const std::string& path, size_t max
     if (::fstat(fd.get(), &st) < 0)
         return errno_error("cannot stat", path, errno);
     if (!S_ISREG(st.st_mode))
-        return lockbox::make_error("io-error", path + " is not a regular file");
+        return lockbox::make_error(lockbox::Errc::IoError, path + " is not a regular file");
     if (static_cast<uint64_t>(st.st_size) > max_bytes)
-        return lockbox::make_error("io-error", path + " is larger than " + std::to_string(max_bytes) + " bytes");
+        return lockbox::make_error(lockbox::Errc::IoError,
+                                   path + " is larger than " + std::to_string(max_bytes) + " bytes");
     std::string out;
     out.resize(static_cast<size_t>(st.st_size));
     size_t done = 0;
@@ -55,7 +56,7 @@ lockbox::Status ensure_directory(const std::string& path, mode_t mode) {
     if (::lstat(path.c_str(), &st) < 0)
         return errno_error("cannot stat", path, errno);
     if (!S_ISDIR(st.st_mode))
-        return lockbox::make_error("io-error", path + " exists and is not a directory");
+        return lockbox::make_error(lockbox::Errc::IoError, path + " exists and is not a directory");
     if ((st.st_mode & 07777) != mode && ::chmod(path.c_str(), mode) < 0)
         return errno_error("cannot chmod", path, errno);
     return {};

@@ -10,8 +10,8 @@
 
 namespace lockboxd {
 
-// Reads a regular file (no symlink) of at most max_bytes. A missing file is the
-// error code "ENOENT" so callers can treat a first start apart from damage.
+// Reads a regular file (no symlink) of at most max_bytes. A missing file is
+// Errc::NotFound so callers can treat a first start apart from damage.
 lockbox::Result<std::string> read_state_file(const std::string& path, size_t max_bytes);
 
 // Creates path (one level) with mode if missing; refuses a symlink or non-directory
