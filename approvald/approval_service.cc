@@ -72,20 +72,6 @@ const sd_bus_vtable APPROVAL_VTABLE[] = {
 
 }  // namespace
 
-const char* bus_error_for(const Error& err) {
-    if (err.code == "access-denied")
-        return bus::ERROR_ACCESS_DENIED;
-    if (err.code == "not-found")
-        return bus::ERROR_NOT_FOUND;
-    if (err.code == "invalid-state" || err.code == "conflict")
-        return bus::ERROR_INVALID_STATE;
-    if (err.code == "invalid-argument")
-        return bus::ERROR_INVALID_ARGUMENT;
-    if (err.code == "separation-of-duties")
-        return bus::ERROR_SEPARATION_OF_DUTIES;
-    return bus::ERROR_INTERNAL;
-}
-
 ApprovalService::ApprovalService(Config config, const Clock& clock, std::unique_ptr<RequestStore> store,
                                  sd_event* event, sd_bus* bus)
     : config_(std::move(config)),
@@ -118,24 +104,23 @@ Status ApprovalService::start() {
     int r = sd_bus_add_object_vtable(bus_, &slot, bus::APPROVAL_PATH, bus::APPROVAL_IFACE, APPROVAL_VTABLE,
                                      this);
     if (r < 0)
-        return make_error("bus-error", std::string("cannot register the bus object: ") + std::strerror(-r));
+        return make_error(Errc::Internal, std::string("cannot register the bus object: ") + std::strerror(-r));
     object_slot_.reset(slot);
 
     sd_event_source* timer = nullptr;
     r = sd_event_add_time(event_, &timer, CLOCK_REALTIME, UINT64_MAX, USEC_PER_SEC / 10, on_expiry_timer,
                           this);
     if (r < 0)
-        return make_error("event-error", std::string("cannot create the expiry timer: ") + std::strerror(-r));
+        return make_error(Errc::Internal, std::string("cannot create the expiry timer: ") + std::strerror(-r));
     expiry_timer_.reset(timer);
     r = sd_event_add_time(event_, &timer, CLOCK_MONOTONIC, UINT64_MAX, USEC_PER_SEC, on_outbox_retry, this);
     if (r < 0)
-        return make_error("event-error", std::string("cannot create the outbox timer: ") + std::strerror(-r));
+        return make_error(Errc::Internal, std::string("cannot create the outbox timer: ") + std::strerror(-r));
     outbox_retry_.reset(timer);
     r = sd_event_add_time(event_, &timer, CLOCK_MONOTONIC, UINT64_MAX, USEC_PER_SEC, on_refusal_window,
                           this);
     if (r < 0)
-        return make_error("event-error",
-                          std::string("cannot create the refused-call timer: ") + std::strerror(-r));
+        return make_error(Errc::Internal, std::string("cannot create the refused-call timer: ") + std::strerror(-r));
     refusal_window_timer_.reset(timer);
     sd_event_source_set_enabled(refusal_window_timer_.get(), SD_EVENT_OFF);
 
@@ -153,14 +138,14 @@ Result<Actor> ApprovalService::caller(sd_bus_message* m) {
     BusCredsPtr creds(raw);
     uid_t uid = 0;
     if (r < 0 || sd_bus_creds_get_euid(creds.get(), &uid) < 0)
-        return make_error("internal", "cannot determine the caller's user id");
+        return make_error(Errc::Internal, "cannot determine the caller's user id");
     return resolve_actor(uid, config_);
 }
 
 int ApprovalService::refuse(sd_bus_error* e, const std::string& method, const Actor& actor,
                             const Error& err, const Request* r) {
-    const char* name = bus_error_for(err);
-    if (std::strcmp(name, bus::ERROR_INTERNAL) == 0) {
+    const char* name = bus_error_name(err.code);
+    if (is_internal(err.code)) {
         log_error("{} by {} failed: {}", method, actor.name, err.message);
         return sd_bus_error_set(e, name, ("internal error: " + err.message).c_str());
     }
@@ -182,7 +167,7 @@ int ApprovalService::refuse(sd_bus_error* e, const std::string& method, const Ac
     a.priority = 4;  // LOG_WARNING
     a.fields["REASON"] = err.message;
     a.fields["METHOD"] = method;
-    a.fields["REFUSAL"] = err.code;
+    a.fields["REFUSAL"] = errc_name(err.code);
     if (auto s = store_->append_audit({a}); !s)
         log_error("cannot store the audit record for a refused call: {}", s.error().message);
     forward_outbox();
@@ -192,8 +177,8 @@ int ApprovalService::refuse(sd_bus_error* e, const std::string& method, const Ac
 Result<Request> ApprovalService::load(const std::string& id) {
     sweep_expired();
     auto r = store_->get(id);
-    if (!r && r.error().code == "not-found")
-        return make_error("not-found", "no request with id " + id);
+    if (!r && r.error().code == Errc::NotFound)
+        return make_error(Errc::NotFound, "no request with id " + id);
     return r;
 }
 
@@ -253,7 +238,7 @@ void ApprovalService::sweep_expired() {
         auto a = audit_for(AuditEvent::RequestExpired, daemon_actor().name, *next,
                            "request " + r.id + " expired: nobody finished approving it in time");
         a.fields["REASON"] = next->close_reason;
-        if (auto s = commit_transition(r, *next, {a}); !s && s.error().code != "conflict")
+        if (auto s = commit_transition(r, *next, {a}); !s && s.error().code != Errc::Conflict)
             log_error("cannot expire {}: {}", r.id, s.error().message);
     }
     arm_expiry_timer();

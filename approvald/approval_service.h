@@ -93,7 +93,4 @@ private:
     EventSourcePtr refusal_window_timer_;
 };
 
-// Bus error name for an Error code from the workflow, validation or store.
-const char* bus_error_for(const Error& err);
-
 }  // namespace lockbox::approval

@@ -43,7 +43,7 @@ std::string audit_entry_to_json(const AuditEntry& e) {
 Result<AuditEntry> audit_entry_from_json(const std::string& text) {
     auto j = nlohmann::json::parse(text, nullptr, /*allow_exceptions=*/false);
     if (j.is_discarded() || !j.is_object())
-        return make_error("malformed", "outbox entry is not a JSON object");
+        return make_error(Errc::Malformed, "outbox entry is not a JSON object");
     try {
         AuditEntry e;
         const auto name = j.at("event").get<std::string>();
@@ -54,7 +54,7 @@ Result<AuditEntry> audit_entry_from_json(const std::string& text) {
                 found = true;
             }
         if (!found)
-            return make_error("malformed", "outbox entry names unknown event " + name);
+            return make_error(Errc::Malformed, "outbox entry names unknown event " + name);
         e.actor = j.at("actor").get<std::string>();
         e.message = j.at("message").get<std::string>();
         e.priority = j.at("priority").get<int>();
@@ -69,7 +69,7 @@ Result<AuditEntry> audit_entry_from_json(const std::string& text) {
         e.fields = j.at("fields").get<std::map<std::string, std::string>>();
         return e;
     } catch (const nlohmann::json::exception& ex) {
-        return make_error("malformed", std::string("outbox entry: ") + ex.what());
+        return make_error(Errc::Malformed, std::string("outbox entry: ") + ex.what());
     }
 }
 

@@ -26,10 +26,10 @@ GrantClaims grant_claims_for(const Request& r, const std::string& issuer) {
 
 Result<std::string> GrantIssuer::issue(const Request& r) const {
     if (r.state != RequestState::Approved || !r.manager || !r.approver || r.exp <= r.nbf)
-        return make_error("internal", "request " + r.id + " is not fully approved");
+        return make_error(Errc::Internal, "request " + r.id + " is not fully approved");
     auto key = load_secret_key_file(config_.signing_key, expected_key_owner(config_));
     if (!key)
-        return make_error("signing-key", "cannot load the signing key: " + key.error().message);
+        return make_error(Errc::Internal, "cannot load the signing key: " + key.error().message);
     return sign_grant(*key, grant_claims_for(r, config_.host_name));
 }
 

@@ -39,18 +39,18 @@ struct SpawnAttr {
 Result<UniqueFd> message_fd(const std::string& text) {
     UniqueFd fd(memfd_create("lockbox-mail", MFD_CLOEXEC | MFD_ALLOW_SEALING));
     if (fd.get() < 0)
-        return make_error("spawn-failed", std::string("memfd_create: ") + std::strerror(errno));
+        return make_error(Errc::ProcessFailed, std::string("memfd_create: ") + std::strerror(errno));
     size_t off = 0;
     while (off < text.size()) {
         ssize_t n = ::write(fd.get(), text.data() + off, text.size() - off);
         if (n < 0 && errno == EINTR)
             continue;
         if (n <= 0)
-            return make_error("spawn-failed", std::string("write: ") + std::strerror(errno));
+            return make_error(Errc::ProcessFailed, std::string("write: ") + std::strerror(errno));
         off += static_cast<size_t>(n);
     }
     if (lseek(fd.get(), 0, SEEK_SET) < 0)
-        return make_error("spawn-failed", std::string("lseek: ") + std::strerror(errno));
+        return make_error(Errc::ProcessFailed, std::string("lseek: ") + std::strerror(errno));
     // The child reads what we wrote and nothing else can change it meanwhile.
     (void)fcntl(fd.get(), F_ADD_SEALS, F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_WRITE | F_SEAL_SEAL);
     return fd;
@@ -77,12 +77,11 @@ Result<std::vector<std::string>> split_command(const std::string& command) {
             argv.push_back(command.substr(start, i - start));
     }
     if (argv.empty())
-        return make_error("invalid-command", "[Notify] Command is empty");
+        return make_error(Errc::BadConfig, "[Notify] Command is empty");
     if (argv.front().front() != '/')
-        return make_error("invalid-command", "[Notify] Command must start with an absolute path, got " +
-                                                 argv.front());
+        return make_error(Errc::BadConfig, "[Notify] Command must start with an absolute path, got " + argv.front());
     if (argv.size() > MAX_ARGS)
-        return make_error("invalid-command", "[Notify] Command has too many arguments");
+        return make_error(Errc::BadConfig, "[Notify] Command has too many arguments");
     return argv;
 }
 
@@ -125,7 +124,7 @@ Result<pid_t> Notifier::spawn(const std::string& text) {
     pid_t pid = -1;
     int r = posix_spawn(&pid, argv[0], &actions.fa, &attr.a, argv.data(), environ);
     if (r != 0)
-        return make_error("spawn-failed", std::string("cannot run ") + argv[0] + ": " + std::strerror(r));
+        return make_error(Errc::ProcessFailed, std::string("cannot run ") + argv[0] + ": " + std::strerror(r));
     return pid;
 }
 
@@ -144,8 +143,8 @@ void Notifier::send(const MailMessage& message, usec_t now) {
     if (r < 0) {
         ::kill(*pid, SIGKILL);
         (void)waitpid(*pid, nullptr, 0);  // bounded: SIGKILL cannot be ignored
-        done_(message, make_error("spawn-failed", std::string("cannot watch the mail command: ") +
-                                                      std::strerror(-r)));
+        done_(message,
+              make_error(Errc::ProcessFailed, std::string("cannot watch the mail command: ") + std::strerror(-r)));
         return;
     }
     job->child.reset(child);
@@ -178,9 +177,9 @@ int Notifier::on_child_exit(sd_event_source* /*s*/, const siginfo_t* si, void* u
     (void)sd_event_source_set_child_process_own(owned->child.get(), 0);
     Status status;
     if (owned->timed_out)
-        status = make_error("timeout", "the mail command did not finish in time and was killed");
+        status = make_error(Errc::Timeout, "the mail command did not finish in time and was killed");
     else if (!(si->si_code == CLD_EXITED && si->si_status == 0))
-        status = make_error("command-failed", "the mail command failed: " + describe_exit(si));
+        status = make_error(Errc::ProcessFailed, "the mail command failed: " + describe_exit(si));
     // Destroying the child source inside its own handler is allowed; sd-event
     // keeps it alive until dispatch returns.
     MailMessage message = std::move(owned->message);

@@ -34,7 +34,7 @@ Result<std::string> new_request_id() {
     sd_id128_t id;
     int r = sd_id128_randomize(&id);
     if (r < 0)
-        return make_error("internal", std::string("cannot generate a request id: ") + std::strerror(-r));
+        return make_error(Errc::Internal, std::string("cannot generate a request id: ") + std::strerror(-r));
     char s[SD_ID128_UUID_STRING_MAX];
     return std::string(sd_id128_to_uuid_string(id, s));
 }
@@ -44,7 +44,7 @@ int reply_string(sd_bus_message* m, const std::string& s) { return sd_bus_reply_
 // A failed commit is told to the caller as a conflict when another call changed
 // the request first (they may retry); anything else is the store's fault.
 Error commit_error(const Error& err) {
-    return err.code == "conflict" ? err : make_error("internal", err.message);
+    return err.code == Errc::Conflict ? err : make_error(Errc::Internal, err.message);
 }
 
 // A grant for root, daemon, sshd... would be refused by every lockboxd (local
@@ -58,8 +58,8 @@ Status refuse_system_account(const std::string& engineer) {
     char buf[4096];
     if (getpwnam_r(engineer.c_str(), &pw, buf, sizeof buf, &found) == 0 && found &&
         found->pw_uid < FIRST_REGULAR_UID)
-        return make_error("invalid-argument", "engineer: '" + engineer +
-                                                  "' is a system account; Lockbox never grants access to one");
+        return make_error(Errc::InvalidArgument,
+                          "engineer: '" + engineer + "' is a system account; Lockbox never grants access to one");
     return {};
 }
 
@@ -163,7 +163,7 @@ int ApprovalService::create_request(sd_bus_message* m, sd_bus_error* e) {
         hosts += (hosts.empty() ? "" : " ") + h;
     a.fields["HOSTS"] = hosts;
     if (auto s = store_->insert(*r, {a}); !s)
-        return call.refuse(make_error("internal", s.error().message));
+        return call.refuse(make_error(Errc::Internal, s.error().message));
     forward_outbox();
     arm_expiry_timer();
     emit("RequestChanged", r->id, state_name(r->state));
@@ -197,7 +197,7 @@ int ApprovalService::approve_request(sd_bus_message* m, sd_bus_error* e) {
     if (final_stage) {
         auto token = issuer_.issue(*next);
         if (!token)
-            return call.refuse(make_error("internal", token.error().message));
+            return call.refuse(make_error(Errc::Internal, token.error().message));
         next->token = std::move(*token);
         auto g = audit_for(AuditEvent::GrantIssued, actor.name, *next,
                            "grant " + id + " issued for " + next->engineer + ", valid " +
@@ -268,7 +268,7 @@ int ApprovalService::list_requests(sd_bus_message* m, sd_bus_error* e) {
     sweep_expired();
     auto all = store_->list(std::nullopt);
     if (!all)
-        return call.refuse(make_error("internal", all.error().message));
+        return call.refuse(make_error(Errc::Internal, all.error().message));
     const usec_t now = clock_.now();
     std::vector<Request> shown;
     for (auto& r : *all)
@@ -319,12 +319,12 @@ int ApprovalService::get_host_grants(sd_bus_message* m, sd_bus_error* e) {
     const std::string host = call.args.str("host", MAX_ARG);
     Status valid;
     if (!is_valid_tenant_name(tenant) || !is_valid_host_name(host))
-        valid = make_error("invalid-argument", "tenant/host: expected a tenant and a host name");
+        valid = make_error(Errc::InvalidArgument, "tenant/host: expected a tenant and a host name");
     if (!call.admit(valid, Operation::HostGrants))
         return call.reply();
     auto grants = store_->grants_for_host(tenant, host);
     if (!grants)
-        return call.refuse(make_error("internal", grants.error().message));
+        return call.refuse(make_error(Errc::Internal, grants.error().message));
     const usec_t now = clock_.now();
     sd_bus_message* raw = nullptr;
     int r = sd_bus_message_new_method_return(m, &raw);
@@ -346,7 +346,7 @@ int ApprovalService::get_host_grants(sd_bus_message* m, sd_bus_error* e) {
     if (r >= 0)
         r = sd_bus_message_close_container(reply.get());
     if (r < 0)
-        return call.refuse(make_error("internal", std::string("cannot build the reply: ") + std::strerror(-r)));
+        return call.refuse(make_error(Errc::Internal, std::string("cannot build the reply: ") + std::strerror(-r)));
     return sd_bus_send(nullptr, reply.get(), nullptr);
 }
 

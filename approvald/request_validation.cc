@@ -10,7 +10,7 @@
 namespace lockbox::approval {
 
 namespace {
-Error invalid(std::string message) { return make_error("invalid-argument", std::move(message)); }
+Error invalid(std::string message) { return make_error(Errc::InvalidArgument, std::move(message)); }
 }  // namespace
 
 Status validate_duration(uint64_t duration_sec, usec_t max_grant) {

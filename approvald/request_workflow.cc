@@ -5,16 +5,16 @@ namespace lockbox::approval {
 namespace {
 
 Error access_denied(const std::string& what, const std::string& role) {
-    return make_error("access-denied", "access denied: " + what + " needs " + role);
+    return make_error(Errc::AccessDenied, "access denied: " + what + " needs " + role);
 }
 
 Error invalid_state(const Request& r, usec_t now, const std::string& what) {
-    return make_error("invalid-state", "request " + r.id + " is " +
-                                           state_name(effective_state(r, now)) + "; cannot " + what);
+    return make_error(Errc::InvalidState,
+                      "request " + r.id + " is " + state_name(effective_state(r, now)) + "; cannot " + what);
 }
 
 Error separation(const std::string& message) {
-    return make_error("separation-of-duties", "separation of duties: " + message);
+    return make_error(Errc::SeparationOfDuties, "separation of duties: " + message);
 }
 
 std::string role(const char* name, const std::string& group) {
@@ -63,10 +63,10 @@ Status authorize(Operation op, const Actor& actor, const WorkflowPolicy& policy)
         return {};
     case Operation::HostGrants:
         if (!actor.root)
-            return make_error("access-denied", "access denied: GetHostGrants is for root (lockboxd) only");
+            return make_error(Errc::AccessDenied, "access denied: GetHostGrants is for root (lockboxd) only");
         return {};
     }
-    return make_error("access-denied", "access denied: unknown operation");
+    return make_error(Errc::AccessDenied, "access denied: unknown operation");
 }
 
 Result<Request> create_request(const NewRequest& in, const Actor& actor, const std::string& id,
@@ -78,7 +78,7 @@ Result<Request> create_request(const NewRequest& in, const Actor& actor, const s
         return access_denied("creating a request for another engineer",
                              role("manager", policy.manager_group));
     if (static_cast<usec_t>(in.duration_sec) > policy.max_grant / USEC_PER_SEC)
-        return make_error("invalid-argument", "duration: exceeds the maximum grant");
+        return make_error(Errc::InvalidArgument, "duration: exceeds the maximum grant");
 
     Request r;
     r.id = id;
@@ -120,9 +120,8 @@ Result<Request> approve_request(const Request& r, const Actor& actor, uint64_t d
     if (duration_sec != 0) {
         const usec_t d = static_cast<usec_t>(duration_sec) * USEC_PER_SEC;
         if (d > r.duration || duration_sec > static_cast<uint64_t>(policy.max_grant / USEC_PER_SEC))
-            return make_error("invalid-argument",
-                              "duration: an approval may only shorten the window (currently " +
-                                  std::to_string(r.duration / USEC_PER_SEC) + " s)");
+            return make_error(Errc::InvalidArgument, "duration: an approval may only shorten the window (currently " +
+                                                         std::to_string(r.duration / USEC_PER_SEC) + " s)");
         next.duration = d;
     }
     StageApproval stage{{manager_stage ? "manager" : "approver", actor.name, now}, comment};
@@ -206,16 +205,16 @@ bool may_read(const Request& r, const Actor& actor) {
 
 Status authorize_read(const Request& r, const Actor& actor) {
     if (!may_read(r, actor))
-        return make_error("access-denied", "access denied: engineers may read only their own requests");
+        return make_error(Errc::AccessDenied, "access denied: engineers may read only their own requests");
     return {};
 }
 
 Result<std::string> export_grant(const Request& r, const Actor& actor, usec_t now) {
     if (!may_read(r, actor))
-        return make_error("access-denied", "access denied: engineers may export only their own grants");
+        return make_error(Errc::AccessDenied, "access denied: engineers may export only their own grants");
     const auto state = effective_state(r, now);
     if (r.token.empty() || (state != RequestState::Approved && state != RequestState::Active))
-        return make_error("invalid-state", "request " + r.id + " is " + state_name(state) +
+        return make_error(Errc::InvalidState, "request " + r.id + " is " + state_name(state) +
                                                "; there is no valid grant to export");
     return r.token;
 }

@@ -57,7 +57,7 @@ Result<Actor> resolve_actor(uid_t uid, const Config& config) {
             continue;
         }
         if (r != 0)
-            return make_error("lookup-failed",
+            return make_error(Errc::NssLookupFailed,
                               "cannot look up uid " + std::to_string(uid) + ": " + std::strerror(r));
         break;
     }
@@ -71,7 +71,7 @@ Result<Actor> resolve_actor(uid_t uid, const Config& config) {
     int n = static_cast<int>(groups.size());
     while (getgrouplist(res->pw_name, res->pw_gid, groups.data(), &n) < 0) {
         if (n <= static_cast<int>(groups.size()) || n > MAX_GROUPS)
-            return make_error("lookup-failed", "cannot list the groups of " + actor.name);
+            return make_error(Errc::NssLookupFailed, "cannot list the groups of " + actor.name);
         groups.resize(static_cast<size_t>(n));
     }
     groups.resize(static_cast<size_t>(n));

@@ -80,7 +80,7 @@ Result<Request> row_to_request(const Statement& s) {
     r.id = s.text(0);
     auto state = parse_state(s.text(1));
     if (!state)
-        return make_error("store-error", "request " + r.id + " has unknown state " + s.text(1));
+        return make_error(Errc::StoreError, "request " + r.id + " has unknown state " + s.text(1));
     r.state = *state;
     r.tenant = s.text(2);
     r.ticket = s.text(3);
@@ -137,7 +137,7 @@ Result<std::unique_ptr<SqliteRequestStore>> SqliteRequestStore::open(const std::
                                "PRAGMA synchronous=FULL", "PRAGMA trusted_schema=OFF",
                                "PRAGMA journal_size_limit=1048576", "PRAGMA wal_autocheckpoint=256"})
         if (auto s = exec_sql(db.get(), pragma); !s)
-            return make_error("store-error", path + ": " + s.error().message);
+            return make_error(Errc::StoreError, path + ": " + s.error().message);
     std::unique_ptr<SqliteRequestStore> store(new SqliteRequestStore(std::move(db)));
     if (auto s = store->migrate(); !s)
         return make_error(s.error().code, path + ": " + s.error().message);
@@ -156,15 +156,15 @@ Status SqliteRequestStore::migrate() {
         return row.error();
     const int64_t current = q->int64(0);
     if (current > static_cast<int64_t>(MIGRATIONS.size()))
-        return make_error("store-error", "schema version " + std::to_string(current) +
-                                             " is newer than this build understands (" +
-                                             std::to_string(MIGRATIONS.size()) + ")");
+        return make_error(Errc::StoreError, "schema version " + std::to_string(current) +
+                                                " is newer than this build understands (" +
+                                                std::to_string(MIGRATIONS.size()) + ")");
     for (size_t v = static_cast<size_t>(current); v < MIGRATIONS.size(); ++v) {
         auto tx = Transaction::begin(db_.get());
         if (!tx)
             return tx.error();
         if (auto s = exec_sql(db_.get(), MIGRATIONS[v]); !s)
-            return make_error("store-error", "migration " + std::to_string(v + 1) + ": " + s.error().message);
+            return make_error(Errc::StoreError, "migration " + std::to_string(v + 1) + ": " + s.error().message);
         auto bump = Statement::prepare(db_.get(), "INSERT INTO schema_version (version) VALUES (?)");
         if (!bump)
             return bump.error();
@@ -232,7 +232,7 @@ Status SqliteRequestStore::insert(const Request& r, const std::vector<AuditEntry
     s->bind(18, static_cast<int64_t>(r.updated_at));
     if (auto st = s->run(); !st)
         return st.error().message.find("UNIQUE") != std::string::npos
-                   ? make_error("conflict", "request " + r.id + " exists")
+                   ? make_error(Errc::Conflict, "request " + r.id + " exists")
                    : st;
     for (const auto& [table, column, values] :
          {std::tuple{"request_hosts", "host", &r.hosts}, std::tuple{"request_ssh_keys", "key", &r.ssh_keys}}) {
@@ -275,7 +275,7 @@ Status SqliteRequestStore::update(const Request& r, RequestState expected_state,
     if (auto st = s->run(); !st)
         return st;
     if (sqlite3_changes(db_.get()) != 1)
-        return make_error("conflict", "request " + r.id + " is no longer " + state_name(expected_state));
+        return make_error(Errc::Conflict, "request " + r.id + " is no longer " + state_name(expected_state));
     if (auto st = write_approvals(r); !st)
         return st;
     if (auto st = write_audit(audit); !st)
@@ -356,7 +356,7 @@ Result<Request> SqliteRequestStore::get(const std::string& id) {
     if (!rows)
         return rows.error();
     if (rows->empty())
-        return make_error("not-found", "no request with id " + id);
+        return make_error(Errc::NotFound, "no request with id " + id);
     return std::move(rows->front());
 }
 
@@ -409,8 +409,8 @@ Result<std::vector<OutboxItem>> SqliteRequestStore::unsent_audit(size_t limit) {
             break;
         auto e = audit_entry_from_json(s->text(1));
         if (!e)
-            return make_error("store-error", "outbox entry " + std::to_string(s->int64(0)) + ": " +
-                                                 e.error().message);
+            return make_error(Errc::StoreError,
+                              "outbox entry " + std::to_string(s->int64(0)) + ": " + e.error().message);
         out.push_back({s->int64(0), std::move(*e)});
     }
     return out;

@@ -130,9 +130,9 @@ Status AuditRecord::send() const {
     // ("fail silently"), which would lose the record: check for it first.
     struct stat st {};
     if (stat(JOURNAL_SOCKET, &st) != 0 || !S_ISSOCK(st.st_mode))
-        return make_error("journal-unavailable", std::string("cannot write audit record ") +
-                                                     std::string(audit_event_info(event_).name) +
-                                                     ": journald is not running (no " + JOURNAL_SOCKET + ")");
+        return make_error(Errc::JournalUnavailable, std::string("cannot write audit record ") +
+                                                        std::string(audit_event_info(event_).name) +
+                                                        ": journald is not running (no " + JOURNAL_SOCKET + ")");
     auto all = fields();
     std::vector<iovec> iov;
     iov.reserve(all.size());
@@ -140,9 +140,9 @@ Status AuditRecord::send() const {
         iov.push_back(iovec{f.data(), f.size()});
     int r = sd_journal_sendv(iov.data(), static_cast<int>(iov.size()));
     if (r < 0)
-        return make_error("journal-unavailable", std::string("cannot write audit record ") +
-                                                     std::string(audit_event_info(event_).name) +
-                                                     " to journald: " + std::strerror(-r));
+        return make_error(Errc::JournalUnavailable, std::string("cannot write audit record ") +
+                                                        std::string(audit_event_info(event_).name) +
+                                                        " to journald: " + std::strerror(-r));
     return {};
 }
 

@@ -54,7 +54,7 @@ Result<std::vector<uint8_t>> base64url_decode(std::string_view text) {
     const size_t rest = text.size() % 4;
     // A length of 1 mod 4 cannot come from any byte string.
     if (rest == 1)
-        return make_error("malformed", "base64url text has an impossible length");
+        return make_error(Errc::Malformed, "base64url text has an impossible length");
     std::vector<uint8_t> out(groups * 3 + (rest ? rest - 1 : 0));
     const auto* in = reinterpret_cast<const uint8_t*>(text.data());
     uint8_t* o = out.data();
@@ -83,11 +83,11 @@ Result<std::vector<uint8_t>> base64url_decode(std::string_view text) {
         leftover = rest == 2 ? (v & 0xffff) : (v & 0xff);
     }
     if (bad < 0)
-        return make_error("malformed", "base64url text contains a character outside the alphabet");
+        return make_error(Errc::Malformed, "base64url text contains a character outside the alphabet");
     // Leftover bits must be zero: otherwise two texts would decode to the same
     // bytes, and a signed token could be altered without touching its signature.
     if (leftover != 0)
-        return make_error("malformed", "base64url text has non-canonical trailing bits");
+        return make_error(Errc::Malformed, "base64url text has non-canonical trailing bits");
     return out;
 }
 

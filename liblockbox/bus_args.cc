@@ -6,7 +6,7 @@ namespace lockbox {
 
 namespace {
 Error bad(const char* what, const std::string& why) {
-    return make_error("invalid-argument", std::string(what) + ": " + why);
+    return make_error(Errc::InvalidArgument, std::string(what) + ": " + why);
 }
 }  // namespace
 

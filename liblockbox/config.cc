@@ -435,7 +435,7 @@ Config default_config() {
 
 Result<Config> parse_config(const std::string& text, const std::string& origin) {
     if (text.size() > MAX_CONFIG_SIZE)
-        return make_error("config-too-large", origin + ": larger than 1 MiB, refused");
+        return make_error(Errc::BadConfig, origin + ": larger than 1 MiB, refused");
     ParseState st(origin);
     std::string_view rest(text);
     while (!rest.empty()) {
@@ -460,7 +460,7 @@ Result<Config> parse_config(const std::string& text, const std::string& origin) 
         std::string msg;
         for (const auto& p : st.problems)
             msg += (msg.empty() ? "" : "\n") + p;
-        return make_error("bad-config", msg);
+        return make_error(Errc::BadConfig, msg);
     }
     return std::move(st.config);
 }
@@ -471,16 +471,16 @@ Result<Config> load_config(const std::string& path, bool missing_ok) {
         int e = errno;
         if (e == ENOENT && missing_ok)
             return default_config();
-        return make_error(e == ENOENT ? "config-missing" : "config-io",
+        return make_error(e == ENOENT ? Errc::NotFound : Errc::IoError,
                           "cannot open configuration " + path + ": " + std::strerror(e));
     }
     struct stat st {};
     if (fstat(fd.get(), &st) != 0)
-        return make_error("config-io", "cannot stat configuration " + path + ": " + std::strerror(errno));
+        return make_error(Errc::IoError, "cannot stat configuration " + path + ": " + std::strerror(errno));
     if (!S_ISREG(st.st_mode))
-        return make_error("config-io", "configuration " + path + " is not a regular file");
+        return make_error(Errc::IoError, "configuration " + path + " is not a regular file");
     if (static_cast<uint64_t>(st.st_size) > MAX_CONFIG_SIZE)
-        return make_error("config-too-large", path + ": larger than 1 MiB, refused");
+        return make_error(Errc::BadConfig, path + ": larger than 1 MiB, refused");
 
     std::string text;
     char buf[65536];
@@ -489,12 +489,12 @@ Result<Config> load_config(const std::string& path, bool missing_ok) {
         if (n < 0 && errno == EINTR)
             continue;
         if (n < 0)
-            return make_error("config-io", "cannot read configuration " + path + ": " + std::strerror(errno));
+            return make_error(Errc::IoError, "cannot read configuration " + path + ": " + std::strerror(errno));
         if (n == 0)
             break;
         text.append(buf, static_cast<size_t>(n));
         if (text.size() > MAX_CONFIG_SIZE)  // grew while we read
-            return make_error("config-too-large", path + ": larger than 1 MiB, refused");
+            return make_error(Errc::BadConfig, path + ": larger than 1 MiB, refused");
     }
     return parse_config(text, path);
 }

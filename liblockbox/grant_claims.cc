@@ -22,7 +22,7 @@ constexpr std::array<std::string_view, static_cast<size_t>(Claim::Count)> CLAIM_
 
 constexpr size_t MAX_TIME_TEXT = 64;
 
-Error malformed(std::string message) { return make_error("malformed", std::move(message)); }
+Error malformed(std::string message) { return make_error(Errc::Malformed, std::move(message)); }
 
 std::string quoted(Claim c) { return "claim '" + std::string(CLAIM_NAMES[static_cast<size_t>(c)]) + "'"; }
 

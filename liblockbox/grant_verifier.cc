@@ -29,9 +29,9 @@ Result<std::string> kid_from_json(const std::string& footer);
 
 Result<std::string> kid_from_footer(const std::string& footer) {
     if (footer.empty())
-        return make_error("malformed", "token has no footer naming its signing key");
+        return make_error(Errc::Malformed, "token has no footer naming its signing key");
     if (footer.size() > MAX_FOOTER)
-        return make_error("malformed", "token footer is longer than " + std::to_string(MAX_FOOTER) + " bytes");
+        return make_error(Errc::Malformed, "token footer is longer than " + std::to_string(MAX_FOOTER) + " bytes");
     // Fast path for the exact form sign_grant writes; any other spelling of the
     // same JSON takes the general parser below and gets the same checks.
     constexpr std::string_view open = "{\"kid\":\"", close = "\"}";
@@ -49,17 +49,17 @@ Result<std::string> kid_from_footer(const std::string& footer) {
     // The kid ends up in log lines, so it must be a well-formed id before use.
     if (kid.size() != PID_PREFIX.size() + 44 || kid.substr(0, PID_PREFIX.size()) != PID_PREFIX ||
         !base64url_decode(std::string_view(kid).substr(PID_PREFIX.size())))
-        return make_error("malformed", "token footer 'kid' is not a k4.pid key id");
+        return make_error(Errc::Malformed, "token footer 'kid' is not a k4.pid key id");
     return kid;
 }
 
 Result<std::string> kid_from_json(const std::string& footer) {
     json obj = json::parse(footer, nullptr, /*allow_exceptions=*/false);
     if (obj.is_discarded() || !obj.is_object() || obj.size() != 1)
-        return make_error("malformed", "token footer is not a JSON object with exactly one key, kid");
+        return make_error(Errc::Malformed, "token footer is not a JSON object with exactly one key, kid");
     auto it = obj.find("kid");
     if (it == obj.end() || !it->is_string())
-        return make_error("malformed", "token footer has no string 'kid'");
+        return make_error(Errc::Malformed, "token footer has no string 'kid'");
     return it->get<std::string>();
 }
 
@@ -105,7 +105,8 @@ GrantCheck check_token(const TrustedKeys& keys, const VerifierPolicy& policy, co
                     "token is signed by key " + check.kid + ", which is not trusted on this host");
     auto message = paseto_v4_verify(key->second, token);
     if (!message) {
-        auto verdict = message.error().code == "bad-signature" ? GrantVerdict::BadSignature : GrantVerdict::Malformed;
+        auto verdict =
+            message.error().code == Errc::BadSignature ? GrantVerdict::BadSignature : GrantVerdict::Malformed;
         return deny(std::move(check), verdict, message.error().message);
     }
     auto claims = parse_grant_claims(message->payload);

@@ -34,8 +34,7 @@ struct KeyText {
 };
 
 Error io_error(const std::string& path, const char* what, int err) {
-    return make_error(err == ENOENT ? "not-found" : "io-error",
-                      path + ": " + what + ": " + std::strerror(err));
+    return make_error(err == ENOENT ? Errc::NotFound : Errc::IoError, path + ": " + what + ": " + std::strerror(err));
 }
 
 std::string octal_mode(mode_t mode) {
@@ -46,9 +45,9 @@ std::string octal_mode(mode_t mode) {
 
 Status check_mode(const std::string& path, mode_t mode, bool secret) {
     if (mode & (S_IWGRP | S_IWOTH))
-        return make_error("insecure-key-file", path + ": key file is writable by group or others");
+        return make_error(Errc::UnsafeFile, path + ": key file is writable by group or others");
     if (secret && (mode & (S_IRGRP | S_IROTH)))
-        return make_error("insecure-key-file", path + ": secret key file is readable by group or others");
+        return make_error(Errc::UnsafeFile, path + ": secret key file is readable by group or others");
     return {};
 }
 
@@ -61,17 +60,17 @@ Status read_key_text(int dirfd, const std::string& name, const std::string& show
     UniqueFd fd(::openat(dirfd, name.c_str(), O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NOCTTY | O_NONBLOCK));
     if (fd.get() < 0) {
         if (errno == ELOOP)
-            return make_error("insecure-key-file", shown + ": key file is a symbolic link");
+            return make_error(Errc::UnsafeFile, shown + ": key file is a symbolic link");
         return io_error(shown, "cannot open key file", errno);
     }
     struct stat st{};
     if (::fstat(fd.get(), &st) < 0)
         return io_error(shown, "cannot stat key file", errno);
     if (!S_ISREG(st.st_mode))
-        return make_error("insecure-key-file", shown + ": key file is not a regular file");
+        return make_error(Errc::UnsafeFile, shown + ": key file is not a regular file");
     if (st.st_uid != owner)
-        return make_error("insecure-key-file", shown + ": key file is owned by uid " + std::to_string(st.st_uid) +
-                                                   ", expected uid " + std::to_string(owner));
+        return make_error(Errc::UnsafeFile, shown + ": key file is owned by uid " + std::to_string(st.st_uid) +
+                                                ", expected uid " + std::to_string(owner));
     auto mode_ok = check_mode(shown, st.st_mode, secret);
     if (!mode_ok)
         return mode_ok;
@@ -89,7 +88,8 @@ Status read_key_text(int dirfd, const std::string& name, const std::string& show
         out.len += static_cast<size_t>(n);
     }
     if (out.len > MAX_KEY_FILE)
-        return make_error("malformed", shown + ": key file is larger than " + std::to_string(MAX_KEY_FILE) + " bytes");
+        return make_error(Errc::Malformed,
+                          shown + ": key file is larger than " + std::to_string(MAX_KEY_FILE) + " bytes");
     // One trailing newline is what editors and echo leave; anything else is not a key.
     if (out.len > 0 && out.buf[out.len - 1] == '\n')
         --out.len;
@@ -99,14 +99,14 @@ Status read_key_text(int dirfd, const std::string& name, const std::string& show
 Result<PublicKey> public_from_text(const std::string& shown, std::string_view text) {
     auto key = parse_paserk_public(text);
     if (!key)
-        return make_error("malformed", shown + ": " + key.error().message);
+        return make_error(Errc::Malformed, shown + ": " + key.error().message);
     return key;
 }
 
 Result<SecretKey> secret_from_text(const std::string& shown, std::string_view text) {
     auto key = parse_paserk_secret(text);
     if (!key)
-        return make_error("malformed", shown + ": " + key.error().message);
+        return make_error(Errc::Malformed, shown + ": " + key.error().message);
     return key;
 }
 
@@ -130,7 +130,7 @@ Status create_exclusive(int dirfd, const char* name, const std::string& shown, m
     UniqueFd fd(::openat(dirfd, name, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, mode));
     if (fd.get() < 0) {
         if (errno == EEXIST)
-            return make_error("exists", shown + " already exists; refusing to overwrite a key");
+            return make_error(Errc::Conflict, shown + " already exists; refusing to overwrite a key");
         return io_error(shown, "cannot create", errno);
     }
     // The umask may have narrowed the mode; set it exactly.
@@ -166,7 +166,7 @@ Result<TrustedKeys> load_trusted_keys(const std::string& dir, uid_t owner) {
         return io_error(dir, "cannot stat trusted key directory", errno);
     // Whoever can write the directory can swap keys in and out.
     if (st.st_mode & (S_IWGRP | S_IWOTH))
-        return make_error("insecure-key-file", dir + ": trusted key directory is writable by group or others");
+        return make_error(Errc::UnsafeFile, dir + ": trusted key directory is writable by group or others");
     int scan_fd = ::dup(dirfd.get());
     if (scan_fd < 0)
         return io_error(dir, "cannot scan trusted key directory", errno);
@@ -216,19 +216,19 @@ Result<std::string> generate_key_pair(const std::string& dir) {
     if (::fstat(dirfd.get(), &dir_st) < 0)
         return io_error(dir, "cannot stat key directory", errno);
     if (dir_st.st_uid != 0 && dir_st.st_uid != ::geteuid())
-        return make_error("unsafe-directory", dir + " is owned by uid " + std::to_string(dir_st.st_uid) +
-                                                  ", not by root or the caller; refusing to write a key there");
+        return make_error(Errc::UnsafeFile, dir + " is owned by uid " + std::to_string(dir_st.st_uid) +
+                                                ", not by root or the caller; refusing to write a key there");
     if ((dir_st.st_mode & (S_IWGRP | S_IWOTH)) != 0)
-        return make_error("unsafe-directory", dir + " is writable by group or others (mode " +
-                                                  octal_mode(dir_st.st_mode) + "); refusing to write a key there");
+        return make_error(Errc::UnsafeFile, dir + " is writable by group or others (mode " +
+                                                octal_mode(dir_st.st_mode) + "); refusing to write a key there");
     const std::string secret_path = dir + "/signing.secret";
     const std::string public_path = dir + "/signing.public";
     // Check both before writing either, so a refusal leaves nothing half-made.
     struct stat st{};
     if (::fstatat(dirfd.get(), "signing.secret", &st, AT_SYMLINK_NOFOLLOW) == 0)
-        return make_error("exists", secret_path + " already exists; refusing to overwrite a key");
+        return make_error(Errc::Conflict, secret_path + " already exists; refusing to overwrite a key");
     if (::fstatat(dirfd.get(), "signing.public", &st, AT_SYMLINK_NOFOLLOW) == 0)
-        return make_error("exists", public_path + " already exists; refusing to overwrite a key");
+        return make_error(Errc::Conflict, public_path + " already exists; refusing to overwrite a key");
 
     const SecretKey sk = generate_secret_key();
     std::string secret_text = paserk_secret(sk) + "\n";
@@ -262,7 +262,7 @@ Result<std::string> key_id_of_file(const std::string& path, uid_t owner) {
         return paserk_pid(sk->public_key());
     }
     if (text.view().substr(0, PUBLIC_PREFIX.size()) != PUBLIC_PREFIX)
-        return make_error("malformed", path + ": not a k4.public or k4.secret PASERK key");
+        return make_error(Errc::Malformed, path + ": not a k4.public or k4.secret PASERK key");
     auto pk = public_from_text(path, text.view());
     if (!pk)
         return pk.error();

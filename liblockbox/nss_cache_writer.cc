@@ -27,11 +27,10 @@ static_assert(sizeof(lockbox_nss_cache_slot) == 8);
 
 Error errno_error(const std::string& what) {
     int e = errno;
-    const char* name = strerrorname_np(e);
-    return make_error(name ? name : "EIO", what + ": " + std::strerror(e));
+    return make_error(e == ENOENT ? Errc::NotFound : Errc::IoError, what + ": " + std::strerror(e));
 }
 
-Error invalid(const std::string& what) { return make_error("invalid-entry", what); }
+Error invalid(const std::string& what) { return make_error(Errc::InvalidArgument, what); }
 
 bool is_valid_field(std::string_view s, bool absolute_path) {
     if (s.size() > LOCKBOX_NSS_CACHE_MAX_STRING)

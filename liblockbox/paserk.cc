@@ -56,7 +56,7 @@ std::string paserk_pid(const PublicKey& key) {
 Result<PublicKey> public_key_from_bytes(const uint8_t* data, size_t len) {
     PublicKey pk;
     if (len != pk.bytes.size())
-        return make_error("malformed", "an Ed25519 public key is 32 bytes, not " + std::to_string(len));
+        return make_error(Errc::Malformed, "an Ed25519 public key is 32 bytes, not " + std::to_string(len));
     std::memcpy(pk.bytes.data(), data, len);
     return pk;
 }
@@ -65,33 +65,33 @@ Result<SecretKey> secret_key_from_bytes(const uint8_t* data, size_t len) {
     ensure_sodium_initialized();
     SecretKey sk;
     if (len != sk.bytes.size())
-        return make_error("malformed", "an Ed25519 secret key is 64 bytes, not " + std::to_string(len));
+        return make_error(Errc::Malformed, "an Ed25519 secret key is 64 bytes, not " + std::to_string(len));
     // Recompute the public half from the seed: a key whose halves disagree would
     // sign with one identity while claiming another kid.
     SecretBytes<32> expected_public;
     SecretBytes<64> recomputed;
     crypto_sign_seed_keypair(expected_public.data(), recomputed.data(), data);
     if (sodium_memcmp(expected_public.data(), data + 32, 32) != 0)
-        return make_error("malformed", "the secret key's public half does not match its seed");
+        return make_error(Errc::Malformed, "the secret key's public half does not match its seed");
     std::memcpy(sk.bytes.data(), data, len);
     return sk;
 }
 
 Result<PublicKey> parse_paserk_public(std::string_view text) {
     if (text.substr(0, PUBLIC_PREFIX.size()) != PUBLIC_PREFIX)
-        return make_error("malformed", "not a k4.public PASERK key");
+        return make_error(Errc::Malformed, "not a k4.public PASERK key");
     auto raw = base64url_decode(text.substr(PUBLIC_PREFIX.size()));
     if (!raw)
-        return make_error("malformed", "k4.public key: " + raw.error().message);
+        return make_error(Errc::Malformed, "k4.public key: " + raw.error().message);
     return public_key_from_bytes(raw->data(), raw->size());
 }
 
 Result<SecretKey> parse_paserk_secret(std::string_view text) {
     if (text.substr(0, SECRET_PREFIX.size()) != SECRET_PREFIX)
-        return make_error("malformed", "not a k4.secret PASERK key");
+        return make_error(Errc::Malformed, "not a k4.secret PASERK key");
     auto raw = base64url_decode(text.substr(SECRET_PREFIX.size()));
     if (!raw)
-        return make_error("malformed", "k4.secret key: " + raw.error().message);
+        return make_error(Errc::Malformed, "k4.secret key: " + raw.error().message);
     WipeOnExit wipe{*raw};
     return secret_key_from_bytes(raw->data(), raw->size());
 }

@@ -32,11 +32,11 @@ struct Segments {
 // needs it, so reading the footer does not pay for the whole token.
 Result<Segments> split_token(std::string_view token) {
     if (token.size() > MAX_TOKEN_LENGTH)
-        return make_error("malformed", "token is longer than " + std::to_string(MAX_TOKEN_LENGTH) + " bytes");
+        return make_error(Errc::Malformed, "token is longer than " + std::to_string(MAX_TOKEN_LENGTH) + " bytes");
     if (token.substr(0, HEADER.size()) != HEADER) {
         if (token.substr(0, 9) == "v4.local.")
-            return make_error("malformed", "token is v4.local, only v4.public is accepted");
-        return make_error("malformed", "token is not PASETO v4.public");
+            return make_error(Errc::Malformed, "token is v4.local, only v4.public is accepted");
+        return make_error(Errc::Malformed, "token is not PASETO v4.public");
     }
     std::string_view rest = token.substr(HEADER.size());
     Segments seg;
@@ -47,19 +47,19 @@ Result<Segments> split_token(std::string_view token) {
         seg.body = rest.substr(0, dot);
         footer_text = rest.substr(dot + 1);
         if (footer_text.empty())
-            return make_error("malformed", "token ends with a '.' but has no footer");
+            return make_error(Errc::Malformed, "token ends with a '.' but has no footer");
         if (footer_text.find('.') != std::string_view::npos)
-            return make_error("malformed", "token has more than four segments");
+            return make_error(Errc::Malformed, "token has more than four segments");
     }
     if (seg.body.empty())
-        return make_error("malformed", "token has an empty body");
+        return make_error(Errc::Malformed, "token has an empty body");
     // 64 signature bytes take at least 86 characters.
     if (seg.body.size() < (SIG_BYTES * 4 + 2) / 3)
-        return make_error("malformed", "token body is shorter than a signature");
+        return make_error(Errc::Malformed, "token body is shorter than a signature");
     if (!footer_text.empty()) {
         auto footer = base64url_decode(footer_text);
         if (!footer)
-            return make_error("malformed", "token footer: " + footer.error().message);
+            return make_error(Errc::Malformed, "token footer: " + footer.error().message);
         seg.footer.assign(footer->begin(), footer->end());
     }
     return seg;
@@ -117,16 +117,16 @@ Result<PasetoMessage> paseto_v4_verify(const PublicKey& key, std::string_view to
         return seg.error();
     auto body = base64url_decode(seg->body);
     if (!body)
-        return make_error("malformed", "token body: " + body.error().message);
+        return make_error(Errc::Malformed, "token body: " + body.error().message);
     if (body->size() < SIG_BYTES)
-        return make_error("malformed", "token body is shorter than a signature");
+        return make_error(Errc::Malformed, "token body is shorter than a signature");
     const size_t msg_len = body->size() - SIG_BYTES;
     std::string_view message(reinterpret_cast<const char*>(body->data()), msg_len);
     const std::string m2 = pae_for(message, seg->footer, implicit);
     if (crypto_sign_verify_detached(body->data() + msg_len,
                                     reinterpret_cast<const unsigned char*>(m2.data()), m2.size(),
                                     key.bytes.data()) != 0)
-        return make_error("bad-signature", "token signature does not verify with the key");
+        return make_error(Errc::BadSignature, "token signature does not verify with the key");
     PasetoMessage out;
     out.payload.assign(message);
     out.footer = std::move(seg->footer);

@@ -6,18 +6,18 @@
 #include <utility>
 #include <variant>
 
+#include "error_code.h"
+
 namespace lockbox {
 
 struct Error {
-    // A stable, machine-readable code ("bad-signature", "not-found", "EACCES"...)
-    // and a sentence for people. Callers branch on code, print message.
-    std::string code;
+    // What went wrong, for code to branch on (error_code.h), and a sentence
+    // for people. Callers branch on code, print message.
+    Errc code = Errc::Internal;
     std::string message;
 };
 
-inline Error make_error(std::string code, std::string message) {
-    return Error{std::move(code), std::move(message)};
-}
+inline Error make_error(Errc code, std::string message) { return Error{code, std::move(message)}; }
 
 template <typename T>
 class [[nodiscard]] Result {

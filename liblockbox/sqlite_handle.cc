@@ -3,7 +3,7 @@
 namespace lockbox {
 
 Error sqlite_error(sqlite3* db, const std::string& what) {
-    return make_error("store-error", what + ": " + (db ? sqlite3_errmsg(db) : "out of memory"));
+    return make_error(Errc::StoreError, what + ": " + (db ? sqlite3_errmsg(db) : "out of memory"));
 }
 
 Status exec_sql(sqlite3* db, const char* sql) {
@@ -11,7 +11,7 @@ Status exec_sql(sqlite3* db, const char* sql) {
     if (sqlite3_exec(db, sql, nullptr, nullptr, &err) != SQLITE_OK) {
         std::string message = err ? err : "unknown error";
         sqlite3_free(err);
-        return make_error("store-error", message);
+        return make_error(Errc::StoreError, message);
     }
     return {};
 }
@@ -54,7 +54,7 @@ Statement& Statement::reset() {
 
 Result<bool> Statement::step() {
     if (bind_error_ != SQLITE_OK)
-        return make_error("store-error", std::string("bind: ") + sqlite3_errstr(bind_error_));
+        return make_error(Errc::StoreError, std::string("bind: ") + sqlite3_errstr(bind_error_));
     int r = sqlite3_step(stmt_.get());
     if (r == SQLITE_ROW)
         return true;

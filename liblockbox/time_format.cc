@@ -55,13 +55,14 @@ bool fixed_digits(std::string_view text, size_t pos, size_t n, unsigned& out) {
 }
 
 Error bad_time(std::string_view text, const char* why) {
-    return make_error("bad-time", "invalid RFC 3339 UTC time \"" + std::string(text.substr(0, MAX_TIME_TEXT)) +
-                                      "\": " + why + " (expected YYYY-MM-DDTHH:MM:SSZ)");
+    return make_error(Errc::InvalidArgument, "invalid RFC 3339 UTC time \"" +
+                                                 std::string(text.substr(0, MAX_TIME_TEXT)) + "\": " + why +
+                                                 " (expected YYYY-MM-DDTHH:MM:SSZ)");
 }
 
 Error bad_duration(std::string_view text, const char* why) {
-    return make_error("bad-duration", "invalid duration \"" + std::string(text.substr(0, MAX_TIME_TEXT)) +
-                                          "\": " + why + " (expected e.g. 45s, 30m, 2h, 1h30m)");
+    return make_error(Errc::InvalidArgument, "invalid duration \"" + std::string(text.substr(0, MAX_TIME_TEXT)) +
+                                                 "\": " + why + " (expected e.g. 45s, 30m, 2h, 1h30m)");
 }
 
 }  // namespace

@@ -19,7 +19,7 @@ lockbox::Result<BusPtr> Context::system_bus() const {
     // secure_getenv), which is what the tests use to reach a private bus.
     r = sd_bus_open_system(&raw);
     if (r < 0)
-        return lockbox::make_error("bus-unavailable",
+        return lockbox::make_error(lockbox::Errc::Unavailable,
                                    std::string("cannot connect to the system bus: ") + std::strerror(-r));
     BusPtr bus(raw);
     sd_bus_set_method_call_timeout(bus.get(), timeout_usec);

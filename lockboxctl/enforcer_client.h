@@ -66,10 +66,11 @@ inline lockbox::Result<std::string> call_for_string(sd_bus* bus, const BusTarget
                                                     uint64_t timeout_usec, CallFailure* failure) {
     ReplyPtr reply = call_method(bus, target, method, append, timeout_usec, failure);
     if (!reply)
-        return lockbox::make_error("bus", failure->message);
+        return lockbox::make_error(failure->error_name.empty() ? lockbox::Errc::Unavailable : lockbox::Errc::Refused,
+                                   failure->message);
     const char* s = nullptr;
     if (sd_bus_message_read(reply.get(), "s", &s) < 0)
-        return lockbox::make_error("bus", std::string("malformed reply from ") + target.label);
+        return lockbox::make_error(lockbox::Errc::Malformed, std::string("malformed reply from ") + target.label);
     return std::string(s);
 }
 
@@ -81,7 +82,7 @@ inline bool service_missing(const CallFailure& f) {
 inline lockbox::Result<nlohmann::json> parse_json_reply(const std::string& text, const char* label) {
     auto j = nlohmann::json::parse(text, nullptr, false);
     if (j.is_discarded())
-        return lockbox::make_error("bus", std::string("malformed JSON from ") + label);
+        return lockbox::make_error(lockbox::Errc::Malformed, std::string("malformed JSON from ") + label);
     return j;
 }
 

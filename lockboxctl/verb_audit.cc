@@ -66,15 +66,17 @@ lockbox::Result<lockbox::usec_t> parse_since(const std::string& text) {
         return *t;
     if (auto d = lockbox::parse_duration(text))
         return lockbox::system_clock().now() - *d;
-    return lockbox::make_error("bad-usage", "--since \"" + text.substr(0, 64) +
-                                                "\" is neither an RFC 3339 UTC time (2026-11-29T20:00:00Z) nor a "
-                                                "duration (2h, 30m)");
+    return lockbox::make_error(lockbox::Errc::InvalidArgument,
+                               "--since \"" + text.substr(0, 64) +
+                                   "\" is neither an RFC 3339 UTC time (2026-11-29T20:00:00Z) nor a "
+                                   "duration (2h, 30m)");
 }
 
 lockbox::Status add_match(sd_journal* j, const std::string& match) {
     int r = sd_journal_add_match(j, match.data(), match.size());
     if (r < 0)
-        return lockbox::make_error("journal", "cannot filter the journal on " + match + ": " + std::strerror(-r));
+        return lockbox::make_error(lockbox::Errc::JournalUnavailable,
+                                   "cannot filter the journal on " + match + ": " + std::strerror(-r));
     return {};
 }
 
@@ -102,7 +104,8 @@ lockbox::Status add_matches(sd_journal* j, const AuditOptions& o) {
     if (!approval || approval->pw_uid == 0)
         return {};
     if (int r = sd_journal_add_disjunction(j); r < 0)
-        return lockbox::make_error("journal", std::string("cannot combine journal filters: ") + std::strerror(-r));
+        return lockbox::make_error(lockbox::Errc::JournalUnavailable,
+                                   std::string("cannot combine journal filters: ") + std::strerror(-r));
     return branch({"lockbox-approvald"}, approval->pw_uid);
 }
 
@@ -111,7 +114,8 @@ lockbox::Result<Entry> read_entry(sd_journal* j) {
     uint64_t rt = 0;
     int r = sd_journal_get_realtime_usec(j, &rt);
     if (r < 0)
-        return lockbox::make_error("journal", std::string("cannot read an entry's time: ") + std::strerror(-r));
+        return lockbox::make_error(lockbox::Errc::JournalUnavailable,
+                                   std::string("cannot read an entry's time: ") + std::strerror(-r));
     e.realtime = static_cast<lockbox::usec_t>(rt);
     const void* data = nullptr;
     size_t len = 0;
@@ -157,7 +161,8 @@ lockbox::Result<std::vector<Entry>> read_entries(const AuditOptions& o, bool& tr
     sd_journal* raw = nullptr;
     int r = sd_journal_open(&raw, SD_JOURNAL_LOCAL_ONLY);
     if (r < 0)
-        return lockbox::make_error("journal", std::string("cannot open the journal: ") + std::strerror(-r));
+        return lockbox::make_error(lockbox::Errc::JournalUnavailable,
+                                   std::string("cannot open the journal: ") + std::strerror(-r));
     JournalPtr j(raw);
     sd_journal_set_data_threshold(j.get(), MAX_FIELD);
     if (auto s = add_matches(j.get(), o); !s)
@@ -171,7 +176,8 @@ lockbox::Result<std::vector<Entry>> read_entries(const AuditOptions& o, bool& tr
         r = sd_journal_seek_head(j.get());
     }
     if (r < 0)
-        return lockbox::make_error("journal", std::string("cannot seek in the journal: ") + std::strerror(-r));
+        return lockbox::make_error(lockbox::Errc::JournalUnavailable,
+                                   std::string("cannot seek in the journal: ") + std::strerror(-r));
 
     lockbox::usec_t since_usec = 0;
     if (!o.since.empty())
@@ -193,7 +199,8 @@ lockbox::Result<std::vector<Entry>> read_entries(const AuditOptions& o, bool& tr
         out.push_back(std::move(e).value());
     }
     if (r < 0)
-        return lockbox::make_error("journal", std::string("cannot read the journal: ") + std::strerror(-r));
+        return lockbox::make_error(lockbox::Errc::JournalUnavailable,
+                                   std::string("cannot read the journal: ") + std::strerror(-r));
     size_t lookups = 0;
     for (auto& e : out)
         if (e.get("LOCKBOX_EVENT") == "session-opened" && lookups++ < MAX_RECORDING_LOOKUPS)

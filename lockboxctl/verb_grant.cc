@@ -59,7 +59,7 @@ lockbox::Result<nlohmann::json> fetch_grants(const Context& ctx, sd_bus* bus, co
         return s.error();
     auto all = parse_json_reply(*s, "lockbox-approvald");
     if (!all || !all->is_array())
-        return lockbox::make_error("bus", "malformed request list from lockbox-approvald");
+        return lockbox::make_error(lockbox::Errc::Malformed, "malformed request list from lockbox-approvald");
     // A request carries a grant once it was signed.
     nlohmann::json out = nlohmann::json::array();
     for (const auto& r : *all) {

@@ -37,12 +37,12 @@ int usage(const std::string& message) {
 lockbox::Result<std::vector<std::string>> read_ssh_keys(const std::string& path) {
     std::ifstream in(path, std::ios::binary);
     if (!in)
-        return lockbox::make_error("usage", "cannot read the SSH public key file " + path);
+        return lockbox::make_error(lockbox::Errc::InvalidArgument, "cannot read the SSH public key file " + path);
     std::string text(MAX_KEY_FILE + 1, '\0');
     in.read(text.data(), static_cast<std::streamsize>(text.size()));
     text.resize(static_cast<size_t>(in.gcount()));
     if (text.size() > MAX_KEY_FILE)
-        return lockbox::make_error("usage", path + " is too large for a public key file");
+        return lockbox::make_error(lockbox::Errc::InvalidArgument, path + " is too large for a public key file");
     std::vector<std::string> keys;
     std::istringstream lines(text);
     for (std::string line; std::getline(lines, line);) {
@@ -53,21 +53,23 @@ lockbox::Result<std::vector<std::string>> read_ssh_keys(const std::string& path)
             continue;
         line = line.substr(start);
         if (!lockbox::is_valid_ssh_public_key(line))
-            return lockbox::make_error("usage", path + " holds a line that is not an OpenSSH public key "
-                                                       "(did you pass the private key?)");
+            return lockbox::make_error(lockbox::Errc::InvalidArgument,
+                                       path +
+                                           " holds a line that is not an OpenSSH public key "
+                                           "(did you pass the private key?)");
         keys.push_back(line);
     }
     if (keys.empty())
-        return lockbox::make_error("usage", path + " holds no SSH public key");
+        return lockbox::make_error(lockbox::Errc::InvalidArgument, path + " holds no SSH public key");
     return keys;
 }
 
 lockbox::Result<uint64_t> duration_seconds(const std::string& text) {
     auto d = lockbox::parse_duration(text);
     if (!d)
-        return lockbox::make_error("usage", "--duration: " + d.error().message);
+        return lockbox::make_error(lockbox::Errc::InvalidArgument, "--duration: " + d.error().message);
     if (*d < lockbox::USEC_PER_SEC)
-        return lockbox::make_error("usage", "--duration: must be at least 1s");
+        return lockbox::make_error(lockbox::Errc::InvalidArgument, "--duration: must be at least 1s");
     return static_cast<uint64_t>(*d / lockbox::USEC_PER_SEC);
 }
 

@@ -34,27 +34,30 @@ lockbox::Status ApprovalClient::start() {
                                    "member='NameOwnerChanged',arg0='") + lockbox::bus::APPROVAL_NAME + "'";
     int r = sd_bus_add_match_async(bus_, &slot, rule.c_str(), on_owner_changed, nullptr, this);
     if (r < 0)
-        return lockbox::make_error("bus", std::string("cannot watch the approval service: ") + std::strerror(-r));
+        return lockbox::make_error(lockbox::Errc::Internal,
+                                   std::string("cannot watch the approval service: ") + std::strerror(-r));
     owner_match_.reset(slot);
     // No sender filter on purpose: on_signal checks the sender against the
     // tracked owner, which also covers unicast signals.
     r = sd_bus_match_signal_async(bus_, &slot, nullptr, lockbox::bus::APPROVAL_PATH, lockbox::bus::APPROVAL_IFACE,
                                   nullptr, on_signal, nullptr, this);
     if (r < 0)
-        return lockbox::make_error("bus", std::string("cannot subscribe to approval signals: ") + std::strerror(-r));
+        return lockbox::make_error(lockbox::Errc::Internal,
+                                   std::string("cannot subscribe to approval signals: ") + std::strerror(-r));
     signal_match_.reset(slot);
     if (event_) {
         sd_event_source* raw = nullptr;
         r = sd_event_add_time_relative(event_, &raw, CLOCK_MONOTONIC, resync_interval_, PERIOD_ACCURACY_USEC,
                                        on_period, this);
         if (r < 0)
-            return lockbox::make_error("event", std::string("cannot add the resync timer: ") + std::strerror(-r));
+            return lockbox::make_error(lockbox::Errc::Internal,
+                                       std::string("cannot add the resync timer: ") + std::strerror(-r));
         period_.reset(raw);
         sd_event_source_set_description(raw, "approval-resync");
     }
     confirm_owner(false);
     if (!owner_call_)
-        return lockbox::make_error("bus", "GetNameOwner could not be sent");
+        return lockbox::make_error(lockbox::Errc::Unavailable, "GetNameOwner could not be sent");
     return {};
 }
 

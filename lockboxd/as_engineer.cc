@@ -47,10 +47,10 @@ bool wait_readable(int pidfd, int timeout_ms) {
 
 lockbox::Result<int> run_as_engineer(uid_t uid, gid_t gid, const std::function<int()>& body, int timeout_ms) {
     if (uid == 0 || gid == 0)
-        return lockbox::make_error("refused", "refusing to act as uid or gid 0");
+        return lockbox::make_error(lockbox::Errc::Refused, "refusing to act as uid or gid 0");
     pid_t child = ::fork();
     if (child < 0)
-        return lockbox::make_error("fork-failed", std::string("fork: ") + std::strerror(errno));
+        return lockbox::make_error(lockbox::Errc::ProcessFailed, std::string("fork: ") + std::strerror(errno));
     if (child == 0) {
         if (::setgroups(0, nullptr) < 0 || ::setresgid(gid, gid, gid) < 0 || ::setresuid(uid, uid, uid) < 0)
             ::_exit(CANNOT_SWITCH);
@@ -67,27 +67,28 @@ lockbox::Result<int> run_as_engineer(uid_t uid, gid_t gid, const std::function<i
             struct timespec ts {0, 1000000};
             nanosleep(&ts, nullptr);
         }
-        return lockbox::make_error("wait-failed", std::string("pidfd_open: ") + std::strerror(err));
+        return lockbox::make_error(lockbox::Errc::ProcessFailed, std::string("pidfd_open: ") + std::strerror(err));
     }
     bool timed_out = !wait_readable(pidfd.get(), timeout_ms);
     if (timed_out) {
         ::syscall(SYS_pidfd_send_signal, pidfd.get(), SIGKILL, nullptr, 0);
         if (!wait_readable(pidfd.get(), REAP_AFTER_KILL_MS))
-            return lockbox::make_error("child-timeout", "the child acting as uid " + std::to_string(uid) +
-                                                            " did not end, even after SIGKILL");
+            return lockbox::make_error(lockbox::Errc::Timeout, "the child acting as uid " + std::to_string(uid) +
+                                                                   " did not end, even after SIGKILL");
     }
     // Readable pidfd: the child has exited, so this does not block.
     int status = 0;
     if (::waitpid(child, &status, WNOHANG) != child)
-        return lockbox::make_error("wait-failed", std::string("waitpid: ") + std::strerror(errno));
+        return lockbox::make_error(lockbox::Errc::ProcessFailed, std::string("waitpid: ") + std::strerror(errno));
     if (timed_out)
-        return lockbox::make_error("child-timeout", "the child acting as uid " + std::to_string(uid) +
-                                                        " did not finish within " + std::to_string(timeout_ms) +
-                                                        " ms (stopped?); killed");
+        return lockbox::make_error(lockbox::Errc::Timeout, "the child acting as uid " + std::to_string(uid) +
+                                                               " did not finish within " + std::to_string(timeout_ms) +
+                                                               " ms (stopped?); killed");
     if (!WIFEXITED(status))
-        return lockbox::make_error("child-failed", "the child acting as uid " + std::to_string(uid) + " died");
+        return lockbox::make_error(lockbox::Errc::ProcessFailed,
+                                   "the child acting as uid " + std::to_string(uid) + " died");
     if (WEXITSTATUS(status) == CANNOT_SWITCH)
-        return lockbox::make_error("child-failed", "cannot switch to uid " + std::to_string(uid));
+        return lockbox::make_error(lockbox::Errc::ProcessFailed, "cannot switch to uid " + std::to_string(uid));
     return WEXITSTATUS(status);
 }
 

@@ -336,8 +336,10 @@ void Enforcer::after_kill(const std::string& user, const std::string& jti, usec_
 
 lockbox::Result<std::string> Enforcer::install(std::string_view token, const std::string& actor,
                                                const std::string& source, const std::string& claimed_id) {
-    auto refuse = [&](const std::string& verdict, const std::string& detail,
-                      const lockbox::GrantClaims* claims) -> lockbox::Result<std::string> {
+    // A name lookup that could not answer (sssd restarting) defers the grant:
+    // sync() asks again at the next resync. Every other refusal is final.
+    auto refuse = [&](const std::string& verdict, const std::string& detail, const lockbox::GrantClaims* claims,
+                      lockbox::Errc code = lockbox::Errc::GrantRefused) -> lockbox::Result<std::string> {
         std::vector<std::pair<std::string, std::string>> fields = {{"REASON", verdict}, {"SOURCE", source}};
         // Unverified claims are not repeated, but the id the approval service
         // filed the grant under lets an auditor find the request it came from.
@@ -345,10 +347,10 @@ lockbox::Result<std::string> Enforcer::install(std::string_view token, const std
             fields.emplace_back("REQUEST_ID", claimed_id);
         audit(AuditEvent::GrantRefused, actor, claims, "grant refused (" + verdict + "): " + detail,
               std::move(fields));
-        return lockbox::make_error("grant-refused", verdict + ": " + detail);
+        return lockbox::make_error(code, verdict + ": " + detail);
     };
     if (!verifier_)
-        return lockbox::make_error("internal", "no verifier loaded");
+        return lockbox::make_error(lockbox::Errc::Internal, "no verifier loaded");
     auto check = verifier_->verify_ignoring_time(token, [this](const std::string& jti) {
         return grants_.is_revoked(jti);
     });
@@ -370,13 +372,17 @@ lockbox::Result<std::string> Enforcer::install(std::string_view token, const std
     if (auto st = name_is_ours(c.sub, *uid, "install", &c, /*fresh=*/true); !st) {
         if (new_name)
             uids_.release(c.sub);  // the tentative uid was never written
-        return refuse(st.error().code == "name-conflict" ? "local-account" : st.error().code, st.error().message, &c);
+        if (st.error().code == lockbox::Errc::NameConflict)
+            return refuse("local-account", st.error().message, &c);
+        return refuse(lockbox::errc_name(st.error().code), st.error().message, &c,
+                      st.error().code == lockbox::Errc::NssLookupFailed ? lockbox::Errc::GrantDeferred
+                                                                        : lockbox::Errc::GrantRefused);
     }
     // The mapping is durable before the uid owns a home or a process.
     if (new_name)
         if (auto st = persist_uids(); !st) {
             uids_.release(c.sub);
-            return lockbox::make_error("internal", st.error().message);
+            return lockbox::make_error(lockbox::Errc::Internal, st.error().message);
         }
     Grant g;
     g.token = std::string(token);
@@ -402,10 +408,10 @@ void Enforcer::sync(const std::vector<std::pair<std::string, std::string>>& gran
     for (const auto& [id, token] : grants) {
         if (grants_.find(id) || grants_.is_revoked(id) || refused_ids_.count(id))
             continue;  // a refused grant is audited once, not on every resync
-        // A source that could not answer (sssd restarting) is asked again at
-        // the next resync; every other refusal is final for this grant.
+        // A deferred grant is asked again at the next resync; every other
+        // refusal is final for this grant.
         if (auto r = install(token, actor, "approval-service", id);
-            !r && r.error().message.rfind("nss-lookup-failed", 0) != 0)
+            !r && r.error().code != lockbox::Errc::GrantDeferred)
             refused_ids_.insert(id);
     }
 }
@@ -415,7 +421,8 @@ lockbox::Status Enforcer::revoke(const std::string& jti, const std::string& reas
     auto before = grants_.revoke(jti, now);
     persist_grants();
     if (!before) {
-        return lockbox::make_error("not-found", "no grant " + jti + " on this host (remembered as revoked)");
+        return lockbox::make_error(lockbox::Errc::NotFound,
+                                   "no grant " + jti + " on this host (remembered as revoked)");
     }
     if (*before == GrantState::Revoked)
         return {};
@@ -464,15 +471,15 @@ lockbox::Result<OpenedSession> Enforcer::open_session(const std::string& user, i
                                                       const std::string& rhost, const std::string& logind_session) {
     AccessAnswer a = grants_.access(user, clock_.now());
     if (a.reason != AccessReason::Allowed)
-        return lockbox::make_error("access-denied", std::string("no active grant for ") + user + ": " +
-                                                        access_reason_name(a.reason));
+        return lockbox::make_error(lockbox::Errc::AccessDenied,
+                                   std::string("no active grant for ") + user + ": " + access_reason_name(a.reason));
     const Grant* g = grants_.find(a.jti);
     auto uid = uids_.find(user);
     if (!uid)
-        return lockbox::make_error("access-denied", "no uid allocated for " + user);
+        return lockbox::make_error(lockbox::Errc::AccessDenied, "no uid allocated for " + user);
     if (auto st = name_is_ours(user, *uid, "open-session", &g->claims); !st)
-        return lockbox::make_error("access-denied", std::string("the name ") + user + " is not Lockbox's: " +
-                                                        st.error().message);
+        return lockbox::make_error(lockbox::Errc::AccessDenied,
+                                   std::string("the name ") + user + " is not Lockbox's: " + st.error().message);
     Session s;
     s.user = user;
     s.uid = *uids_.find(user);
@@ -507,7 +514,7 @@ bool Enforcer::note_kill_reported(const std::string& session_id) {
 lockbox::Status Enforcer::close_session(const std::string& id) {
     auto s = sessions_.remove(id);
     if (!s)
-        return lockbox::make_error("not-found", "no session " + id);
+        return lockbox::make_error(lockbox::Errc::NotFound, "no session " + id);
     persist_sessions();
     const Grant* g = grants_.find(s->grant_id);
     audit(AuditEvent::SessionClosed, s->user, g ? &g->claims : nullptr, "session " + id + " of " + s->user + " closed",
@@ -518,7 +525,7 @@ lockbox::Status Enforcer::close_session(const std::string& id) {
 lockbox::Status Enforcer::kill_session(const std::string& id, const std::string& actor) {
     const Session* s = sessions_.find(id);
     if (!s)
-        return lockbox::make_error("not-found", "no session " + id);
+        return lockbox::make_error(lockbox::Errc::NotFound, "no session " + id);
     Session copy = *s;
     usec_t now = clock_.now();
     log_info("session " + id + " killed on request of " + actor);
@@ -624,7 +631,7 @@ void Enforcer::persist_sessions() {
 
 lockbox::Status Enforcer::persist_uids() {
     if (!store_)
-        return lockbox::make_error("internal", "no state store opened");
+        return lockbox::make_error(lockbox::Errc::Internal, "no state store opened");
     if (auto st = store_->save_uids(uids_.added()); !st)
         return st;
     uids_.clear_added();

@@ -62,7 +62,8 @@ public:
 
     void set_bus(sd_bus* bus);
 
-    // Code "grant-refused" (message "<verdict>: <detail>") or "internal".
+    // Errc::GrantRefused (message "<verdict>: <detail>"), Errc::GrantDeferred
+    // when a name lookup could not answer (sync() tries again), or Errc::Internal.
     lockbox::Result<std::string> install(std::string_view token, const std::string& actor, const std::string& source,
                                          const std::string& claimed_id = {});
     // Full list from the approval service: installs new grants, revokes listed ids.

@@ -88,7 +88,7 @@ lockbox::Result<EnforcerState> Enforcer::open_store(const std::string& dir) {
     }
     // A newer schema is a downgrade the operator made, not damage: moving it
     // aside would lose the state the newer release still reads.
-    if (state.error().code == "store-too-new")
+    if (state.error().code == lockbox::Errc::StoreTooNew)
         return state.error();
     const std::string why = state.error().message;
     store_.reset();

@@ -32,7 +32,7 @@ size_t Enforcer::reload_trusted_keys(const std::string& trigger) {
     lockbox::TrustedKeys loaded;
     if (keys) {
         loaded = std::move(*keys);
-    } else if (keys.error().code == "io-error") {
+    } else if (keys.error().code == lockbox::Errc::IoError) {
         // EMFILE, EIO…: says nothing about which keys the operator trusts.
         log_error("cannot read the trusted keys again, keeping the " + std::to_string(key_count_) +
                   " in use: " + keys.error().message);

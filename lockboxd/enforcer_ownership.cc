@@ -55,7 +55,8 @@ lockbox::Status Enforcer::name_is_ours(const std::string& user, uid_t uid, const
     if (last != st.error().message) {
         last = st.error().message;
         log_warning("refusing " + user + " (" + use + "): " + st.error().message);
-        std::vector<std::pair<std::string, std::string>> fields = {{"REASON", st.error().code}, {"USE", use}};
+        std::vector<std::pair<std::string, std::string>> fields = {{"REASON", lockbox::errc_name(st.error().code)},
+                                                                   {"USE", use}};
         if (!claims)
             fields.emplace_back("ENGINEER", user);
         audit(AuditEvent::NameConflict, "lockboxd", claims,

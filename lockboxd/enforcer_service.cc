@@ -40,14 +40,7 @@ int require_root(EnforcerService* self, sd_bus_message* m, sd_bus_error* e, uid_
 }
 
 int error_from(sd_bus_error* e, const lockbox::Error& err) {
-    const char* name = bus::ERROR_INTERNAL;
-    if (err.code == "not-found")
-        name = bus::ERROR_NOT_FOUND;
-    else if (err.code == "grant-refused")
-        name = bus::ERROR_GRANT_REFUSED;
-    else if (err.code == "access-denied")
-        name = bus::ERROR_ACCESS_DENIED;
-    return sd_bus_error_set(e, name, err.message.c_str());
+    return sd_bus_error_set(e, lockbox::bus_error_name(err.code), err.message.c_str());
 }
 
 int method_check_access(sd_bus_message* m, void* userdata, sd_bus_error* e) {
@@ -232,7 +225,8 @@ lockbox::Status EnforcerService::start() {
     sd_bus_slot* slot = nullptr;
     int r = sd_bus_add_object_vtable(bus_, &slot, bus::ENFORCER_PATH, bus::ENFORCER_IFACE, enforcer_vtable, this);
     if (r < 0)
-        return lockbox::make_error("bus", std::string("cannot register the vtable: ") + std::strerror(-r));
+        return lockbox::make_error(lockbox::Errc::Internal,
+                                   std::string("cannot register the vtable: ") + std::strerror(-r));
     vtable_slot_.reset(slot);
     // A disconnecting client: NameOwnerChanged with an empty new owner.
     r = sd_bus_add_match_async(bus_, &slot,
@@ -240,7 +234,8 @@ lockbox::Status EnforcerService::start() {
                                "member='NameOwnerChanged',arg2=''",
                                on_name_lost, nullptr, this);
     if (r < 0)
-        return lockbox::make_error("bus", std::string("cannot watch disconnects: ") + std::strerror(-r));
+        return lockbox::make_error(lockbox::Errc::Internal,
+                                   std::string("cannot watch disconnects: ") + std::strerror(-r));
     name_lost_match_.reset(slot);
     return {};
 }
@@ -254,12 +249,14 @@ lockbox::Result<uid_t> EnforcerService::sender_euid(sd_bus_message* m) {
     sd_bus_creds* raw = nullptr;
     int r = sd_bus_query_sender_creds(m, SD_BUS_CREDS_EUID, &raw);
     if (r < 0)
-        return lockbox::make_error("no-creds", std::string("cannot learn the caller's uid: ") + std::strerror(-r));
+        return lockbox::make_error(lockbox::Errc::Internal,
+                                   std::string("cannot learn the caller's uid: ") + std::strerror(-r));
     lockbox::BusCredsPtr creds(raw);
     uid_t euid = 0;
     r = sd_bus_creds_get_euid(creds.get(), &euid);
     if (r < 0)
-        return lockbox::make_error("no-creds", std::string("the bus did not tell the caller's uid: ") + std::strerror(-r));
+        return lockbox::make_error(lockbox::Errc::Internal,
+                                   std::string("the bus did not tell the caller's uid: ") + std::strerror(-r));
     if (sender && sender[0] == ':') {
         if (euid_cache_.size() >= MAX_EUID_CACHE)
             euid_cache_.clear();

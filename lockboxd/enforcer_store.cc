@@ -52,7 +52,7 @@ CREATE TABLE sessions (
 )sql";
 
 lockbox::Error errno_error(const std::string& what, int err) {
-    return lockbox::make_error("io-error", what + ": " + std::strerror(err));
+    return lockbox::make_error(lockbox::Errc::IoError, what + ": " + std::strerror(err));
 }
 
 lockbox::Result<int64_t> single_int(sqlite3* db, const char* sql) {
@@ -72,14 +72,14 @@ lockbox::Status create_private_file(const std::string& path) {
     lockbox::UniqueFd fd(::open(path.c_str(), O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK, 0600));
     if (!fd.valid()) {
         if (errno == ELOOP)
-            return lockbox::make_error("io-error", path + " is a symlink; refusing to follow it");
+            return lockbox::make_error(lockbox::Errc::IoError, path + " is a symlink; refusing to follow it");
         return errno_error("cannot open " + path, errno);
     }
     struct stat st {};
     if (::fstat(fd.get(), &st) < 0)
         return errno_error("cannot stat " + path, errno);
     if (!S_ISREG(st.st_mode))
-        return lockbox::make_error("io-error", path + " is not a regular file");
+        return lockbox::make_error(lockbox::Errc::IoError, path + " is not a regular file");
     if ((st.st_mode & 07777) != 0600 && ::fchmod(fd.get(), 0600) < 0)
         return errno_error("cannot chmod " + path, errno);
     return {};
@@ -130,7 +130,7 @@ lockbox::Result<std::unique_ptr<EnforcerStore>> EnforcerStore::open(const std::s
     std::unique_ptr<EnforcerStore> store(new EnforcerStore(std::move(db), path));
     sqlite3* h = store->db_.get();
     auto damaged = [&](const std::string& why) {
-        return lockbox::make_error("store-damaged", path + " is damaged (" + why + ")");
+        return lockbox::make_error(lockbox::Errc::StoreDamaged, path + " is damaged (" + why + ")");
     };
 
     // The first read of the header: a file that is not SQLite fails here.
@@ -138,11 +138,11 @@ lockbox::Result<std::unique_ptr<EnforcerStore>> EnforcerStore::open(const std::s
     if (!version)
         return damaged(version.error().message);
     if (*version > SCHEMA_VERSION)
-        return lockbox::make_error(
-            "store-too-new", path + " has schema version " + std::to_string(*version) + ", newer than the " +
-                                 std::to_string(SCHEMA_VERSION) +
-                                 " this lockboxd understands (written by a later release?); refusing to start "
-                                 "rather than misread it");
+        return lockbox::make_error(lockbox::Errc::StoreTooNew,
+                                   path + " has schema version " + std::to_string(*version) + ", newer than the " +
+                                       std::to_string(SCHEMA_VERSION) +
+                                       " this lockboxd understands (written by a later release?); refusing to start "
+                                       "rather than misread it");
     // WAL: a commit appends the changed pages and fsyncs once; FULL makes that
     // fsync part of every commit, so a uid is on disk before it is handed out.
     for (const char* pragma : {"PRAGMA journal_mode=WAL", "PRAGMA synchronous=FULL", "PRAGMA trusted_schema=OFF",
@@ -199,8 +199,8 @@ lockbox::Result<std::string> EnforcerStore::quarantine(const std::string& dir, c
             ::fsync(d.get());
         return to;
     }
-    return lockbox::make_error("io-error", "cannot move " + from + " aside: every name " + from + ".damaged-" +
-                                               stamp + ".N is taken");
+    return lockbox::make_error(lockbox::Errc::IoError, "cannot move " + from + " aside: every name " + from +
+                                                           ".damaged-" + stamp + ".N is taken");
 }
 
 lockbox::Status EnforcerStore::prepare() {
@@ -268,8 +268,8 @@ lockbox::Result<EnforcerState> EnforcerStore::load() {
                                g.token = q.text(1);
                                auto state = parse_grant_state(q.text(2));
                                if (!state)
-                                   return lockbox::make_error("store-damaged", "grant " + g.jti +
-                                                                                   " has unknown state " + q.text(2));
+                                   return lockbox::make_error(lockbox::Errc::StoreDamaged,
+                                                              "grant " + g.jti + " has unknown state " + q.text(2));
                                g.state = *state;
                                g.installed_at = q.int64(3);
                                g.ended_at = q.int64(4);
@@ -291,8 +291,8 @@ lockbox::Result<EnforcerState> EnforcerStore::load() {
                            [&](const Statement& q) -> lockbox::Status {
                                int64_t uid = q.int64(1);
                                if (uid < 0 || uid > int64_t(UINT32_MAX))
-                                   return lockbox::make_error("store-damaged", "uid of " + q.text(0) +
-                                                                                   " out of range");
+                                   return lockbox::make_error(lockbox::Errc::StoreDamaged,
+                                                              "uid of " + q.text(0) + " out of range");
                                out.uids.emplace_back(q.text(0), static_cast<uint32_t>(uid));
                                return {};
                            });

@@ -15,7 +15,8 @@ lockbox::Status ExpiryScheduler::start() {
     sd_event_source* raw = nullptr;
     int r = sd_event_add_time(event_, &raw, CLOCK_REALTIME, UINT64_MAX, ACCURACY_USEC, on_timer, this);
     if (r < 0)
-        return lockbox::make_error("event", std::string("cannot add the expiry timer: ") + std::strerror(-r));
+        return lockbox::make_error(lockbox::Errc::Internal,
+                                   std::string("cannot add the expiry timer: ") + std::strerror(-r));
     timer_.reset(raw);
     sd_event_source_set_enabled(raw, SD_EVENT_OFF);
     sd_event_source_set_description(raw, "expiry");
@@ -26,17 +27,18 @@ lockbox::Status ExpiryScheduler::arm_clock_watch() {
     clock_watch_.reset();
     clock_fd_.reset(::timerfd_create(CLOCK_REALTIME, TFD_NONBLOCK | TFD_CLOEXEC));
     if (!clock_fd_.valid())
-        return lockbox::make_error("event", std::string("timerfd_create: ") + std::strerror(errno));
+        return lockbox::make_error(lockbox::Errc::Internal, std::string("timerfd_create: ") + std::strerror(errno));
     // A timer far in the future never fires; it only exists to be cancelled
     // when someone sets the clock.
     struct itimerspec its {};
     its.it_value.tv_sec = INT32_MAX;
     if (::timerfd_settime(clock_fd_.get(), TFD_TIMER_ABSTIME | TFD_TIMER_CANCEL_ON_SET, &its, nullptr) < 0)
-        return lockbox::make_error("event", std::string("timerfd_settime: ") + std::strerror(errno));
+        return lockbox::make_error(lockbox::Errc::Internal, std::string("timerfd_settime: ") + std::strerror(errno));
     sd_event_source* raw = nullptr;
     int r = sd_event_add_io(event_, &raw, clock_fd_.get(), EPOLLIN, on_clock_set, this);
     if (r < 0)
-        return lockbox::make_error("event", std::string("cannot watch clock changes: ") + std::strerror(-r));
+        return lockbox::make_error(lockbox::Errc::Internal,
+                                   std::string("cannot watch clock changes: ") + std::strerror(-r));
     clock_watch_.reset(raw);
     sd_event_source_set_description(raw, "clock-set");
     return {};

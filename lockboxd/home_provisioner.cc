@@ -26,7 +26,7 @@ namespace {
 constexpr int MAX_DEPTH = 64;
 
 lockbox::Error sys_error(const std::string& what, int err) {
-    return lockbox::make_error("io-error", what + ": " + std::strerror(err));
+    return lockbox::make_error(lockbox::Errc::IoError, what + ": " + std::strerror(err));
 }
 
 // Empties the directory behind dirfd (takes ownership of dirfd).
@@ -175,7 +175,7 @@ void remove_owned_files_in(const std::string& dir, uid_t uid, LeftoverReport& re
 
 lockbox::Status create_home(const std::string& base, const std::string& name, uid_t uid) {
     if (!lockbox::is_valid_user_name(name))
-        return lockbox::make_error("invalid-name", "not a valid user name: " + name);
+        return lockbox::make_error(lockbox::Errc::InvalidArgument, "not a valid user name: " + name);
     if (::mkdir(base.c_str(), 0755) < 0 && errno != EEXIST)
         return sys_error("cannot create " + base, errno);
     lockbox::UniqueFd basefd(::open(base.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
@@ -193,7 +193,7 @@ lockbox::Status create_home(const std::string& base, const std::string& name, ui
 
 lockbox::Status remove_home(const std::string& base, const std::string& name) {
     if (!lockbox::is_valid_user_name(name))
-        return lockbox::make_error("invalid-name", "not a valid user name: " + name);
+        return lockbox::make_error(lockbox::Errc::InvalidArgument, "not a valid user name: " + name);
     lockbox::UniqueFd basefd(::open(base.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
     if (!basefd.valid())
         return errno == ENOENT ? lockbox::Status{} : lockbox::Status(sys_error("cannot open " + base, errno));

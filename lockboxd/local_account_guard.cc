@@ -56,7 +56,7 @@ lockbox::Status bypass_nss_lockbox(const std::string& nsswitch_path) {
             continue;
         std::string services = services_without_lockbox(line.substr(colon + 1));
         if (__nss_configure_lookup(db.c_str(), services.c_str()) != 0)
-            return lockbox::make_error("nss", "cannot configure NSS lookups for " + db);
+            return lockbox::make_error(lockbox::Errc::NssLookupFailed, "cannot configure NSS lookups for " + db);
         seen_passwd |= db == "passwd";
         seen_group |= db == "group";
     }
@@ -128,14 +128,15 @@ lockbox::Status check_no_local_account(const std::string& name, uid_t uid, const
     q[3].answered = lookup<struct group>(nss.getgrgid_r, static_cast<gid_t>(uid), &q[3].found, &q[3].error);
     for (const auto& a : q)
         if (a.answered && a.found)
-            return lockbox::make_error("name-conflict", a.what + " is known to another NSS source (a local or "
-                                                        "directory account); local accounts win");
+            return lockbox::make_error(lockbox::Errc::NameConflict, a.what +
+                                                                        " is known to another NSS source (a local or "
+                                                                        "directory account); local accounts win");
     for (const auto& a : q)
         if (!a.answered) {
             const char* e = strerrorname_np(a.error);
-            return lockbox::make_error("nss-lookup-failed", "cannot tell whether another NSS source knows " + a.what +
-                                                                " (" + (e ? e : std::to_string(a.error)) +
-                                                                "); refusing");
+            return lockbox::make_error(lockbox::Errc::NssLookupFailed,
+                                       "cannot tell whether another NSS source knows " + a.what + " (" +
+                                           (e ? e : std::to_string(a.error)) + "); refusing");
         }
     return {};
 }

@@ -41,7 +41,7 @@ size_t signal_processes_of_uid(uid_t uid, int sig) {
 
 lockbox::Status end_processes_of_uid_now(uid_t uid) {
     if (uid == 0)
-        return lockbox::make_error("refused", "refusing to end the processes of uid 0");
+        return lockbox::make_error(lockbox::Errc::Refused, "refusing to end the processes of uid 0");
     kill_user_slice(uid);
     PidScan scan = [uid] { return live_processes_of_uid(uid); };
     Claimed claimed;
@@ -53,7 +53,8 @@ lockbox::Status end_processes_of_uid_now(uid_t uid) {
         struct timespec ts {0, POLL_USEC * 1000};
         nanosleep(&ts, nullptr);
     }
-    return lockbox::make_error("signal-failed", "processes of uid " + std::to_string(uid) + " survived SIGKILL");
+    return lockbox::make_error(lockbox::Errc::ProcessFailed,
+                               "processes of uid " + std::to_string(uid) + " survived SIGKILL");
 }
 
 std::string describe_timing(const KillReport& r, lockbox::usec_t since) {

@@ -28,19 +28,21 @@ lockbox::Status TrustedKeysWatch::start() {
     sd_event_source* raw = nullptr;
     int r = sd_event_add_signal(event_, &raw, SIGHUP, on_sighup, this);
     if (r < 0)
-        return lockbox::make_error("event", std::string("cannot handle SIGHUP: ") + std::strerror(-r));
+        return lockbox::make_error(lockbox::Errc::Internal, std::string("cannot handle SIGHUP: ") + std::strerror(-r));
     sighup_.reset(raw);
     r = sd_event_add_time(event_, &raw, CLOCK_MONOTONIC, UINT64_MAX, DEBOUNCE_ACCURACY_USEC, on_debounced, this);
     if (r < 0)
-        return lockbox::make_error("event", std::string("cannot add the key reload timer: ") + std::strerror(-r));
+        return lockbox::make_error(lockbox::Errc::Internal,
+                                   std::string("cannot add the key reload timer: ") + std::strerror(-r));
     debounce_.reset(raw);
     sd_event_source_set_enabled(raw, SD_EVENT_OFF);
     inotify_.reset(::inotify_init1(IN_NONBLOCK | IN_CLOEXEC));
     if (!inotify_.valid())
-        return lockbox::make_error("event", std::string("inotify_init1: ") + std::strerror(errno));
+        return lockbox::make_error(lockbox::Errc::Internal, std::string("inotify_init1: ") + std::strerror(errno));
     r = sd_event_add_io(event_, &raw, inotify_.get(), EPOLLIN, on_inotify, this);
     if (r < 0)
-        return lockbox::make_error("event", std::string("cannot watch the trusted keys: ") + std::strerror(-r));
+        return lockbox::make_error(lockbox::Errc::Internal,
+                                   std::string("cannot watch the trusted keys: ") + std::strerror(-r));
     io_.reset(raw);
     sd_event_source_set_description(raw, "trusted-keys");
     rewatch();

@@ -24,11 +24,10 @@ lockbox::Result<uint32_t> UidAllocator::allocate(const std::string& name) {
     if (auto existing = find(name))
         return *existing;
     if (max_ < min_)
-        return lockbox::make_error("uid-range-exhausted", "the engineer uid range is empty");
+        return lockbox::make_error(lockbox::Errc::UidRangeExhausted, "the engineer uid range is empty");
     uint64_t span = uint64_t(max_) - min_ + 1;
     if (by_uid_.size() >= span)
-        return lockbox::make_error("uid-range-exhausted",
-                                   "every uid of the engineer range is allocated");
+        return lockbox::make_error(lockbox::Errc::UidRangeExhausted, "every uid of the engineer range is allocated");
     // FNV-1a: stable across builds and machines, unlike std::hash.
     uint64_t h = 1469598103934665603ull;
     for (unsigned char c : name) {
@@ -45,7 +44,7 @@ lockbox::Result<uint32_t> UidAllocator::allocate(const std::string& name) {
             return uid;
         }
     }
-    return lockbox::make_error("uid-range-exhausted", "every uid of the engineer range is allocated");
+    return lockbox::make_error(lockbox::Errc::UidRangeExhausted, "every uid of the engineer range is allocated");
 }
 
 void UidAllocator::release(const std::string& name) {
@@ -70,14 +69,14 @@ lockbox::Status UidAllocator::restore(const std::vector<std::pair<std::string, u
     std::unordered_map<uint32_t, std::string> uids;
     for (const auto& [name, uid] : entries) {
         if (!lockbox::is_valid_user_name(name))
-            return lockbox::make_error("malformed", "bad uid map entry for \"" + name + "\"");
+            return lockbox::make_error(lockbox::Errc::Malformed, "bad uid map entry for \"" + name + "\"");
         if (uid < min_ || uid > max_)
-            return lockbox::make_error("malformed", "uid " + std::to_string(uid) + " of " + name +
-                                                        " is outside the engineer range");
+            return lockbox::make_error(lockbox::Errc::Malformed,
+                                       "uid " + std::to_string(uid) + " of " + name + " is outside the engineer range");
         if (!uids.emplace(uid, name).second)
-            return lockbox::make_error("malformed", "uid " + std::to_string(uid) + " appears twice");
+            return lockbox::make_error(lockbox::Errc::Malformed, "uid " + std::to_string(uid) + " appears twice");
         if (!names.emplace(name, uid).second)
-            return lockbox::make_error("malformed", "engineer " + name + " appears twice");
+            return lockbox::make_error(lockbox::Errc::Malformed, "engineer " + name + " appears twice");
     }
     by_name_ = std::move(names);
     by_uid_ = std::move(uids);

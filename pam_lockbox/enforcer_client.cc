@@ -39,8 +39,7 @@ std::string errno_text(int negative_errno) {
 }
 
 Error timeout_error(const char* what) {
-    return make_error("timeout", std::string("lockboxd did not answer ") + what +
-                                     " within the timeout");
+    return make_error(Errc::Timeout, std::string("lockboxd did not answer ") + what + " within the timeout");
 }
 
 Error call_error(const char* method, int r, const sd_bus_error* e) {
@@ -50,13 +49,13 @@ Error call_error(const char* method, int r, const sd_bus_error* e) {
     if (sd_bus_error_has_name(e, SD_BUS_ERROR_SERVICE_UNKNOWN) ||
         sd_bus_error_has_name(e, SD_BUS_ERROR_NAME_HAS_NO_OWNER) ||
         sd_bus_error_has_name(e, SD_BUS_ERROR_DISCONNECTED))
-        return make_error("unavailable", std::string("lockboxd is not running (") +
+        return make_error(Errc::Unavailable, std::string("lockboxd is not running (") +
                                              printable(e->name, MAX_SHOWN_TEXT) + ")");
     if (sd_bus_error_is_set(e))
-        return make_error("refused", std::string("lockboxd refused ") + method + ": " +
+        return make_error(Errc::Refused, std::string("lockboxd refused ") + method + ": " +
                                          printable(e->name, MAX_SHOWN_TEXT) + ": " +
                                          printable(e->message ? e->message : "", MAX_SHOWN_TEXT));
-    return make_error("unavailable", std::string(method) + " failed: " + errno_text(r));
+    return make_error(Errc::Unavailable, std::string(method) + " failed: " + errno_text(r));
 }
 
 // [a-z-]: the reason codes of docs/bus-api.md; anything else is not a reason.
@@ -81,7 +80,7 @@ bool is_session_id(const char* s) {
 }
 
 Error malformed(const char* method, const std::string& what) {
-    return make_error("malformed", std::string("malformed ") + method + " reply: " + what);
+    return make_error(Errc::Malformed, std::string("malformed ") + method + " reply: " + what);
 }
 
 // The reply must carry exactly the contract's signature: a daemon that answers
@@ -98,7 +97,8 @@ Result<MessagePtr> new_call(sd_bus* bus, const char* method) {
     sd_bus_message* raw = nullptr;
     int r = sd_bus_message_new_method_call(bus, &raw, bus::ENFORCER_NAME, bus::ENFORCER_PATH,
                                            bus::ENFORCER_IFACE, method);
-    if (r < 0) return make_error("unavailable", std::string(method) + ": " + errno_text(r));
+    if (r < 0)
+        return make_error(Errc::Unavailable, std::string(method) + ": " + errno_text(r));
     return MessagePtr(raw);
 }
 
@@ -119,7 +119,8 @@ Result<EnforcerClient> EnforcerClient::connect(usec_t budget) {
     usec_t deadline = monotonic_now() + budget;
     sd_bus* raw = nullptr;
     int r = sd_bus_new(&raw);
-    if (r < 0) return make_error("unavailable", "cannot allocate a bus connection: " + errno_text(r));
+    if (r < 0)
+        return make_error(Errc::Unavailable, "cannot allocate a bus connection: " + errno_text(r));
     BusPtr bus(raw);
 
     // Same source as sd_bus_open_system(): tests point it at a private bus.
@@ -129,10 +130,11 @@ Result<EnforcerClient> EnforcerClient::connect(usec_t budget) {
     if (r >= 0) r = sd_bus_set_bus_client(bus.get(), 1);
     if (r >= 0) r = sd_bus_set_description(bus.get(), "pam_lockbox");
     if (r >= 0) r = sd_bus_set_method_call_timeout(bus.get(), static_cast<uint64_t>(budget));
-    if (r < 0) return make_error("unavailable", "cannot set up the bus connection: " + errno_text(r));
+    if (r < 0)
+        return make_error(Errc::Unavailable, "cannot set up the bus connection: " + errno_text(r));
     r = sd_bus_start(bus.get());
     if (r < 0)
-        return make_error("unavailable", "cannot connect to the system bus (" +
+        return make_error(Errc::Unavailable, "cannot connect to the system bus (" +
                                              printable(address, MAX_SHOWN_TEXT) + "): " + errno_text(r));
 
     // sd_bus_call would finish the handshake itself, but waiting on sd-bus's own
@@ -141,17 +143,19 @@ Result<EnforcerClient> EnforcerClient::connect(usec_t budget) {
     for (;;) {
         r = sd_bus_is_ready(bus.get());
         if (r > 0) break;
-        if (r < 0) return make_error("unavailable", "system bus connection failed: " + errno_text(r));
+        if (r < 0)
+            return make_error(Errc::Unavailable, "system bus connection failed: " + errno_text(r));
         r = sd_bus_process(bus.get(), nullptr);
-        if (r < 0) return make_error("unavailable", "system bus connection failed: " + errno_text(r));
+        if (r < 0)
+            return make_error(Errc::Unavailable, "system bus connection failed: " + errno_text(r));
         if (r > 0) continue;
         if (sd_bus_is_open(bus.get()) <= 0)
-            return make_error("unavailable", "system bus closed the connection");
+            return make_error(Errc::Unavailable, "system bus closed the connection");
         usec_t remaining = deadline - monotonic_now();
         if (remaining <= 0) return timeout_error("the bus handshake");
         r = sd_bus_wait(bus.get(), static_cast<uint64_t>(remaining));
         if (r < 0 && r != -EINTR)
-            return make_error("unavailable", "system bus connection failed: " + errno_text(r));
+            return make_error(Errc::Unavailable, "system bus connection failed: " + errno_text(r));
     }
     return EnforcerClient(std::move(bus), deadline);
 }
@@ -165,7 +169,8 @@ Result<AccessVerdict> EnforcerClient::check_access(const std::string& user,
     if (!call) return call.error();
     int r = sd_bus_message_append(call->get(), "ssss", user.c_str(), service.c_str(),
                                   rhost.c_str(), tty.c_str());
-    if (r < 0) return make_error("unavailable", std::string(method) + ": " + errno_text(r));
+    if (r < 0)
+        return make_error(Errc::Unavailable, std::string(method) + ": " + errno_text(r));
     auto reply = invoke(bus_.get(), deadline_, call->get(), method);
     if (!reply) return reply.error();
     if (auto sig = expect_signature(reply->get(), method, "bsst"); !sig) return sig.error();
@@ -199,7 +204,8 @@ Result<SessionTicket> EnforcerClient::open_session(const SessionInfo& session) {
     int r = sd_bus_message_append(call->get(), "susss", session.user.c_str(), session.pid,
                                   session.tty.c_str(), session.rhost.c_str(),
                                   session.logind_session.c_str());
-    if (r < 0) return make_error("unavailable", std::string(method) + ": " + errno_text(r));
+    if (r < 0)
+        return make_error(Errc::Unavailable, std::string(method) + ": " + errno_text(r));
     auto reply = invoke(bus_.get(), deadline_, call->get(), method);
     if (!reply) return reply.error();
     if (auto sig = expect_signature(reply->get(), method, "ssst"); !sig) return sig.error();
@@ -224,7 +230,8 @@ Status EnforcerClient::close_session(const std::string& session_id) {
     auto call = new_call(bus_.get(), method);
     if (!call) return call.error();
     int r = sd_bus_message_append(call->get(), "s", session_id.c_str());
-    if (r < 0) return make_error("unavailable", std::string(method) + ": " + errno_text(r));
+    if (r < 0)
+        return make_error(Errc::Unavailable, std::string(method) + ": " + errno_text(r));
     auto reply = invoke(bus_.get(), deadline_, call->get(), method);
     if (!reply) return reply.error();
     return {};

@@ -25,8 +25,9 @@ Result<bool> lookup(Entry* entry, std::vector<char>& buf, Lookup&& fn) {
         if (r == 0) return result != nullptr;
         if (r != ERANGE)
             return (r == ENOENT || r == ESRCH) ? Result<bool>(false)
-                                               : Result<bool>(make_error("nss", strerror(r)));
-        if (buf.size() >= MAX_NSS_BUFFER) return make_error("nss", "NSS entry too large");
+                                               : Result<bool>(make_error(Errc::NssLookupFailed, strerror(r)));
+        if (buf.size() >= MAX_NSS_BUFFER)
+            return make_error(Errc::NssLookupFailed, "NSS entry too large");
         buf.resize(buf.size() * 2);
     }
 }
@@ -50,7 +51,8 @@ Result<bool> in_group(const std::string& user, gid_t primary, const std::string&
             groups.resize(static_cast<size_t>(n));
             break;
         }
-        if (n <= count || n > MAX_GROUPS) return make_error("nss", "getgrouplist failed");
+        if (n <= count || n > MAX_GROUPS)
+            return make_error(Errc::NssLookupFailed, "getgrouplist failed");
         count = n;
     }
     for (gid_t g : groups)

@@ -12,20 +12,18 @@ Result<usec_t> parse_timeout(std::string_view value) {
     // Whole seconds only: "2", not "2s" or "1.5", so a typo cannot become a
     // different budget than the administrator meant.
     if (value.empty() || value.size() > 3)
-        return make_error("bad-option", "timeout= expects whole seconds between " +
-                                            std::to_string(MIN_TIMEOUT_SEC) + " and " +
-                                            std::to_string(MAX_TIMEOUT_SEC));
+        return make_error(Errc::BadConfig, "timeout= expects whole seconds between " + std::to_string(MIN_TIMEOUT_SEC) +
+                                               " and " + std::to_string(MAX_TIMEOUT_SEC));
     long seconds = 0;
     for (char c : value) {
         if (c < '0' || c > '9')
-            return make_error("bad-option", "timeout= expects whole seconds, got '" +
-                                                std::string(value) + "'");
+            return make_error(Errc::BadConfig, "timeout= expects whole seconds, got '" + std::string(value) + "'");
         seconds = seconds * 10 + (c - '0');
     }
     if (seconds < MIN_TIMEOUT_SEC || seconds > MAX_TIMEOUT_SEC)
-        return make_error("bad-option", "timeout=" + std::string(value) + " is outside " +
-                                            std::to_string(MIN_TIMEOUT_SEC) + ".." +
-                                            std::to_string(MAX_TIMEOUT_SEC) + " seconds");
+        return make_error(Errc::BadConfig, "timeout=" + std::string(value) + " is outside " +
+                                               std::to_string(MIN_TIMEOUT_SEC) + ".." +
+                                               std::to_string(MAX_TIMEOUT_SEC) + " seconds");
     return seconds * USEC_PER_SEC;
 }
 
@@ -49,8 +47,7 @@ Result<ModuleOptions> parse_module_options(int argc, const char** argv) {
         if (argv == nullptr || argv[i] == nullptr) continue;
         std::string_view arg(argv[i]);
         if (arg.size() > MAX_OPTION_VALUE)
-            return make_error("bad-option", "option longer than " +
-                                                std::to_string(MAX_OPTION_VALUE) + " bytes");
+            return make_error(Errc::BadConfig, "option longer than " + std::to_string(MAX_OPTION_VALUE) + " bytes");
         if (arg == "debug") {
             options.debug = true;
         } else if (arg.starts_with("timeout=")) {
@@ -60,14 +57,13 @@ Result<ModuleOptions> parse_module_options(int argc, const char** argv) {
         } else if (arg.starts_with("config=")) {
             std::string_view path = arg.substr(7);
             if (path.empty() || path.front() != '/')
-                return make_error("bad-option", "config= expects an absolute path, got '" +
-                                                    std::string(path) + "'");
+                return make_error(Errc::BadConfig, "config= expects an absolute path, got '" + std::string(path) + "'");
             options.config_path = std::string(path);
         } else if (arg.starts_with("gate_group=")) {
             std::string_view group = arg.substr(11);
             if (!is_valid_group_name(group))
-                return make_error("bad-option", "gate_group= expects a group name, got '" +
-                                                    std::string(group) + "'");
+                return make_error(Errc::BadConfig,
+                                  "gate_group= expects a group name, got '" + std::string(group) + "'");
             options.gate_group = std::string(group);
         } else {
             options.unknown.emplace_back(arg);

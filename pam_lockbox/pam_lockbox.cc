@@ -162,8 +162,9 @@ int decide_access(pam_handle_t* pamh, int flags, int argc, const char** argv, Ph
     const std::string who = req.target.user + " (" + membership_name(req.membership) + ", service " +
                             service + (rhost.empty() ? "" : ", from " + rhost) + ")";
     if (!verdict) {
-        log(pamh, LOG_ERR, "denying " + who + ": lockboxd unavailable [" + verdict.error().code +
-                               "]: " + verdict.error().message);
+        log(pamh, LOG_ERR,
+            "denying " + who + ": lockboxd unavailable [" + errc_name(verdict.error().code) +
+                "]: " + verdict.error().message);
         tell(req, PAM_ERROR_MSG, unavailable_message(req.target));
         return deny;
     }
@@ -203,8 +204,9 @@ int open_session(pam_handle_t* pamh, int flags, int argc, const char** argv) {
     auto client = EnforcerClient::connect(req.options.timeout);
     auto ticket = client ? client->open_session(session) : Result<SessionTicket>(client.error());
     if (!ticket) {
-        log(pamh, LOG_ERR, "refusing session of " + req.target.user + ": OpenSession failed [" +
-                               ticket.error().code + "]: " + ticket.error().message);
+        log(pamh, LOG_ERR,
+            "refusing session of " + req.target.user + ": OpenSession failed [" + errc_name(ticket.error().code) +
+                "]: " + ticket.error().message);
         tell(req, PAM_ERROR_MSG, session_refused_message(req.target));
         return PAM_SESSION_ERR;
     }
@@ -240,8 +242,9 @@ int close_session(pam_handle_t* pamh, int argc, const char** argv) {
     auto client = EnforcerClient::connect(options->timeout);
     auto closed = client ? client->close_session(session_id) : Status(client.error());
     if (!closed)
-        log(pamh, LOG_WARNING, "CloseSession " + session_id + " failed [" + closed.error().code +
-                                   "]: " + closed.error().message + " (lockboxd ends it at expiry)");
+        log(pamh, LOG_WARNING,
+            "CloseSession " + session_id + " failed [" + errc_name(closed.error().code) +
+                "]: " + closed.error().message + " (lockboxd ends it at expiry)");
     else if (options->debug)
         log(pamh, LOG_DEBUG, "session " + session_id + " closed");
     pam_set_data(pamh, SESSION_DATA_KEY, nullptr, nullptr);

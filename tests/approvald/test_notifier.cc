@@ -9,6 +9,7 @@
 
 #include "approvald_test.h"
 #include "notifier.h"
+#include "../errc_assert.h"
 
 using namespace approvald_test;
 
@@ -83,7 +84,7 @@ void test_failing_command_is_reported_with_its_status(void**) {
     auto run = run_commands("/bin/false", 2);
     for (const auto& r : run.results) {
         assert_false(r.ok());
-        assert_string_equal(r.error().code.c_str(), "command-failed");
+        assert_errc(r.error().code, lockbox::Errc::ProcessFailed);
         assert_non_null(strstr(r.error().message.c_str(), "exit status 1"));
     }
     assert_string_equal(run.messages[0].request_id.c_str(), ID.c_str());
@@ -97,7 +98,7 @@ void test_missing_command_is_reported(void**) {
 void test_overstaying_command_is_killed(void**) {
     auto run = run_commands("/bin/sleep 60", 1, 200 * USEC_PER_MSEC);
     assert_false(run.results[0].ok());
-    assert_string_equal(run.results[0].error().code.c_str(), "timeout");
+    assert_errc(run.results[0].error().code, lockbox::Errc::Timeout);
 }
 
 void test_command_is_split_on_whitespace_without_a_shell(void**) {

@@ -3,6 +3,7 @@
 #include <functional>
 
 #include "approvald_test.h"
+#include "../errc_assert.h"
 
 using namespace approvald_test;
 
@@ -14,7 +15,7 @@ void expect_refused(const NewRequest& n, const char* argument) {
     auto s = validate_new_request(n, "contoso", MAX);
     if (s.ok())
         fail_msg("expected %s to be refused", argument);
-    assert_string_equal(s.error().code.c_str(), "invalid-argument");
+    assert_errc(s.error().code, lockbox::Errc::InvalidArgument);
     if (!strstr(s.error().message.c_str(), argument))
         fail_msg("message '%s' does not name %s", s.error().message.c_str(), argument);
 }

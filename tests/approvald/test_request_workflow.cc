@@ -2,6 +2,7 @@
 // with the right code and the input untouched, separation of duties, shortening
 // only, and pending expiry with a fixed clock.
 #include "approvald_test.h"
+#include "../errc_assert.h"
 
 using namespace approvald_test;
 
@@ -39,9 +40,9 @@ Request in_state(RequestState s) {
     }
 }
 
-void assert_code(const Result<Request>& r, const char* code) {
+void assert_code(const Result<Request>& r, lockbox::Errc code) {
     assert_false(r.ok());
-    assert_string_equal(r.error().code.c_str(), code);
+    assert_errc(r.error().code, code);
 }
 
 void test_create_by_engineer_for_self_is_pending_manager(void**) {
@@ -56,7 +57,7 @@ void test_create_by_engineer_for_self_is_pending_manager(void**) {
 void test_create_for_another_engineer_needs_manager(void**) {
     NewRequest n = new_request();
     n.engineer = "mallory";
-    assert_code(create_request(n, eve(), ID, policy(), T0), "access-denied");
+    assert_code(create_request(n, eve(), ID, policy(), T0), lockbox::Errc::AccessDenied);
     auto r = create_request(n, alice(), ID, policy(), T0);
     assert_true(r.ok());
     assert_string_equal(r->engineer.c_str(), "mallory");
@@ -66,9 +67,9 @@ void test_create_for_another_engineer_needs_manager(void**) {
 
 void test_create_without_role_is_refused_naming_the_role(void**) {
     auto r = create_request(new_request(), nobody(), ID, policy(), T0);
-    assert_code(r, "access-denied");
+    assert_code(r, lockbox::Errc::AccessDenied);
     assert_non_null(strstr(r.error().message.c_str(), "lockbox-engineers"));
-    assert_code(create_request(new_request(), bob(), ID, policy(), T0), "access-denied");
+    assert_code(create_request(new_request(), bob(), ID, policy(), T0), lockbox::Errc::AccessDenied);
 }
 
 void test_manager_approval_moves_to_pending_approver(void**) {
@@ -91,16 +92,16 @@ void test_approver_approval_sets_window_from_approval_time(void**) {
 void test_approve_at_pending_manager_needs_manager(void**) {
     Request r = filed_by_eve();
     auto res = approve_request(r, bob(), 0, "", policy(), T0);
-    assert_code(res, "access-denied");
+    assert_code(res, lockbox::Errc::AccessDenied);
     assert_non_null(strstr(res.error().message.c_str(), "lockbox-managers"));
-    assert_code(approve_request(r, mallory(), 0, "", policy(), T0), "access-denied");
-    assert_code(approve_request(r, nobody(), 0, "", policy(), T0), "access-denied");
+    assert_code(approve_request(r, mallory(), 0, "", policy(), T0), lockbox::Errc::AccessDenied);
+    assert_code(approve_request(r, nobody(), 0, "", policy(), T0), lockbox::Errc::AccessDenied);
 }
 
 void test_approve_at_pending_approver_needs_approver(void**) {
     Request r = at_pending_approver();
     auto res = approve_request(r, alice(), 0, "", policy(), T0);
-    assert_code(res, "access-denied");
+    assert_code(res, lockbox::Errc::AccessDenied);
     assert_non_null(strstr(res.error().message.c_str(), "lockbox-approvers"));
 }
 
@@ -110,7 +111,7 @@ void test_root_may_approve_both_stages(void**) {
     auto m = approve_request(*r, root(), 0, "", policy(), T0);
     assert_true(m.ok());
     // root approved the manager stage, so the approver stage needs someone else.
-    assert_code(approve_request(*m, root(), 0, "", policy(), T0), "separation-of-duties");
+    assert_code(approve_request(*m, root(), 0, "", policy(), T0), lockbox::Errc::SeparationOfDuties);
     assert_true(approve_request(*m, bob(), 0, "", policy(), T0).ok());
 }
 
@@ -118,7 +119,7 @@ void test_creator_may_not_approve(void**) {
     NewRequest n = new_request();
     n.engineer = "eve";
     auto r = create_request(n, carol(), ID, policy(), T0);  // carol files for eve
-    assert_code(approve_request(*r, carol(), 0, "", policy(), T0), "separation-of-duties");
+    assert_code(approve_request(*r, carol(), 0, "", policy(), T0), lockbox::Errc::SeparationOfDuties);
 }
 
 void test_engineer_may_not_approve_own_request(void**) {
@@ -126,14 +127,14 @@ void test_engineer_may_not_approve_own_request(void**) {
     NewRequest n = new_request();
     n.engineer = "eve";
     auto r = create_request(n, alice(), ID, policy(), T0);
-    assert_code(approve_request(*r, eve_manager, 0, "", policy(), T0), "separation-of-duties");
+    assert_code(approve_request(*r, eve_manager, 0, "", policy(), T0), lockbox::Errc::SeparationOfDuties);
 }
 
 void test_manager_and_approver_must_be_different_people(void**) {
     auto m = approve_request(filed_by_eve(), carol(), 0, "", policy(), T0);
     assert_true(m.ok());
     auto res = approve_request(*m, carol(), 0, "", policy(), T0);
-    assert_code(res, "separation-of-duties");
+    assert_code(res, lockbox::Errc::SeparationOfDuties);
     assert_int_equal(static_cast<int>(m->state), static_cast<int>(RequestState::PendingApprover));
 }
 
@@ -146,13 +147,14 @@ void test_approver_may_shorten(void**) {
 }
 
 void test_approver_may_not_lengthen(void**) {
-    assert_code(approve_request(at_pending_approver(), bob(), 3 * 3600, "", policy(), T0), "invalid-argument");
+    assert_code(approve_request(at_pending_approver(), bob(), 3 * 3600, "", policy(), T0),
+                lockbox::Errc::InvalidArgument);
 }
 
 void test_manager_shortening_binds_the_approver(void**) {
     auto m = approve_request(filed_by_eve(), alice(), 1800, "", policy(), T0);
     assert_true(m.ok());
-    assert_code(approve_request(*m, bob(), 3600, "", policy(), T0), "invalid-argument");
+    assert_code(approve_request(*m, bob(), 3600, "", policy(), T0), lockbox::Errc::InvalidArgument);
     auto a = approve_request(*m, bob(), 0, "", policy(), T0);
     assert_true(a->exp - a->nbf == 1800 * USEC_PER_SEC);
 }
@@ -163,10 +165,10 @@ void test_deny_at_each_pending_stage(void**) {
     assert_int_equal(static_cast<int>(d1->state), static_cast<int>(RequestState::Denied));
     assert_string_equal(d1->closed_by.c_str(), "alice");
     assert_string_equal(d1->close_reason.c_str(), "not now");
-    assert_code(deny_request(filed_by_eve(), bob(), "x", policy(), T0), "access-denied");
+    assert_code(deny_request(filed_by_eve(), bob(), "x", policy(), T0), lockbox::Errc::AccessDenied);
     auto d2 = deny_request(at_pending_approver(), bob(), "no", policy(), T0);
     assert_true(d2.ok());
-    assert_code(deny_request(at_pending_approver(), alice(), "x", policy(), T0), "access-denied");
+    assert_code(deny_request(at_pending_approver(), alice(), "x", policy(), T0), lockbox::Errc::AccessDenied);
     assert_true(deny_request(at_pending_approver(), root(), "x", policy(), T0).ok());
 }
 
@@ -174,8 +176,8 @@ void test_cancel_by_creator_engineer_or_root_while_pending(void**) {
     assert_true(cancel_request(filed_by_eve(), eve(), T0).ok());
     assert_true(cancel_request(at_pending_approver(), eve(), T0).ok());
     assert_true(cancel_request(filed_by_eve(), root(), T0).ok());
-    assert_code(cancel_request(filed_by_eve(), mallory(), T0), "access-denied");
-    assert_code(cancel_request(filed_by_eve(), alice(), T0), "access-denied");
+    assert_code(cancel_request(filed_by_eve(), mallory(), T0), lockbox::Errc::AccessDenied);
+    assert_code(cancel_request(filed_by_eve(), alice(), T0), lockbox::Errc::AccessDenied);
     NewRequest n = new_request();
     n.engineer = "eve";
     auto by_alice = create_request(n, alice(), ID, policy(), T0);
@@ -189,9 +191,9 @@ void test_revoke_by_approver_while_approved_or_active(void**) {
     assert_true(r.ok());
     assert_int_equal(static_cast<int>(r->state), static_cast<int>(RequestState::Revoked));
     assert_true(revoke_grant(a, carol(), "x", policy(), a.nbf + HOUR).ok());  // active
-    assert_code(revoke_grant(a, alice(), "x", policy(), a.nbf), "access-denied");
-    assert_code(revoke_grant(a, eve(), "x", policy(), a.nbf), "access-denied");
-    assert_code(revoke_grant(a, bob(), "x", policy(), a.exp), "invalid-state");  // completed
+    assert_code(revoke_grant(a, alice(), "x", policy(), a.nbf), lockbox::Errc::AccessDenied);
+    assert_code(revoke_grant(a, eve(), "x", policy(), a.nbf), lockbox::Errc::AccessDenied);
+    assert_code(revoke_grant(a, bob(), "x", policy(), a.exp), lockbox::Errc::InvalidState);  // completed
 }
 
 // Every stored state × every action: only the legal pairs succeed, the rest say
@@ -228,7 +230,7 @@ void test_illegal_transitions_name_the_current_state(void**) {
                 assert_true(res.ok());
             } else {
                 assert_false(res.ok());
-                assert_string_equal(res.error().code.c_str(), "invalid-state");
+                assert_errc(res.error().code, lockbox::Errc::InvalidState);
                 assert_non_null(strstr(res.error().message.c_str(), name.c_str()));
             }
         }
@@ -257,7 +259,7 @@ void test_pending_request_expires_at_the_deadline_with_a_fake_clock(void**) {
     assert_int_equal(static_cast<int>(e->state), static_cast<int>(RequestState::Expired));
     assert_string_equal(e->closed_by.c_str(), "lockbox-approvald");
     // An approval arriving after the deadline but before the sweep is refused.
-    assert_code(approve_request(r, alice(), 0, "", policy(), clock.now()), "invalid-state");
+    assert_code(approve_request(r, alice(), 0, "", policy(), clock.now()), lockbox::Errc::InvalidState);
 }
 
 void test_pending_approver_also_expires(void**) {
@@ -283,12 +285,12 @@ void test_readers(void**) {
     assert_false(may_read(r, nobody()));
     assert_true(authorize_read(r, eve()).ok());
     assert_false(authorize_read(r, mallory()).ok());
-    assert_string_equal(authorize_read(r, mallory()).error().code.c_str(), "access-denied");
+    assert_errc(authorize_read(r, mallory()).error().code, Errc::AccessDenied);
 }
 
-void assert_refused(const Status& s, const char* code) {
+void assert_refused(const Status& s, Errc code) {
     assert_false(s.ok());
-    assert_string_equal(s.error().code.c_str(), code);
+    assert_errc(s.error().code, code);
 }
 
 void test_export_gives_the_token_to_readers_of_a_valid_grant(void**) {
@@ -301,30 +303,30 @@ void test_export_gives_the_token_to_readers_of_a_valid_grant(void**) {
     assert_true(export_grant(r, alice(), now).ok());
     auto other = export_grant(r, mallory(), now);
     assert_false(other.ok());
-    assert_string_equal(other.error().code.c_str(), "access-denied");
+    assert_errc(other.error().code, Errc::AccessDenied);
     assert_string_equal(other.error().message.c_str(), "access denied: engineers may export only their own grants");
     auto pending = export_grant(filed_by_eve(), eve(), now);
     assert_false(pending.ok());
-    assert_string_equal(pending.error().code.c_str(), "invalid-state");
+    assert_errc(pending.error().code, Errc::InvalidState);
 }
 
 void test_role_gate_refuses_callers_without_any_fitting_role(void**) {
     const WorkflowPolicy p = policy();
     for (Operation op : {Operation::Approve, Operation::Deny, Operation::Cancel, Operation::Read, Operation::Export,
                          Operation::Revoke, Operation::HostGrants, Operation::Create}) {
-        assert_refused(authorize(op, nobody(), p), "access-denied");
+        assert_refused(authorize(op, nobody(), p), Errc::AccessDenied);
         assert_true(authorize(op, root(), p).ok());
     }
     assert_true(authorize(Operation::Approve, alice(), p).ok());
     assert_true(authorize(Operation::Approve, bob(), p).ok());
-    assert_refused(authorize(Operation::Approve, eve(), p), "access-denied");
-    assert_refused(authorize(Operation::Deny, eve(), p), "access-denied");
+    assert_refused(authorize(Operation::Approve, eve(), p), Errc::AccessDenied);
+    assert_refused(authorize(Operation::Deny, eve(), p), Errc::AccessDenied);
     assert_true(authorize(Operation::Cancel, eve(), p).ok());
     assert_true(authorize(Operation::Read, eve(), p).ok());
     assert_true(authorize(Operation::Export, eve(), p).ok());
-    assert_refused(authorize(Operation::Revoke, alice(), p), "access-denied");
+    assert_refused(authorize(Operation::Revoke, alice(), p), Errc::AccessDenied);
     assert_true(authorize(Operation::Revoke, bob(), p).ok());
-    assert_refused(authorize(Operation::HostGrants, carol(), p), "access-denied");
+    assert_refused(authorize(Operation::HostGrants, carol(), p), Errc::AccessDenied);
     assert_true(authorize(Operation::HostGrants, root(), p).ok());
     // The message names the roles (and groups) that would do.
     assert_string_equal(authorize(Operation::Approve, eve(), p).error().message.c_str(),

@@ -11,6 +11,7 @@
 
 #include "sqlite_request_store.h"
 #include "approvald_test.h"
+#include "../errc_assert.h"
 
 using namespace approvald_test;
 
@@ -88,7 +89,7 @@ void test_unknown_id_is_not_found(void**) {
     auto store = open_store(d);
     auto got = store->get(ID);
     assert_false(got.ok());
-    assert_string_equal(got.error().code.c_str(), "not-found");
+    assert_errc(got.error().code, lockbox::Errc::NotFound);
 }
 
 void test_update_stores_approvals_and_grant(void**) {
@@ -130,7 +131,7 @@ void test_update_is_compare_and_set_on_state(void**) {
     auto before = store->unsent_audit(100)->size();
     auto s = store->update(*cancelled, RequestState::PendingManager, {created_entry(r)});
     assert_false(s.ok());
-    assert_string_equal(s.error().code.c_str(), "conflict");
+    assert_errc(s.error().code, lockbox::Errc::Conflict);
     assert_int_equal(store->unsent_audit(100)->size(), before);
     assert_int_equal(static_cast<int>(store->get(ID)->state), static_cast<int>(RequestState::Denied));
 }
@@ -141,7 +142,7 @@ void test_duplicate_insert_is_a_conflict(void**) {
     assert_true(store->insert(sample(), {}).ok());
     auto s = store->insert(sample(), {});
     assert_false(s.ok());
-    assert_string_equal(s.error().code.c_str(), "conflict");
+    assert_errc(s.error().code, lockbox::Errc::Conflict);
 }
 
 void test_outbox_hands_out_unsent_entries_until_removed(void**) {

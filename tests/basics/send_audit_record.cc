@@ -49,7 +49,7 @@ int main(int argc, char** argv) {
         r.field(name, value);
     auto s = r.send();
     if (!s) {
-        std::fprintf(stderr, "%s: %s\n", s.error().code.c_str(), s.error().message.c_str());
+        std::fprintf(stderr, "%s: %s\n", lockbox::errc_name(s.error().code), s.error().message.c_str());
         return 1;
     }
     return 0;

@@ -19,6 +19,7 @@ extern "C" {
 
 #include "config.h"
 #include "lockbox_build_config.h"
+#include "../errc_assert.h"
 
 using namespace lockbox;
 
@@ -38,7 +39,7 @@ void parse_bad(const std::string& text, const std::vector<std::string>& needles)
     auto r = parse_config(text, "test.conf");
     if (r)
         fail_msg("config accepted:\n%s", text.c_str());
-    assert_string_equal(r.error().code.c_str(), "bad-config");
+    assert_errc(r.error().code, lockbox::Errc::BadConfig);
     for (const auto& n : needles)
         if (r.error().message.find(n) == std::string::npos)
             fail_msg("message \"%s\" lacks \"%s\"", r.error().message.c_str(), n.c_str());
@@ -311,7 +312,7 @@ void test_load_config_reads_files_and_refuses_missing_large_and_odd(void**) {
 
     auto missing = load_config(dir + "/nope.conf");
     assert_false(missing.ok());
-    assert_string_equal(missing.error().code.c_str(), "config-missing");
+    assert_errc(missing.error().code, lockbox::Errc::NotFound);
     assert_non_null(std::strstr(missing.error().message.c_str(), "nope.conf"));
     auto missing_ok = load_config(dir + "/nope.conf", true);
     assert_true(missing_ok.ok());
@@ -325,10 +326,10 @@ void test_load_config_reads_files_and_refuses_missing_large_and_odd(void**) {
     write_file(path, big);
     auto large = load_config(path);
     assert_false(large.ok());
-    assert_string_equal(large.error().code.c_str(), "config-too-large");
+    assert_errc(large.error().code, lockbox::Errc::BadConfig);
     auto large_text = parse_config(big, "mem");
     assert_false(large_text.ok());
-    assert_string_equal(large_text.error().code.c_str(), "config-too-large");
+    assert_errc(large_text.error().code, lockbox::Errc::BadConfig);
 
     unlink(path.c_str());
     rmdir(dir.c_str());

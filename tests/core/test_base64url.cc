@@ -1,6 +1,7 @@
 #include "core_test.h"
 
 #include "base64url.h"
+#include "../errc_assert.h"
 
 using namespace lockbox;
 
@@ -80,7 +81,7 @@ void test_decode_rejects_whitespace_and_nul(void**) {
 void test_decode_error_code_is_malformed(void**) {
     auto r = base64url_decode("Zh");
     assert_false(r.ok());
-    assert_string_equal(r.error().code.c_str(), "malformed");
+    assert_errc(r.error().code, lockbox::Errc::Malformed);
 }
 
 }  // namespace

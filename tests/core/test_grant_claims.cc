@@ -3,6 +3,7 @@
 
 #include "grant_claims.h"
 #include "names.h"
+#include "../errc_assert.h"
 
 using namespace lockbox;
 using nlohmann::json;
@@ -16,7 +17,7 @@ void expect_refused(const std::string& text, const char* mention, const char* wh
     auto r = parse_grant_claims(text);
     if (r.ok())
         fail_msg("accepted claims with %s", why);
-    assert_string_equal(r.error().code.c_str(), "malformed");
+    assert_errc(r.error().code, lockbox::Errc::Malformed);
     if (mention && r.error().message.find(mention) == std::string::npos)
         fail_msg("%s: message '%s' does not name '%s'", why, r.error().message.c_str(), mention);
 }

@@ -6,6 +6,7 @@
 
 #include "key_file.h"
 #include "paserk.h"
+#include "../errc_assert.h"
 
 using namespace lockbox;
 
@@ -25,9 +26,10 @@ void write_file(const std::string& p, const std::string& content, mode_t mode) {
     ::close(fd);
 }
 
-void expect_error(const Error& e, const char* code, const char* why) {
+void expect_error(const Error& e, lockbox::Errc code, const char* why) {
     if (e.code != code)
-        fail_msg("%s: expected code %s, got %s (%s)", why, code, e.code.c_str(), e.message.c_str());
+        fail_msg("%s: expected code %s, got %s (%s)", why, lockbox::errc_name(code), lockbox::errc_name(e.code),
+                 e.message.c_str());
 }
 
 int setup(void**) {
@@ -65,7 +67,7 @@ void test_refuses_extra_whitespace(void**) {
     const std::string key = paserk_public(sk.public_key());
     for (const std::string& text : {key + "\n\n", std::string(" ").append(key), key + " \n", key + "\r\n"}) {
         write_file(path("k.public"), text, 0644);
-        expect_error(load_public_key_file(path("k.public"), me).error(), "malformed", "whitespace");
+        expect_error(load_public_key_file(path("k.public"), me).error(), lockbox::Errc::Malformed, "whitespace");
     }
 }
 
@@ -73,7 +75,7 @@ void test_refuses_public_key_writable_by_group_or_others(void**) {
     SecretKey sk = generate_secret_key();
     for (mode_t mode : {0664, 0646, 0666}) {
         write_file(path("k.public"), paserk_public(sk.public_key()), mode);
-        expect_error(load_public_key_file(path("k.public"), me).error(), "insecure-key-file", "writable");
+        expect_error(load_public_key_file(path("k.public"), me).error(), lockbox::Errc::UnsafeFile, "writable");
     }
 }
 
@@ -88,7 +90,7 @@ void test_secret_key_must_be_private(void**) {
     assert_true(load_secret_key_file(path("k.secret"), me).ok());
     for (mode_t mode : {0640, 0604, 0644, 0620}) {
         write_file(path("k.secret"), text, mode);
-        expect_error(load_secret_key_file(path("k.secret"), me).error(), "insecure-key-file", "readable secret");
+        expect_error(load_secret_key_file(path("k.secret"), me).error(), lockbox::Errc::UnsafeFile, "readable secret");
     }
 }
 
@@ -97,46 +99,46 @@ void test_refuses_symlink(void**) {
     write_file(path("k.public"), paserk_public(sk.public_key()), 0644);
     ::unlink(path("link.public").c_str());
     assert_int_equal(::symlink(path("k.public").c_str(), path("link.public").c_str()), 0);
-    expect_error(load_public_key_file(path("link.public"), me).error(), "insecure-key-file", "symlink");
+    expect_error(load_public_key_file(path("link.public"), me).error(), lockbox::Errc::UnsafeFile, "symlink");
 }
 
 void test_refuses_fifo_and_directory_without_blocking(void**) {
     ::unlink(path("fifo.public").c_str());
     assert_int_equal(::mkfifo(path("fifo.public").c_str(), 0644), 0);
-    expect_error(load_public_key_file(path("fifo.public"), me).error(), "insecure-key-file", "fifo");
+    expect_error(load_public_key_file(path("fifo.public"), me).error(), lockbox::Errc::UnsafeFile, "fifo");
     ::mkdir(path("sub.public").c_str(), 0755);
-    expect_error(load_public_key_file(path("sub.public"), me).error(), "insecure-key-file", "directory");
+    expect_error(load_public_key_file(path("sub.public"), me).error(), lockbox::Errc::UnsafeFile, "directory");
 }
 
 void test_refuses_wrong_owner(void**) {
     SecretKey sk = generate_secret_key();
     write_file(path("k.public"), paserk_public(sk.public_key()), 0644);
-    expect_error(load_public_key_file(path("k.public"), me + 1).error(), "insecure-key-file", "owner");
+    expect_error(load_public_key_file(path("k.public"), me + 1).error(), lockbox::Errc::UnsafeFile, "owner");
     if (me != 0)
         return;  // chown needs root; the refusal above already ran
     const uid_t other = 4242;
     assert_int_equal(::chown(path("k.public").c_str(), other, static_cast<gid_t>(-1)), 0);
-    expect_error(load_public_key_file(path("k.public"), 0).error(), "insecure-key-file", "owned by 4242");
+    expect_error(load_public_key_file(path("k.public"), 0).error(), lockbox::Errc::UnsafeFile, "owned by 4242");
     assert_true(load_public_key_file(path("k.public"), other).ok());
 }
 
 void test_refuses_oversized_file(void**) {
     write_file(path("big.public"), "k4.public." + std::string(5000, 'A'), 0644);
     auto r = load_public_key_file(path("big.public"), me);
-    expect_error(r.error(), "malformed", "oversized");
+    expect_error(r.error(), lockbox::Errc::Malformed, "oversized");
     assert_non_null(std::strstr(r.error().message.c_str(), "larger"));
 }
 
 void test_missing_file_is_not_found(void**) {
-    expect_error(load_public_key_file(path("nothing.public"), me).error(), "not-found", "missing");
+    expect_error(load_public_key_file(path("nothing.public"), me).error(), lockbox::Errc::NotFound, "missing");
 }
 
 void test_refuses_secret_in_public_loader_and_vice_versa(void**) {
     SecretKey sk = generate_secret_key();
     write_file(path("k.secret"), paserk_secret(sk), 0600);
-    expect_error(load_public_key_file(path("k.secret"), me).error(), "malformed", "secret as public");
+    expect_error(load_public_key_file(path("k.secret"), me).error(), lockbox::Errc::Malformed, "secret as public");
     write_file(path("k.public"), paserk_public(sk.public_key()), 0600);
-    expect_error(load_secret_key_file(path("k.public"), me).error(), "malformed", "public as secret");
+    expect_error(load_secret_key_file(path("k.public"), me).error(), lockbox::Errc::Malformed, "public as secret");
 }
 
 void test_trusted_keys_skip_and_report_bad_files(void**) {
@@ -160,11 +162,11 @@ void test_trusted_keys_skip_and_report_bad_files(void**) {
         assert_non_null(std::strstr(p.c_str(), tdir.c_str()));
 
     assert_int_equal(::chmod(tdir.c_str(), 0775), 0);
-    expect_error(load_trusted_keys(tdir, me).error(), "insecure-key-file", "group-writable dir");
+    expect_error(load_trusted_keys(tdir, me).error(), lockbox::Errc::UnsafeFile, "group-writable dir");
     assert_int_equal(::chmod(tdir.c_str(), 0755), 0);
     for (const char* n : {"/a.public", "/b.public", "/c.txt", "/s.public", "/link.public"})
         ::unlink((tdir + n).c_str());
-    expect_error(load_trusted_keys(path("no-such-dir"), me).error(), "not-found", "missing dir");
+    expect_error(load_trusted_keys(path("no-such-dir"), me).error(), lockbox::Errc::NotFound, "missing dir");
 }
 
 void test_generate_creates_private_dir_and_files(void**) {
@@ -197,20 +199,20 @@ void test_generate_refuses_to_overwrite(void**) {
     assert_true(before.ok());
     auto again = generate_key_pair(gdir);
     assert_false(again.ok());
-    expect_error(again.error(), "exists", "second generate");
+    expect_error(again.error(), lockbox::Errc::Conflict, "second generate");
     assert_true(*load_public_key_file(gdir + "/signing.public", me) == *before);
     // Only the public half left behind: still refused, nothing written.
     ::unlink((gdir + "/signing.secret").c_str());
-    expect_error(generate_key_pair(gdir).error(), "exists", "public half present");
+    expect_error(generate_key_pair(gdir).error(), lockbox::Errc::Conflict, "public half present");
     assert_int_equal(::access((gdir + "/signing.secret").c_str(), F_OK), -1);
 }
 
 void test_key_id_refuses_readable_secret_and_garbage(void**) {
     SecretKey sk = generate_secret_key();
     write_file(path("k.secret"), paserk_secret(sk), 0644);
-    expect_error(key_id_of_file(path("k.secret"), me).error(), "insecure-key-file", "readable secret");
+    expect_error(key_id_of_file(path("k.secret"), me).error(), lockbox::Errc::UnsafeFile, "readable secret");
     write_file(path("k.secret"), "hello\n", 0600);
-    expect_error(key_id_of_file(path("k.secret"), me).error(), "malformed", "garbage");
+    expect_error(key_id_of_file(path("k.secret"), me).error(), lockbox::Errc::Malformed, "garbage");
 }
 
 }  // namespace

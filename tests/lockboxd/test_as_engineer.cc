@@ -23,6 +23,7 @@
 extern "C" {
 #include <cmocka.h>
 }
+#include "../errc_assert.h"
 
 using namespace lockboxd;
 
@@ -55,7 +56,7 @@ void test_child_that_stops_itself_is_killed_and_reaped(void**) {
         return 0;
     }, 200);
     assert_false(r.ok());
-    assert_string_equal(r.error().code.c_str(), "child-timeout");
+    assert_errc(r.error().code, lockbox::Errc::Timeout);
     no_child_left();
     assert_true(live_processes_of_uid(TEST_UID).empty());
 }
@@ -86,7 +87,7 @@ void test_calls_return_while_a_stop_loop_runs(void**) {
             return 0;
         }, 100);
         if (!r.ok()) {
-            assert_string_equal(r.error().code.c_str(), "child-timeout");
+            assert_errc(r.error().code, lockbox::Errc::Timeout);
             timeouts++;
         }
     }

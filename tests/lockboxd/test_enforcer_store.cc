@@ -26,6 +26,7 @@
 extern "C" {
 #include <cmocka.h>
 }
+#include "../errc_assert.h"
 
 using namespace lockboxd;
 using lockbox::USEC_PER_SEC;
@@ -332,7 +333,7 @@ void test_newer_schema_is_refused(void**) {
     raw_exec(dir / "enforcer.db", "PRAGMA user_version = 2");
     auto r = EnforcerStore::open(dir.path());
     assert_false(r.ok());
-    assert_string_equal(r.error().code.c_str(), "store-too-new");
+    assert_errc(r.error().code, lockbox::Errc::StoreTooNew);
     expect_error_mentions(r.error(), dir / "enforcer.db");
     expect_error_mentions(r.error(), "schema version 2");
 }
@@ -362,7 +363,7 @@ void test_a_file_that_is_not_sqlite_is_refused_by_name(void**) {
     write_all(dir / "enforcer.db", junk);
     auto r = EnforcerStore::open(dir.path());
     assert_false(r.ok());
-    assert_string_equal(r.error().code.c_str(), "store-damaged");
+    assert_errc(r.error().code, lockbox::Errc::StoreDamaged);
     expect_error_mentions(r.error(), dir / "enforcer.db");
     assert_true(read_all(dir / "enforcer.db") == junk);  // left for inspection
 }
@@ -387,7 +388,7 @@ void test_a_torn_page_is_refused_by_name(void**) {
     }
     auto r = EnforcerStore::open(dir.path());
     assert_false(r.ok());
-    assert_string_equal(r.error().code.c_str(), "store-damaged");
+    assert_errc(r.error().code, lockbox::Errc::StoreDamaged);
     expect_error_mentions(r.error(), db);
 }
 

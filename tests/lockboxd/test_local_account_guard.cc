@@ -18,6 +18,7 @@
 extern "C" {
 #include <cmocka.h>
 }
+#include "../errc_assert.h"
 
 using namespace lockboxd;
 
@@ -76,11 +77,12 @@ NssLookups fake_sources(Answers a) {
     return n;
 }
 
-void expect_code(const lockbox::Status& st, const char* code) {
+void expect_code(const lockbox::Status& st, lockbox::Errc code) {
     if (st.ok())
-        fail_msg("expected %s, got success", code);
+        fail_msg("expected %s, got success", lockbox::errc_name(code));
     if (st.error().code != code)
-        fail_msg("expected %s, got %s: %s", code, st.error().code.c_str(), st.error().message.c_str());
+        fail_msg("expected %s, got %s: %s", lockbox::errc_name(code), lockbox::errc_name(st.error().code),
+                 st.error().message.c_str());
 }
 
 void test_lockbox_service_is_removed_with_its_actions(void**) {
@@ -92,7 +94,7 @@ void test_lockbox_service_is_removed_with_its_actions(void**) {
 }
 
 void test_root_name_is_a_local_account(void**) {
-    expect_code(check_no_local_account("root", MIN + 5), "name-conflict");
+    expect_code(check_no_local_account("root", MIN + 5), lockbox::Errc::NameConflict);
 }
 
 void test_unknown_name_in_range_is_accepted(void**) {
@@ -101,22 +103,22 @@ void test_unknown_name_in_range_is_accepted(void**) {
 
 void test_uid_of_a_local_account_is_refused(void**) {
     // uid 0 resolves to root in every NSS setup.
-    expect_code(check_no_local_account("lbx-nobody-here", 0), "name-conflict");
+    expect_code(check_no_local_account("lbx-nobody-here", 0), lockbox::Errc::NameConflict);
 }
 
 void test_name_known_elsewhere_with_uid_in_lockbox_range_is_refused(void**) {
     auto st = check_no_local_account("eng", MIN + 3, fake_sources({.pwnam = 1}));
-    expect_code(st, "name-conflict");
+    expect_code(st, lockbox::Errc::NameConflict);
     assert_non_null(std::strstr(st.error().message.c_str(), "user name eng"));
 }
 
 void test_uid_known_elsewhere_under_the_same_name_is_refused(void**) {
-    expect_code(check_no_local_account("eng", MIN + 3, fake_sources({.pwuid = 1})), "name-conflict");
+    expect_code(check_no_local_account("eng", MIN + 3, fake_sources({.pwuid = 1})), lockbox::Errc::NameConflict);
 }
 
 void test_group_name_or_gid_known_elsewhere_is_refused(void**) {
-    expect_code(check_no_local_account("eng", MIN + 3, fake_sources({.grnam = 1})), "name-conflict");
-    expect_code(check_no_local_account("eng", MIN + 3, fake_sources({.grgid = 1})), "name-conflict");
+    expect_code(check_no_local_account("eng", MIN + 3, fake_sources({.grnam = 1})), lockbox::Errc::NameConflict);
+    expect_code(check_no_local_account("eng", MIN + 3, fake_sources({.grgid = 1})), lockbox::Errc::NameConflict);
 }
 
 void test_nobody_knows_it_is_ours(void**) {
@@ -127,24 +129,26 @@ void test_a_failing_source_refuses_instead_of_absent(void**) {
     // sssd down or a directory unreachable: glibc returns the source's errno.
     for (int e : {EIO, EAGAIN, ENOENT, ETIMEDOUT, ECONNREFUSED}) {
         auto st = check_no_local_account("eng", MIN + 3, fake_sources({.pwnam = e}));
-        expect_code(st, "nss-lookup-failed");
+        expect_code(st, lockbox::Errc::NssLookupFailed);
         assert_non_null(std::strstr(st.error().message.c_str(), strerrorname_np(e)));
     }
-    expect_code(check_no_local_account("eng", MIN + 3, fake_sources({.grgid = EIO})), "nss-lookup-failed");
+    expect_code(check_no_local_account("eng", MIN + 3, fake_sources({.grgid = EIO})), lockbox::Errc::NssLookupFailed);
 }
 
 void test_a_conflict_wins_over_a_failure_in_the_report(void**) {
-    expect_code(check_no_local_account("eng", MIN + 3, fake_sources({.pwnam = EIO, .grnam = 1})), "name-conflict");
+    expect_code(check_no_local_account("eng", MIN + 3, fake_sources({.pwnam = EIO, .grnam = 1})),
+                lockbox::Errc::NameConflict);
 }
 
 void test_a_large_record_is_retried_with_a_larger_buffer(void**) {
     expect_code(check_no_local_account("eng", MIN + 3, fake_sources({.pwnam = 1, .need_buffer = 200000})),
-                "name-conflict");
+                lockbox::Errc::NameConflict);
     assert_true(check_no_local_account("eng", MIN + 3, fake_sources({.need_buffer = 200000})).ok());
 }
 
 void test_erange_without_end_is_a_failure(void**) {
-    expect_code(check_no_local_account("eng", MIN + 3, fake_sources({.need_buffer = SIZE_MAX})), "nss-lookup-failed");
+    expect_code(check_no_local_account("eng", MIN + 3, fake_sources({.need_buffer = SIZE_MAX})),
+                lockbox::Errc::NssLookupFailed);
 }
 
 }  // namespace

@@ -12,6 +12,7 @@
 extern "C" {
 #include <cmocka.h>
 }
+#include "../errc_assert.h"
 
 using lockboxd::UidAllocator;
 
@@ -41,7 +42,7 @@ void test_exhausted_range_is_an_error(void**) {
     assert_true(a.allocate("b").ok());
     auto c = a.allocate("c");
     assert_false(c.ok());
-    assert_string_equal(c.error().code.c_str(), "uid-range-exhausted");
+    assert_errc(c.error().code, lockbox::Errc::UidRangeExhausted);
 }
 
 void test_uids_survive_reload(void**) {

@@ -55,7 +55,7 @@ int run(const std::string& path, const std::string& text) {
     }
     auto st = lockbox::write_nss_cache(path, users, groups);
     if (!st) {
-        std::fprintf(stderr, "nss_cache_tool: %s: %s\n", st.error().code.c_str(),
+        std::fprintf(stderr, "nss_cache_tool: %s: %s\n", lockbox::errc_name(st.error().code),
                      st.error().message.c_str());
         return 1;
     }

@@ -21,6 +21,7 @@
 extern "C" {  // cmocka 1.1 has no C++ guards of its own
 #include <cmocka.h>
 }
+#include "../errc_assert.h"
 
 using namespace lockbox;
 using namespace lockbox::nss_test;
@@ -57,7 +58,7 @@ struct TempDir {
 void expect_refused(std::vector<NssUserEntry> users, std::vector<NssGroupEntry> groups) {
     auto r = encode_nss_cache(users, groups, wall_now());
     assert_false(r.ok());
-    assert_string_equal(r.error().code.c_str(), "invalid-entry");
+    assert_errc(r.error().code, lockbox::Errc::InvalidArgument);
 }
 
 void test_refuses_invalid_user_names(void**) {
@@ -124,7 +125,7 @@ void test_each_entry_is_judged_alone(void**) {
     u.gecos = "ticket INC:4711";
     auto st = validate_nss_user(u);
     assert_false(st.ok());
-    assert_string_equal(st.error().code.c_str(), "invalid-entry");
+    assert_errc(st.error().code, lockbox::Errc::InvalidArgument);
     assert_true(validate_nss_group(make_group("g", 5000, {"eng1"}, t)).ok());
     assert_false(validate_nss_group(make_group("g", 5000, {"Bad Member"}, t)).ok());
     assert_false(validate_nss_group(make_group("g", 0, {}, t)).ok());
@@ -201,7 +202,7 @@ void test_does_not_scribble_on_a_foreign_file(void**) {
 void test_missing_directory_is_an_error_value(void**) {
     auto st = write_nss_cache("/nonexistent-lockbox-dir/nss.cache", sample_users(wall_now()), {});
     assert_false(st.ok());
-    assert_string_equal(st.error().code.c_str(), "ENOENT");
+    assert_errc(st.error().code, lockbox::Errc::NotFound);
 }
 
 }  // namespace

@@ -10,6 +10,7 @@ extern "C" {
 }
 
 #include "module_options.h"
+#include "../errc_assert.h"
 
 using namespace lockbox;
 using namespace lockbox::pam;
@@ -49,7 +50,7 @@ void test_bad_timeouts_are_refused(void**) {
                             "timeout=1.5", "timeout= 2", "timeout=99999999999999999999"}) {
         auto o = parse({bad});
         if (o.ok()) fail_msg("accepted %s", bad);
-        assert_string_equal(o.error().code.c_str(), "bad-option");
+        assert_errc(o.error().code, lockbox::Errc::BadConfig);
     }
 }
 
