@@ -61,7 +61,7 @@ bool is_printable(std::string_view text) {
     return true;
 }
 
-std::string printable(std::string_view text, size_t max) {
+std::string printable(std::string_view text, size_t max, char replacement) {
     std::string out;
     out.reserve(std::min(text.size(), max) + 3);
     for (size_t i = 0; i < text.size();) {
@@ -71,7 +71,7 @@ std::string printable(std::string_view text, size_t max) {
             break;
         }
         if (len == 0) {
-            out += '?';
+            out += replacement;
             i++;
         } else {
             out.append(text, i, len);

@@ -14,8 +14,8 @@ namespace lockbox {
 bool is_printable(std::string_view text);
 
 // A copy safe to show: each byte that is not part of a printable character
-// becomes '?', and text over max bytes is cut at a character boundary and ends
-// in "...".
-std::string printable(std::string_view text, size_t max);
+// becomes replacement ('?'; a table passes ' ' to keep its columns), and text
+// over max bytes is cut at a character boundary and ends in "...".
+std::string printable(std::string_view text, size_t max, char replacement = '?');
 
 }  // namespace lockbox

@@ -245,7 +245,7 @@ void print_table(const std::vector<Entry>& entries, bool show_request) {
         std::printf("%-20s  %-18s  %-16s  %-*s%-16s  %s\n", lockbox::format_rfc3339(e.realtime).c_str(),
                     printable(e.get("LOCKBOX_EVENT"), 32).c_str(), printable(e.get("LOCKBOX_ACTOR"), 32).c_str(),
                     show_request ? 38 : 0, req.c_str(), eng.empty() ? "-" : eng.c_str(),
-                    printable(details(e), 400).c_str());
+                    printable(details(e), 400, ' ').c_str());
     }
 }
 
