@@ -40,19 +40,17 @@ int dispatch(sd_bus_message* m, void* userdata, sd_bus_error* e) noexcept {
 const sd_bus_vtable APPROVAL_VTABLE[] = {
     SD_BUS_VTABLE_START(0),
     SD_BUS_METHOD_WITH_NAMES("CreateRequest", "ssastsass",
-                             SD_BUS_PARAM(tenant) SD_BUS_PARAM(ticket) SD_BUS_PARAM(hosts)
-                                 SD_BUS_PARAM(duration_sec) SD_BUS_PARAM(reason) SD_BUS_PARAM(ssh_keys)
-                                     SD_BUS_PARAM(engineer),
+                             SD_BUS_PARAM(tenant) SD_BUS_PARAM(ticket) SD_BUS_PARAM(hosts) SD_BUS_PARAM(duration_sec)
+                                 SD_BUS_PARAM(reason) SD_BUS_PARAM(ssh_keys) SD_BUS_PARAM(engineer),
                              "s", SD_BUS_PARAM(id), dispatch<&ApprovalService::create_request>,
                              SD_BUS_VTABLE_UNPRIVILEGED),
-    SD_BUS_METHOD_WITH_NAMES("ApproveRequest", "sts",
-                             SD_BUS_PARAM(id) SD_BUS_PARAM(duration_sec) SD_BUS_PARAM(comment), "s",
-                             SD_BUS_PARAM(new_state), dispatch<&ApprovalService::approve_request>,
+    SD_BUS_METHOD_WITH_NAMES("ApproveRequest", "sts", SD_BUS_PARAM(id) SD_BUS_PARAM(duration_sec) SD_BUS_PARAM(comment),
+                             "s", SD_BUS_PARAM(new_state), dispatch<&ApprovalService::approve_request>,
                              SD_BUS_VTABLE_UNPRIVILEGED),
     SD_BUS_METHOD_WITH_NAMES("DenyRequest", "ss", SD_BUS_PARAM(id) SD_BUS_PARAM(reason), "", "",
                              dispatch<&ApprovalService::deny_request>, SD_BUS_VTABLE_UNPRIVILEGED),
-    SD_BUS_METHOD_WITH_NAMES("CancelRequest", "s", SD_BUS_PARAM(id), "", "",
-                             dispatch<&ApprovalService::cancel_request>, SD_BUS_VTABLE_UNPRIVILEGED),
+    SD_BUS_METHOD_WITH_NAMES("CancelRequest", "s", SD_BUS_PARAM(id), "", "", dispatch<&ApprovalService::cancel_request>,
+                             SD_BUS_VTABLE_UNPRIVILEGED),
     SD_BUS_METHOD_WITH_NAMES("GetRequest", "s", SD_BUS_PARAM(id), "s", SD_BUS_PARAM(json),
                              dispatch<&ApprovalService::get_request>, SD_BUS_VTABLE_UNPRIVILEGED),
     SD_BUS_METHOD_WITH_NAMES("ListRequests", "s", SD_BUS_PARAM(state), "s", SD_BUS_PARAM(json_array),
@@ -101,15 +99,13 @@ ApprovalService::~ApprovalService() {
 
 Status ApprovalService::start() {
     sd_bus_slot* slot = nullptr;
-    int r = sd_bus_add_object_vtable(bus_, &slot, bus::APPROVAL_PATH, bus::APPROVAL_IFACE, APPROVAL_VTABLE,
-                                     this);
+    int r = sd_bus_add_object_vtable(bus_, &slot, bus::APPROVAL_PATH, bus::APPROVAL_IFACE, APPROVAL_VTABLE, this);
     if (r < 0)
         return make_error(Errc::Internal, std::string("cannot register the bus object: ") + std::strerror(-r));
     object_slot_.reset(slot);
 
     sd_event_source* timer = nullptr;
-    r = sd_event_add_time(event_, &timer, CLOCK_REALTIME, UINT64_MAX, USEC_PER_SEC / 10, on_expiry_timer,
-                          this);
+    r = sd_event_add_time(event_, &timer, CLOCK_REALTIME, UINT64_MAX, USEC_PER_SEC / 10, on_expiry_timer, this);
     if (r < 0)
         return make_error(Errc::Internal, std::string("cannot create the expiry timer: ") + std::strerror(-r));
     expiry_timer_.reset(timer);
@@ -117,8 +113,7 @@ Status ApprovalService::start() {
     if (r < 0)
         return make_error(Errc::Internal, std::string("cannot create the outbox timer: ") + std::strerror(-r));
     outbox_retry_.reset(timer);
-    r = sd_event_add_time(event_, &timer, CLOCK_MONOTONIC, UINT64_MAX, USEC_PER_SEC, on_refusal_window,
-                          this);
+    r = sd_event_add_time(event_, &timer, CLOCK_MONOTONIC, UINT64_MAX, USEC_PER_SEC, on_refusal_window, this);
     if (r < 0)
         return make_error(Errc::Internal, std::string("cannot create the refused-call timer: ") + std::strerror(-r));
     refusal_window_timer_.reset(timer);
@@ -142,8 +137,8 @@ Result<Actor> ApprovalService::caller(sd_bus_message* m) {
     return resolve_actor(uid, config_);
 }
 
-int ApprovalService::refuse(sd_bus_error* e, const std::string& method, const Actor& actor,
-                            const Error& err, const Request* r) {
+int ApprovalService::refuse(sd_bus_error* e, const std::string& method, const Actor& actor, const Error& err,
+                            const Request* r) {
     const char* name = bus_error_name(err.code);
     if (is_internal(err.code)) {
         log_error("{} by {} failed: {}", method, actor.name, err.message);
@@ -182,8 +177,7 @@ Result<Request> ApprovalService::load(const std::string& id) {
     return r;
 }
 
-Status ApprovalService::commit_transition(const Request& prev, const Request& next,
-                                          std::vector<AuditEntry> audit) {
+Status ApprovalService::commit_transition(const Request& prev, const Request& next, std::vector<AuditEntry> audit) {
     if (auto s = store_->update(next, prev.state, audit); !s)
         return s;
     forward_outbox();
@@ -285,8 +279,8 @@ void ApprovalService::summarize_refusals(bool flush_all) {
         a.message = std::to_string(w.suppressed) + " more calls by " + who.name + " refused in " +
                     std::to_string(seconds) + " s (" + std::to_string(w.total) + " in all)";
         a.fields["REASON"] = std::to_string(w.total) + " calls refused in " + std::to_string(seconds) +
-                             " s; the first " + std::to_string(w.total - w.suppressed) +
-                             " were audited one by one, " + std::to_string(w.suppressed) + " only counted";
+                             " s; the first " + std::to_string(w.total - w.suppressed) + " were audited one by one, " +
+                             std::to_string(w.suppressed) + " only counted";
         a.fields["COUNT"] = std::to_string(w.suppressed);
         a.fields["TOTAL"] = std::to_string(w.total);
         a.fields["WINDOW_SEC"] = std::to_string(seconds);
@@ -329,8 +323,7 @@ int ApprovalService::on_outbox_retry(sd_event_source* /*s*/, uint64_t /*usec*/, 
 }
 
 void ApprovalService::emit(const char* signal, const std::string& id, const char* state) {
-    int r = state ? sd_bus_emit_signal(bus_, bus::APPROVAL_PATH, bus::APPROVAL_IFACE, signal, "ss", id.c_str(),
-                                       state)
+    int r = state ? sd_bus_emit_signal(bus_, bus::APPROVAL_PATH, bus::APPROVAL_IFACE, signal, "ss", id.c_str(), state)
                   : sd_bus_emit_signal(bus_, bus::APPROVAL_PATH, bus::APPROVAL_IFACE, signal, "s", id.c_str());
     if (r < 0)
         log_warning("cannot emit {} for {}: {}", signal, id, std::strerror(-r));
@@ -361,13 +354,11 @@ void ApprovalService::on_mail_done(const MailMessage& m, const Status& status) {
     }();
     if (status) {
         a.event = AuditEvent::NotificationSent;
-        a.message = "notification (" + m.kind + ") for request " + m.request_id + " sent to " +
-                    a.fields["RECIPIENTS"];
+        a.message = "notification (" + m.kind + ") for request " + m.request_id + " sent to " + a.fields["RECIPIENTS"];
     } else {
         a.event = AuditEvent::NotificationFailed;
         a.priority = 3;  // LOG_ERR
-        a.message = "notification (" + m.kind + ") for request " + m.request_id + " failed: " +
-                    status.error().message;
+        a.message = "notification (" + m.kind + ") for request " + m.request_id + " failed: " + status.error().message;
         a.fields["REASON"] = status.error().message;
     }
     if (auto s = store_->append_audit({a}); !s)

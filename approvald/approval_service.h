@@ -25,8 +25,8 @@ namespace lockbox::approval {
 
 class ApprovalService {
 public:
-    ApprovalService(Config config, const Clock& clock, std::unique_ptr<RequestStore> store,
-                    sd_event* event, sd_bus* bus);
+    ApprovalService(Config config, const Clock& clock, std::unique_ptr<RequestStore> store, sd_event* event,
+                    sd_bus* bus);
     ~ApprovalService();
     ApprovalService(const ApprovalService&) = delete;
     ApprovalService& operator=(const ApprovalService&) = delete;

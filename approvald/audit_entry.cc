@@ -34,8 +34,7 @@ std::string audit_entry_to_json(const AuditEntry& e) {
     j["message"] = e.message;
     j["priority"] = e.priority;
     if (e.has_request)
-        j["request"] = {{"id", e.request_id}, {"tenant", e.tenant}, {"ticket", e.ticket},
-                        {"engineer", e.engineer}};
+        j["request"] = {{"id", e.request_id}, {"tenant", e.tenant}, {"ticket", e.ticket}, {"engineer", e.engineer}};
     j["fields"] = e.fields;
     return j.dump();
 }

@@ -29,8 +29,8 @@ std::string details(const Request& r) {
     b += "Reason:    " + r.reason + "\n";
     b += "Filed by:  " + r.created_by + " at " + format_rfc3339(r.created_at) + "\n";
     if (r.manager)
-        b += "Manager:   approved by " + r.manager->approval.user + " at " +
-             format_rfc3339(r.manager->approval.at) + "\n";
+        b += "Manager:   approved by " + r.manager->approval.user + " at " + format_rfc3339(r.manager->approval.at) +
+             "\n";
     return b;
 }
 
@@ -43,18 +43,24 @@ std::optional<MailMessage> approver_mail(const Request& r, const Config& config)
     m.kind = "pending-approver";
     m.request_id = r.id;
     m.to = config.approver_emails;
-    m.subject = "[Lockbox] " + r.tenant + ": access request " + r.ticket + " by " + r.engineer +
-                " awaits your approval";
-    m.body = "An engineer asks for access to your hosts. A support manager has approved;\n"
-             "the access starts only when one of the customer's approvers approves too.\n\n" +
-             details(r) +
-             "\nUnanswered, the request expires at " + format_rfc3339(r.pending_until) + ".\n\n"
-             "To approve (you may shorten the window with --duration):\n"
-             "    lockboxctl request approve " + r.id + "\n"
-             "To deny:\n"
-             "    lockboxctl request deny " + r.id + " --reason TEXT\n"
-             "To review:\n"
-             "    lockboxctl request show " + r.id + "\n";
+    m.subject =
+        "[Lockbox] " + r.tenant + ": access request " + r.ticket + " by " + r.engineer + " awaits your approval";
+    m.body =
+        "An engineer asks for access to your hosts. A support manager has approved;\n"
+        "the access starts only when one of the customer's approvers approves too.\n\n" +
+        details(r) + "\nUnanswered, the request expires at " + format_rfc3339(r.pending_until) +
+        ".\n\n"
+        "To approve (you may shorten the window with --duration):\n"
+        "    lockboxctl request approve " +
+        r.id +
+        "\n"
+        "To deny:\n"
+        "    lockboxctl request deny " +
+        r.id +
+        " --reason TEXT\n"
+        "To review:\n"
+        "    lockboxctl request show " +
+        r.id + "\n";
     return m;
 }
 
@@ -66,28 +72,27 @@ std::optional<MailMessage> engineer_mail(const Request& r, const Config& config)
     m.to = {r.engineer + "@" + config.mail_domain};
     std::string outcome;
     switch (r.state) {
-        case RequestState::Approved:
-            m.kind = "approved";
-            outcome = "was approved. Access is valid from " + format_rfc3339(r.nbf) + " until " +
-                      format_rfc3339(r.exp) + ".";
-            break;
-        case RequestState::Denied:
-            m.kind = "denied";
-            outcome = "was denied by " + r.closed_by + ": " + r.close_reason;
-            break;
-        case RequestState::Expired:
-            m.kind = "expired";
-            outcome = "expired: nobody finished approving it before " + format_rfc3339(r.pending_until) +
-                      ". No access was granted.";
-            break;
-        default:
-            return std::nullopt;
+    case RequestState::Approved:
+        m.kind = "approved";
+        outcome =
+            "was approved. Access is valid from " + format_rfc3339(r.nbf) + " until " + format_rfc3339(r.exp) + ".";
+        break;
+    case RequestState::Denied:
+        m.kind = "denied";
+        outcome = "was denied by " + r.closed_by + ": " + r.close_reason;
+        break;
+    case RequestState::Expired:
+        m.kind = "expired";
+        outcome = "expired: nobody finished approving it before " + format_rfc3339(r.pending_until) +
+                  ". No access was granted.";
+        break;
+    default:
+        return std::nullopt;
     }
     m.subject = "[Lockbox] " + r.tenant + ": your access request " + r.ticket + " " + m.kind;
     m.body = "Your access request " + outcome + "\n\n" + details(r);
     if (r.approver)
-        m.body += "Approver:  " + r.approver->approval.user + " at " +
-                  format_rfc3339(r.approver->approval.at) + "\n";
+        m.body += "Approver:  " + r.approver->approval.user + " at " + format_rfc3339(r.approver->approval.at) + "\n";
     return m;
 }
 

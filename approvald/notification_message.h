@@ -14,7 +14,7 @@
 namespace lockbox::approval {
 
 struct MailMessage {
-    std::string kind;        // "pending-approver", "approved", "denied", "expired"
+    std::string kind;  // "pending-approver", "approved", "denied", "expired"
     std::string request_id;
     std::vector<std::string> to;
     std::string subject;

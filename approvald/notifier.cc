@@ -119,8 +119,7 @@ Result<pid_t> Notifier::spawn(const std::string& text) {
     posix_spawnattr_setsigmask(&attr.a, &empty);
     posix_spawnattr_setsigdefault(&attr.a, &defaults);
     posix_spawnattr_setpgroup(&attr.a, 0);
-    posix_spawnattr_setflags(&attr.a, POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF |
-                                          POSIX_SPAWN_SETPGROUP);
+    posix_spawnattr_setflags(&attr.a, POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF | POSIX_SPAWN_SETPGROUP);
     pid_t pid = -1;
     int r = posix_spawn(&pid, argv[0], &actions.fa, &attr.a, argv.data(), environ);
     if (r != 0)
@@ -152,8 +151,8 @@ void Notifier::send(const MailMessage& message, usec_t now) {
     sd_event_source* timer = nullptr;
     uint64_t mono = 0;
     sd_event_now(event_, CLOCK_MONOTONIC, &mono);
-    if (sd_event_add_time(event_, &timer, CLOCK_MONOTONIC, mono + static_cast<uint64_t>(timeout_), 0,
-                          on_timeout, job.get()) >= 0)
+    if (sd_event_add_time(event_, &timer, CLOCK_MONOTONIC, mono + static_cast<uint64_t>(timeout_), 0, on_timeout,
+                          job.get()) >= 0)
         job->timer.reset(timer);
     jobs_.emplace(*pid, std::move(job));
 }

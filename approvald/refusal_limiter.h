@@ -33,13 +33,13 @@ struct RefusalSummary {
     unsigned long suppressed;  // refusals counted, not audited one by one
     unsigned long total;       // all refusals of the window, audited or not
     usec_t window_start;
-    usec_t window_end;         // when close_windows closed it
+    usec_t window_end;  // when close_windows closed it
 };
 
 class RefusalLimiter {
 public:
-    RefusalLimiter(unsigned audited_per_window = REFUSALS_AUDITED_PER_WINDOW,
-                   usec_t window = REFUSAL_WINDOW, size_t max_uids = REFUSAL_TRACKED_UIDS);
+    RefusalLimiter(unsigned audited_per_window = REFUSALS_AUDITED_PER_WINDOW, usec_t window = REFUSAL_WINDOW,
+                   size_t max_uids = REFUSAL_TRACKED_UIDS);
 
     // Counts one refusal of uid at monotonic time now; true when this one is
     // to be audited on its own, false when only counted.

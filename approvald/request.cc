@@ -33,9 +33,7 @@ std::optional<RequestState> parse_state(std::string_view name) {
     return std::nullopt;
 }
 
-bool is_pending(RequestState s) {
-    return s == RequestState::PendingManager || s == RequestState::PendingApprover;
-}
+bool is_pending(RequestState s) { return s == RequestState::PendingManager || s == RequestState::PendingApprover; }
 
 RequestState effective_state(const Request& r, usec_t now) {
     if (is_pending(r.state) && now >= r.pending_until)

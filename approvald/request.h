@@ -48,7 +48,7 @@ struct Request {
     usec_t duration = 0;            // possibly shortened by an approver
     std::string created_by;
     usec_t created_at = 0;
-    usec_t pending_until = 0;       // created_at + PendingTimeout, fixed at creation
+    usec_t pending_until = 0;  // created_at + PendingTimeout, fixed at creation
     std::optional<StageApproval> manager;
     std::optional<StageApproval> approver;
     // Who ended the request (deny, cancel, revoke, expire), when and why.

@@ -56,8 +56,7 @@ Status refuse_system_account(const std::string& engineer) {
     passwd pw{};
     passwd* found = nullptr;
     char buf[4096];
-    if (getpwnam_r(engineer.c_str(), &pw, buf, sizeof buf, &found) == 0 && found &&
-        found->pw_uid < FIRST_REGULAR_UID)
+    if (getpwnam_r(engineer.c_str(), &pw, buf, sizeof buf, &found) == 0 && found && found->pw_uid < FIRST_REGULAR_UID)
         return make_error(Errc::InvalidArgument,
                           "engineer: '" + engineer + "' is a system account; Lockbox never grants access to one");
     return {};
@@ -154,8 +153,8 @@ int ApprovalService::create_request(sd_bus_message* m, sd_bus_error* e) {
     if (auto s = refuse_system_account(r->engineer); !s)
         return call.refuse(s.error());
     auto a = audit_for(AuditEvent::RequestCreated, actor.name, *r,
-                       actor.name + " requested access for " + r->engineer + " to " + r->tenant +
-                           " (ticket " + r->ticket + ") for " + format_duration(r->duration));
+                       actor.name + " requested access for " + r->engineer + " to " + r->tenant + " (ticket " +
+                           r->ticket + ") for " + format_duration(r->duration));
     a.fields["REASON"] = r->reason;
     a.fields["DURATION"] = std::to_string(r->duration / USEC_PER_SEC);
     std::string hosts;
@@ -187,8 +186,7 @@ int ApprovalService::approve_request(sd_bus_message* m, sd_bus_error* e) {
 
     std::vector<AuditEntry> audit;
     const bool final_stage = next->state == RequestState::Approved;
-    auto a = audit_for(final_stage ? AuditEvent::ApproverApproved : AuditEvent::ManagerApproved, actor.name,
-                       *next,
+    auto a = audit_for(final_stage ? AuditEvent::ApproverApproved : AuditEvent::ManagerApproved, actor.name, *next,
                        actor.name + " approved request " + id + " as " + (final_stage ? "approver" : "manager"));
     if (!comment.empty())
         a.fields["COMMENT"] = comment;
@@ -200,8 +198,8 @@ int ApprovalService::approve_request(sd_bus_message* m, sd_bus_error* e) {
             return call.refuse(make_error(Errc::Internal, token.error().message));
         next->token = std::move(*token);
         auto g = audit_for(AuditEvent::GrantIssued, actor.name, *next,
-                           "grant " + id + " issued for " + next->engineer + ", valid " +
-                               format_rfc3339(next->nbf) + " to " + format_rfc3339(next->exp));
+                           "grant " + id + " issued for " + next->engineer + ", valid " + format_rfc3339(next->nbf) +
+                               " to " + format_rfc3339(next->exp));
         g.fields["NBF"] = format_rfc3339(next->nbf);
         g.fields["EXP"] = format_rfc3339(next->exp);
         audit.push_back(g);
@@ -242,8 +240,7 @@ int ApprovalService::cancel_request(sd_bus_message* m, sd_bus_error* e) {
     auto next = approval::cancel_request(r, actor, clock_.now());
     if (!next)
         return call.refuse(next.error());
-    auto a = audit_for(AuditEvent::RequestCancelled, actor.name, *next,
-                       actor.name + " cancelled request " + id);
+    auto a = audit_for(AuditEvent::RequestCancelled, actor.name, *next, actor.name + " cancelled request " + id);
     if (auto s = commit_transition(r, *next, {a}); !s)
         return call.refuse(commit_error(s.error()));
     return sd_bus_reply_method_return(m, "");

@@ -30,8 +30,7 @@ public:
     virtual Status insert(const Request& r, const std::vector<AuditEntry>& audit) = 0;
     // Compare-and-set on the stored state: error code "conflict" if the stored
     // state is no longer expected_state (another writer got there first).
-    virtual Status update(const Request& r, RequestState expected_state,
-                          const std::vector<AuditEntry>& audit) = 0;
+    virtual Status update(const Request& r, RequestState expected_state, const std::vector<AuditEntry>& audit) = 0;
     // Audit records with no request change (refusals, notifications).
     virtual Status append_audit(const std::vector<AuditEntry>& audit) = 0;
 
@@ -44,8 +43,7 @@ public:
     // Earliest pending deadline, nullopt when nothing is pending.
     virtual Result<std::optional<usec_t>> next_pending_deadline() = 0;
     // Approved or revoked requests whose hosts include host, for the enforcer's resync.
-    virtual Result<std::vector<Request>> grants_for_host(const std::string& tenant,
-                                                         const std::string& host) = 0;
+    virtual Result<std::vector<Request>> grants_for_host(const std::string& tenant, const std::string& host) = 0;
 
     virtual Result<std::vector<OutboxItem>> unsent_audit(size_t limit) = 0;
     // Deletes records journald has taken: the journal is the audit trail, the

@@ -25,8 +25,7 @@ Status validate_duration(uint64_t duration_sec, usec_t max_grant) {
 
 Status validate_request_id(const std::string& id) {
     if (!is_valid_uuid(id))
-        return invalid("id: expected a request id (lowercase UUID), got '" +
-                       id.substr(0, 64) + "'");
+        return invalid("id: expected a request id (lowercase UUID), got '" + id.substr(0, 64) + "'");
     return {};
 }
 
@@ -46,17 +45,15 @@ Status validate_state_filter(const std::string& state) {
     return {};
 }
 
-Status validate_new_request(const NewRequest& req, const std::string& served_tenant,
-                            usec_t max_grant) {
+Status validate_new_request(const NewRequest& req, const std::string& served_tenant, usec_t max_grant) {
     if (req.tenant.empty() || req.tenant.size() > MAX_TENANT_NAME || !is_valid_tenant_name(req.tenant))
         return invalid("tenant: expected a tenant name ([a-z0-9][a-z0-9._-]*, at most " +
                        std::to_string(MAX_TENANT_NAME) + " characters)");
     if (req.tenant != served_tenant)
-        return invalid("tenant: unknown tenant '" + req.tenant + "' (this service serves '" +
-                       served_tenant + "')");
+        return invalid("tenant: unknown tenant '" + req.tenant + "' (this service serves '" + served_tenant + "')");
     if (req.ticket.empty() || req.ticket.size() > MAX_TICKET || !is_valid_ticket(req.ticket))
-        return invalid("ticket: expected printable ASCII without spaces, 1.." +
-                       std::to_string(MAX_TICKET) + " characters");
+        return invalid("ticket: expected printable ASCII without spaces, 1.." + std::to_string(MAX_TICKET) +
+                       " characters");
     if (req.hosts.empty())
         return invalid("hosts: at least one host is required");
     if (req.hosts.size() > MAX_HOSTS)
@@ -82,8 +79,7 @@ Status validate_new_request(const NewRequest& req, const std::string& served_ten
             return invalid("ssh_keys: key " + std::to_string(i + 1) +
                            " is not an OpenSSH public key (\"ssh-ed25519 AAAA… [comment]\")");
     }
-    if (!req.engineer.empty() &&
-        (req.engineer.size() > MAX_USER_NAME || !is_valid_user_name(req.engineer)))
+    if (!req.engineer.empty() && (req.engineer.size() > MAX_USER_NAME || !is_valid_user_name(req.engineer)))
         return invalid("engineer: '" + req.engineer.substr(0, 64) + "' is not a valid login name");
     return {};
 }

@@ -24,8 +24,7 @@ struct NewRequest {
 constexpr size_t MAX_COMMENT = 1024;
 
 // tenant must be the one this service serves; duration 1 s .. max_grant.
-Status validate_new_request(const NewRequest& req, const std::string& served_tenant,
-                            usec_t max_grant);
+Status validate_new_request(const NewRequest& req, const std::string& served_tenant, usec_t max_grant);
 // A duration in seconds from the bus, 1 .. max_grant.
 Status validate_duration(uint64_t duration_sec, usec_t max_grant);
 Status validate_request_id(const std::string& id);

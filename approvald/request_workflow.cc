@@ -75,8 +75,7 @@ Result<Request> create_request(const NewRequest& in, const Actor& actor, const s
     if (auto s = authorize(Operation::Create, actor, policy); !s)
         return s.error();
     if (engineer != actor.name && !(actor.root || actor.manager))
-        return access_denied("creating a request for another engineer",
-                             role("manager", policy.manager_group));
+        return access_denied("creating a request for another engineer", role("manager", policy.manager_group));
     if (static_cast<usec_t>(in.duration_sec) > policy.max_grant / USEC_PER_SEC)
         return make_error(Errc::InvalidArgument, "duration: exceeds the maximum grant");
 
@@ -98,8 +97,8 @@ Result<Request> create_request(const NewRequest& in, const Actor& actor, const s
     return r;
 }
 
-Result<Request> approve_request(const Request& r, const Actor& actor, uint64_t duration_sec,
-                                const std::string& comment, const WorkflowPolicy& policy, usec_t now) {
+Result<Request> approve_request(const Request& r, const Actor& actor, uint64_t duration_sec, const std::string& comment,
+                                const WorkflowPolicy& policy, usec_t now) {
     const RequestState state = effective_state(r, now);
     const bool manager_stage = state == RequestState::PendingManager;
     if (!manager_stage && state != RequestState::PendingApprover)
@@ -214,8 +213,8 @@ Result<std::string> export_grant(const Request& r, const Actor& actor, usec_t no
         return make_error(Errc::AccessDenied, "access denied: engineers may export only their own grants");
     const auto state = effective_state(r, now);
     if (r.token.empty() || (state != RequestState::Approved && state != RequestState::Active))
-        return make_error(Errc::InvalidState, "request " + r.id + " is " + state_name(state) +
-                                               "; there is no valid grant to export");
+        return make_error(Errc::InvalidState,
+                          "request " + r.id + " is " + state_name(state) + "; there is no valid grant to export");
     return r.token;
 }
 

@@ -44,8 +44,8 @@ Result<Request> create_request(const NewRequest& in, const Actor& actor, const s
 // Stage decided by state: managers at pending-manager, approvers at
 // pending-approver (then the result is Approved with nbf = now, exp = now +
 // duration; the caller signs the grant). duration_sec 0 = unchanged, else only shorter.
-Result<Request> approve_request(const Request& r, const Actor& actor, uint64_t duration_sec,
-                                const std::string& comment, const WorkflowPolicy& policy, usec_t now);
+Result<Request> approve_request(const Request& r, const Actor& actor, uint64_t duration_sec, const std::string& comment,
+                                const WorkflowPolicy& policy, usec_t now);
 Result<Request> deny_request(const Request& r, const Actor& actor, const std::string& reason,
                              const WorkflowPolicy& policy, usec_t now);
 Result<Request> cancel_request(const Request& r, const Actor& actor, usec_t now);

@@ -121,8 +121,8 @@ int sqlite_store_schema_version() { return static_cast<int>(MIGRATIONS.size()); 
 
 Result<std::unique_ptr<SqliteRequestStore>> SqliteRequestStore::open(const std::string& path) {
     sqlite3* raw = nullptr;
-    int r = sqlite3_open_v2(path.c_str(), &raw,
-                            SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOFOLLOW, nullptr);
+    int r =
+        sqlite3_open_v2(path.c_str(), &raw, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOFOLLOW, nullptr);
     SqlitePtr db(raw);
     if (r != SQLITE_OK)
         return sqlite_error(db.get(), "cannot open " + path);
@@ -133,9 +133,9 @@ Result<std::unique_ptr<SqliteRequestStore>> SqliteRequestStore::open(const std::
     // A checkpoint every 256 pages (1 MiB) instead of SQLite's 1000, and
     // journal_size_limit truncating the WAL back to 1 MiB after it: the -wal
     // file stays near 1 MiB whatever the write rate.
-    for (const char* pragma : {"PRAGMA journal_mode=WAL", "PRAGMA foreign_keys=ON",
-                               "PRAGMA synchronous=FULL", "PRAGMA trusted_schema=OFF",
-                               "PRAGMA journal_size_limit=1048576", "PRAGMA wal_autocheckpoint=256"})
+    for (const char* pragma :
+         {"PRAGMA journal_mode=WAL", "PRAGMA foreign_keys=ON", "PRAGMA synchronous=FULL", "PRAGMA trusted_schema=OFF",
+          "PRAGMA journal_size_limit=1048576", "PRAGMA wal_autocheckpoint=256"})
         if (auto s = exec_sql(db.get(), pragma); !s)
             return make_error(Errc::StoreError, path + ": " + s.error().message);
     std::unique_ptr<SqliteRequestStore> store(new SqliteRequestStore(std::move(db)));
@@ -145,8 +145,7 @@ Result<std::unique_ptr<SqliteRequestStore>> SqliteRequestStore::open(const std::
 }
 
 Status SqliteRequestStore::migrate() {
-    if (auto s = exec_sql(db_.get(), "CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL)");
-        !s)
+    if (auto s = exec_sql(db_.get(), "CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL)"); !s)
         return s;
     auto q = Statement::prepare(db_.get(), "SELECT COALESCE(MAX(version), 0) FROM schema_version");
     if (!q)
@@ -237,9 +236,8 @@ Status SqliteRequestStore::insert(const Request& r, const std::vector<AuditEntry
     for (const auto& [table, column, values] :
          {std::tuple{"request_hosts", "host", &r.hosts}, std::tuple{"request_ssh_keys", "key", &r.ssh_keys}}) {
         for (size_t i = 0; i < values->size(); ++i) {
-            auto c = Statement::prepare(db_.get(), std::string("INSERT INTO ") + table +
-                                                       " (request_id, position, " + column +
-                                                       ") VALUES (?, ?, ?)");
+            auto c = Statement::prepare(db_.get(), std::string("INSERT INTO ") + table + " (request_id, position, " +
+                                                       column + ") VALUES (?, ?, ?)");
             if (!c)
                 return c.error();
             if (auto st = c->bind(1, r.id).bind(2, static_cast<int64_t>(i)).bind(3, (*values)[i]).run(); !st)
@@ -253,8 +251,7 @@ Status SqliteRequestStore::insert(const Request& r, const std::vector<AuditEntry
     return tx->commit();
 }
 
-Status SqliteRequestStore::update(const Request& r, RequestState expected_state,
-                                  const std::vector<AuditEntry>& audit) {
+Status SqliteRequestStore::update(const Request& r, RequestState expected_state, const std::vector<AuditEntry>& audit) {
     auto tx = Transaction::begin(db_.get());
     if (!tx)
         return tx.error();
@@ -295,8 +292,8 @@ Status SqliteRequestStore::append_audit(const std::vector<AuditEntry>& audit) {
 Status SqliteRequestStore::load_children(Request& r) {
     for (const auto& [table, column, values] :
          {std::tuple{"request_hosts", "host", &r.hosts}, std::tuple{"request_ssh_keys", "key", &r.ssh_keys}}) {
-        auto s = Statement::prepare(db_.get(), std::string("SELECT ") + column + " FROM " + table +
-                                                   " WHERE request_id = ? ORDER BY position");
+        auto s = Statement::prepare(
+            db_.get(), std::string("SELECT ") + column + " FROM " + table + " WHERE request_id = ? ORDER BY position");
         if (!s)
             return s.error();
         s->bind(1, r.id);
@@ -309,8 +306,7 @@ Status SqliteRequestStore::load_children(Request& r) {
             values->push_back(s->text(0));
         }
     }
-    auto s = Statement::prepare(db_.get(),
-                                "SELECT role, user, at, comment FROM approvals WHERE request_id = ?");
+    auto s = Statement::prepare(db_.get(), "SELECT role, user, at, comment FROM approvals WHERE request_id = ?");
     if (!s)
         return s.error();
     s->bind(1, r.id);
@@ -328,8 +324,7 @@ Status SqliteRequestStore::load_children(Request& r) {
 
 Result<std::vector<Request>> SqliteRequestStore::load_where(const std::string& where_sql,
                                                             const std::function<void(Statement&)>& bind) {
-    auto s = Statement::prepare(db_.get(), std::string("SELECT ") + REQUEST_COLUMNS +
-                                               " FROM requests " + where_sql);
+    auto s = Statement::prepare(db_.get(), std::string("SELECT ") + REQUEST_COLUMNS + " FROM requests " + where_sql);
     if (!s)
         return s.error();
     bind(*s);
@@ -386,8 +381,7 @@ Result<std::optional<usec_t>> SqliteRequestStore::next_pending_deadline() {
     return std::optional<usec_t>{s->int64(0)};
 }
 
-Result<std::vector<Request>> SqliteRequestStore::grants_for_host(const std::string& tenant,
-                                                                 const std::string& host) {
+Result<std::vector<Request>> SqliteRequestStore::grants_for_host(const std::string& tenant, const std::string& host) {
     return load_where(
         "WHERE tenant = ? AND state IN ('approved', 'revoked') AND token IS NOT NULL AND id IN "
         "(SELECT request_id FROM request_hosts WHERE host = ?) ORDER BY created_at",
@@ -395,8 +389,8 @@ Result<std::vector<Request>> SqliteRequestStore::grants_for_host(const std::stri
 }
 
 Result<std::vector<OutboxItem>> SqliteRequestStore::unsent_audit(size_t limit) {
-    auto s = Statement::prepare(db_.get(),
-                                "SELECT seq, entry FROM audit_outbox WHERE sent_at IS NULL ORDER BY seq LIMIT ?");
+    auto s =
+        Statement::prepare(db_.get(), "SELECT seq, entry FROM audit_outbox WHERE sent_at IS NULL ORDER BY seq LIMIT ?");
     if (!s)
         return s.error();
     s->bind(1, static_cast<int64_t>(limit));

@@ -20,15 +20,13 @@ public:
     static Result<std::unique_ptr<SqliteRequestStore>> open(const std::string& path);
 
     Status insert(const Request& r, const std::vector<AuditEntry>& audit) override;
-    Status update(const Request& r, RequestState expected_state,
-                  const std::vector<AuditEntry>& audit) override;
+    Status update(const Request& r, RequestState expected_state, const std::vector<AuditEntry>& audit) override;
     Status append_audit(const std::vector<AuditEntry>& audit) override;
     Result<Request> get(const std::string& id) override;
     Result<std::vector<Request>> list(std::optional<RequestState> stored_state) override;
     Result<std::vector<Request>> due_for_expiry(usec_t now) override;
     Result<std::optional<usec_t>> next_pending_deadline() override;
-    Result<std::vector<Request>> grants_for_host(const std::string& tenant,
-                                                 const std::string& host) override;
+    Result<std::vector<Request>> grants_for_host(const std::string& tenant, const std::string& host) override;
     Result<std::vector<OutboxItem>> unsent_audit(size_t limit) override;
     Status remove_sent_audit(const std::vector<int64_t>& seqs) override;
 
@@ -37,8 +35,7 @@ private:
     Status migrate();
     Status write_audit(const std::vector<AuditEntry>& audit);
     Status write_approvals(const Request& r);
-    Result<std::vector<Request>> load_where(const std::string& where_sql,
-                                            const std::function<void(Statement&)>& bind);
+    Result<std::vector<Request>> load_where(const std::string& where_sql, const std::function<void(Statement&)>& bind);
     Status load_children(Request& r);
 
     SqlitePtr db_;

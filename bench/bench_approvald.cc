@@ -58,9 +58,7 @@ int run(const std::vector<std::string>& argv) {
     return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
 }
 
-void write_file(const std::string& path, const std::string& text) {
-    std::ofstream(path) << text;
-}
+void write_file(const std::string& path, const std::string& text) { std::ofstream(path) << text; }
 
 // Puts entries (lines "name:...") into an account file, dropping the file's own
 // entries of those names first: where the package is installed the host has
@@ -98,16 +96,16 @@ void tmpfs(const std::string& dir) {
 std::string start_dbus(const std::string& source_root) {
     tmpfs("/run/dbus");
     const std::string conf = g_dir + "/bus.conf";
-    write_file(conf, "<!DOCTYPE busconfig PUBLIC \"-//freedesktop//DTD D-BUS Bus Configuration 1.0//EN\"\n"
-                     " \"http://www.freedesktop.org/standards/dbus/1.0/busconfig.dtd\">\n<busconfig>\n"
-                     "<include>/usr/share/dbus-1/system.conf</include>\n<include>" +
-                         source_root + "/systemd/org.lockbox.Approval1.conf</include>\n</busconfig>\n");
+    write_file(conf,
+               "<!DOCTYPE busconfig PUBLIC \"-//freedesktop//DTD D-BUS Bus Configuration 1.0//EN\"\n"
+               " \"http://www.freedesktop.org/standards/dbus/1.0/busconfig.dtd\">\n<busconfig>\n"
+               "<include>/usr/share/dbus-1/system.conf</include>\n<include>" +
+                   source_root + "/systemd/org.lockbox.Approval1.conf</include>\n</busconfig>\n");
     int p[2];
     if (pipe(p) < 0)
         die("pipe");
-    g_children.push_back(spawn({"/usr/bin/dbus-daemon", "--config-file=" + conf, "--nofork", "--nopidfile",
-                                "--print-address=1"},
-                               p[1]));
+    g_children.push_back(
+        spawn({"/usr/bin/dbus-daemon", "--config-file=" + conf, "--nofork", "--nopidfile", "--print-address=1"}, p[1]));
     close(p[1]);
     std::string address;
     char buf[512];
@@ -151,7 +149,6 @@ sd_bus* connect_as(uid_t uid) {
     return bus;
 }
 
-
 std::string approve(sd_bus* bus, const std::string& id) {
     sd_bus_error e = SD_BUS_ERROR_NULL;
     sd_bus_message* reply = nullptr;
@@ -181,9 +178,7 @@ std::string create(sd_bus* bus) {
     return out;
 }
 
-double seconds_since(Steady::time_point t0) {
-    return std::chrono::duration<double>(Steady::now() - t0).count();
-}
+double seconds_since(Steady::time_point t0) { return std::chrono::duration<double>(Steady::now() - t0).count(); }
 
 int inside(int n) {
     const char* build = std::getenv("LOCKBOX_BUILD_ROOT");
@@ -198,8 +193,8 @@ int inside(int n) {
         bind_copy(f);
     put_entries("/etc/group", {"lockbox-managers:x:2960:benchmgr", "lockbox-approvers:x:2961:benchapr",
                                "benchmgr:x:2950:", "benchapr:x:2951:"});
-    put_entries("/etc/passwd", {"benchmgr:x:2950:2950::/nonexistent:/bin/sh",
-                                "benchapr:x:2951:2951::/nonexistent:/bin/sh"});
+    put_entries("/etc/passwd",
+                {"benchmgr:x:2950:2950::/nonexistent:/bin/sh", "benchapr:x:2951:2951::/nonexistent:/bin/sh"});
     start_journald();
     start_dbus(source);
     const std::string keys = g_dir + "/signing";
@@ -207,8 +202,10 @@ int inside(int n) {
         die("lockboxctl key generate failed");
     const std::string conf = g_dir + "/lockbox.conf";
     write_file(conf, "[Host]\nTenant=contoso\nName=db01\n[Keys]\nSigningKey=" + keys +
-                         "/signing.secret\nTrustedDir=" + keys + "\nKeyOwner=0\n[Notify]\nCommand=/bin/true\n"
-                         "[Paths]\nStateDir=" + g_dir + "/state\nRuntimeDir=" + g_dir + "/run\n");
+                         "/signing.secret\nTrustedDir=" + keys +
+                         "\nKeyOwner=0\n[Notify]\nCommand=/bin/true\n"
+                         "[Paths]\nStateDir=" +
+                         g_dir + "/state\nRuntimeDir=" + g_dir + "/run\n");
     mkdir((g_dir + "/state").c_str(), 0755);
     g_children.push_back(spawn({std::string(build) + "/approvald/lockbox-approvald", "--config", conf}));
 
@@ -289,8 +286,8 @@ int main(int argc, char** argv) {
         if (len <= 0)
             die("cannot find my own binary");
         self[len] = '\0';
-        execl("/usr/bin/unshare", "unshare", "--mount", "--net", "--fork", "--kill-child", "--propagation",
-              "private", self, std::to_string(n).c_str(), static_cast<char*>(nullptr));
+        execl("/usr/bin/unshare", "unshare", "--mount", "--net", "--fork", "--kill-child", "--propagation", "private",
+              self, std::to_string(n).c_str(), static_cast<char*>(nullptr));
         die("cannot exec unshare");
     }
     return inside(n);

@@ -125,7 +125,8 @@ void setup_world() {
     // UIDMax: room for the engineers of the kill runs next to 100 000 grants.
     write_file(g_dir + "/lockbox.conf",
                "[Host]\nTenant=contoso\nName=db01\n[Policy]\nMaxGrant=4h\nKillGrace=1s\nWarnBefore=10m\n"
-               "[Keys]\nTrustedDir=" + g_dir + "/trusted.d\nKeyOwner=0\n[Accounts]\nRecord=no\nUIDMax=2100199999\nHomeBase=" + g_dir +
+               "[Keys]\nTrustedDir=" +
+                   g_dir + "/trusted.d\nKeyOwner=0\n[Accounts]\nRecord=no\nUIDMax=2100199999\nHomeBase=" + g_dir +
                    "/home\n[Paths]\nStateDir=" + g_dir + "/state\nRuntimeDir=" + g_dir + "/run\n");
 }
 
@@ -208,12 +209,11 @@ double time_calls(bool check_access, int n) {
     for (int i = 0; i < n; i++) {
         sd_bus_error e = SD_BUS_ERROR_NULL;
         sd_bus_message* reply = nullptr;
-        int r = check_access
-                    ? sd_bus_call_method(g_bus.get(), "org.lockbox.Enforcer1", "/org/lockbox/Enforcer1",
-                                         "org.lockbox.Enforcer1", "CheckAccess", &e, &reply, "ssss", "eng0", "sshd",
-                                         "10.0.0.1", "ssh")
-                    : sd_bus_call_method(g_bus.get(), "org.lockbox.Enforcer1", "/org/lockbox/Enforcer1",
-                                         "org.freedesktop.DBus.Peer", "Ping", &e, &reply, "");
+        int r = check_access ? sd_bus_call_method(g_bus.get(), "org.lockbox.Enforcer1", "/org/lockbox/Enforcer1",
+                                                  "org.lockbox.Enforcer1", "CheckAccess", &e, &reply, "ssss", "eng0",
+                                                  "sshd", "10.0.0.1", "ssh")
+                             : sd_bus_call_method(g_bus.get(), "org.lockbox.Enforcer1", "/org/lockbox/Enforcer1",
+                                                  "org.freedesktop.DBus.Peer", "Ping", &e, &reply, "");
         if (r < 0)
             die(std::string("call failed: ") + (e.message ? e.message : strerror(-r)));
         sd_bus_message_unref(reply);
@@ -291,7 +291,8 @@ double kill_latency_ms(int sessions, int serial, double lead) {
     for (pid_t p : pids) {
         sd_bus_message* reply = nullptr;
         sd_bus_call_method(g_bus.get(), "org.lockbox.Enforcer1", "/org/lockbox/Enforcer1", "org.lockbox.Enforcer1",
-                           "OpenSession", nullptr, &reply, "susss", c.sub.c_str(), static_cast<uint32_t>(p), "", "", "");
+                           "OpenSession", nullptr, &reply, "susss", c.sub.c_str(), static_cast<uint32_t>(p), "", "",
+                           "");
         sd_bus_message_unref(reply);
     }
     if (now_s() >= exp_at)
@@ -418,9 +419,10 @@ int main(int argc, char** argv) {
                 double ms = kill_latency_ms(sessions, 800000 + sessions, 10);
                 std::printf("grants=%-7d kill latency, %d session(s): %.1f ms\n", n, sessions, ms);
             }
-            std::printf("grants=%-7d restart after a grant ended while lockboxd was down: processes gone %.1f ms "
-                        "after exec (target < 1000 ms)\n",
-                        n, restart_after_lapse_ms(d, 880001));
+            std::printf(
+                "grants=%-7d restart after a grant ended while lockboxd was down: processes gone %.1f ms "
+                "after exec (target < 1000 ms)\n",
+                n, restart_after_lapse_ms(d, 880001));
             break;
         }
         stop(d);

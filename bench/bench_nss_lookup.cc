@@ -104,8 +104,7 @@ std::vector<lockbox::NssUserEntry> engineers(long count) {
 // The last user of a 10 000-line passwd, bind-mounted over /etc/passwd in a
 // private mount namespace; "" when that is not possible.
 std::string enter_big_passwd(const std::string& dir) {
-    if (geteuid() != 0 || unshare(CLONE_NEWNS) != 0 ||
-        mount(nullptr, "/", nullptr, MS_REC | MS_PRIVATE, nullptr) != 0)
+    if (geteuid() != 0 || unshare(CLONE_NEWNS) != 0 || mount(nullptr, "/", nullptr, MS_REC | MS_PRIVATE, nullptr) != 0)
         return "";
     std::string path = dir + "/passwd";
     std::ofstream out(path);

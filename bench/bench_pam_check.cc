@@ -31,8 +31,14 @@
 namespace {
 
 // libpam's ABI, declared here so the bench needs no PAM headers at build time.
-struct pam_message_abi { int msg_style; const char* msg; };
-struct pam_response_abi { char* resp; int resp_retcode; };
+struct pam_message_abi {
+    int msg_style;
+    const char* msg;
+};
+struct pam_response_abi {
+    char* resp;
+    int resp_retcode;
+};
 struct pam_conv_abi {
     int (*conv)(int, const pam_message_abi**, pam_response_abi**, void*);
     void* appdata_ptr;
@@ -48,7 +54,8 @@ constexpr int PAM_SILENT_ABI = 0x8000;
 bool show_messages = true;  // during warm-up, so a failing setup explains itself
 
 int quiet_conv(int n, const pam_message_abi** msg, pam_response_abi** resp, void*) {
-    for (int i = 0; show_messages && i < n; ++i) fprintf(stderr, "pam: %s\n", msg[i]->msg);
+    for (int i = 0; show_messages && i < n; ++i)
+        fprintf(stderr, "pam: %s\n", msg[i]->msg);
     *resp = static_cast<pam_response_abi*>(calloc(static_cast<size_t>(n), sizeof **resp));
     return *resp ? 0 : 5;
 }
@@ -66,30 +73,37 @@ struct Child {
 // Spawns argv with env; reads one line from its fd 3 within 10 s.
 bool spawn(Child* child, std::vector<std::string> argv, std::vector<std::string> env, std::string* line) {
     std::vector<char*> a, e;
-    for (auto& s : argv) a.push_back(s.data());
+    for (auto& s : argv)
+        a.push_back(s.data());
     a.push_back(nullptr);
-    for (auto& s : env) e.push_back(s.data());
+    for (auto& s : env)
+        e.push_back(s.data());
     e.push_back(nullptr);
     int fds[2];
-    if (pipe2(fds, O_CLOEXEC) != 0) return false;
+    if (pipe2(fds, O_CLOEXEC) != 0)
+        return false;
     pid_t parent = getpid();
     pid_t pid = fork();
     if (pid == 0) {
         prctl(PR_SET_PDEATHSIG, SIGKILL);
-        if (getppid() != parent) _exit(127);
+        if (getppid() != parent)
+            _exit(127);
         dup2(fds[1], 3);
         execve(a[0], a.data(), e.data());
         _exit(127);
     }
     close(fds[1]);
     child->pid = pid;
-    if (pid < 0) return false;
+    if (pid < 0)
+        return false;
     line->clear();
     for (;;) {
         struct pollfd p = {fds[0], POLLIN, 0};
-        if (poll(&p, 1, 10000) <= 0) break;
+        if (poll(&p, 1, 10000) <= 0)
+            break;
         char c;
-        if (read(fds[0], &c, 1) != 1) break;
+        if (read(fds[0], &c, 1) != 1)
+            break;
         if (c == '\n') {
             close(fds[0]);
             return true;
@@ -103,7 +117,8 @@ bool spawn(Child* child, std::vector<std::string> argv, std::vector<std::string>
 std::string build_root() {
     char exe[PATH_MAX] = {};
     ssize_t n = readlink("/proc/self/exe", exe, sizeof exe - 1);
-    if (n <= 0) return ".";
+    if (n <= 0)
+        return ".";
     std::string path(exe, static_cast<size_t>(n));
     path = path.substr(0, path.rfind('/'));  // .../bench
     return path.substr(0, path.rfind('/'));
@@ -137,7 +152,8 @@ double now_us() {
 
 int main(int argc, char** argv) {
     int iterations = argc > 1 ? atoi(argv[1]) : 500;
-    if (iterations <= 0) iterations = 500;
+    if (iterations <= 0)
+        iterations = 500;
     std::string root = build_root();
     std::string module = root + "/pam_lockbox/pam_lockbox.so";
     std::string stub = root + "/tests/pam/stub_enforcer";
@@ -152,27 +168,29 @@ int main(int argc, char** argv) {
     }
 
     char tmpl[] = "/tmp/bench-pam-check.XXXXXX";
-    if (mkdtemp(tmpl) == nullptr) return 1;
+    if (mkdtemp(tmpl) == nullptr)
+        return 1;
     std::string dir = tmpl;
     std::ofstream(dir + "/bus.conf")
-        << "<busconfig><type>custom</type><listen>unix:path=" << dir << "/bus</listen>"
+        << "<busconfig><type>custom</type><listen>unix:path=" << dir
+        << "/bus</listen>"
            "<auth>EXTERNAL</auth><policy context=\"default\"><allow user=\"*\"/><allow own=\"*\"/>"
            "<allow send_destination=\"*\"/><allow receive_sender=\"*\"/></policy></busconfig>\n";
     std::ofstream(dir + "/lockbox.conf") << "[Host]\nTenant=bench\nName=bench-host\n[Accounts]\nUIDMin="
                                          << nobody->pw_uid << "\nUIDMax=" << nobody->pw_uid + 1 << "\n";
     // The same libpam work (pam_start, one stack, pam_end) without Lockbox.
     std::ofstream(dir + "/permit-bench") << "account required pam_permit.so\n";
-    std::ofstream(dir + "/lockbox-bench") << "account required " << module << " config=" << dir
-                                          << "/lockbox.conf\n";
+    std::ofstream(dir + "/lockbox-bench") << "account required " << module << " config=" << dir << "/lockbox.conf\n";
 
     int rc = 1;
     {
         Child bus, enforcer;
         std::string address, ready;
-        if (!spawn(&bus, {"/usr/bin/dbus-daemon", "--config-file=" + dir + "/bus.conf", "--nofork",
-                          "--nopidfile", "--print-address=3"}, {"PATH=/usr/bin:/bin"}, &address) ||
-            !spawn(&enforcer, {stub, "--mode=allow", "--ready-fd=3"},
-                   {"DBUS_SYSTEM_BUS_ADDRESS=" + address}, &ready)) {
+        if (!spawn(&bus,
+                   {"/usr/bin/dbus-daemon", "--config-file=" + dir + "/bus.conf", "--nofork", "--nopidfile",
+                    "--print-address=3"},
+                   {"PATH=/usr/bin:/bin"}, &address) ||
+            !spawn(&enforcer, {stub, "--mode=allow", "--ready-fd=3"}, {"DBUS_SYSTEM_BUS_ADDRESS=" + address}, &ready)) {
             fprintf(stderr, "bench_pam_check: cannot start the private bus and stub\n");
         } else {
             setenv("DBUS_SYSTEM_BUS_ADDRESS", address.c_str(), 1);
@@ -196,7 +214,8 @@ int main(int argc, char** argv) {
                         set_item(ph, PAM_RHOST_ABI, "198.51.100.7");
                         r = acct(ph, show_messages ? 0 : PAM_SILENT_ABI);
                     }
-                    if (ph) end(ph, r);
+                    if (ph)
+                        end(ph, r);
                     return r;
                 };
                 auto pam_check = [&]() { return pam_stack("lockbox-bench"); };
@@ -225,9 +244,11 @@ int main(int argc, char** argv) {
                 } else {
                     show_messages = false;
                     auto measure = [&](auto&& fn) {
-                        for (int i = 0; i < iterations / 10; ++i) fn();
+                        for (int i = 0; i < iterations / 10; ++i)
+                            fn();
                         double t0 = now_us();
-                        for (int i = 0; i < iterations; ++i) fn();
+                        for (int i = 0; i < iterations; ++i)
+                            fn();
                         return (now_us() - t0) / iterations;
                     };
                     double ping_us = measure(ping);
@@ -245,23 +266,27 @@ int main(int argc, char** argv) {
                     printf("  Peer.Ping, fresh connection         %8.1f us  (%.2fx)\n", fresh_us, fresh_us / ping_us);
                     printf("  pam_acct_mgmt, pam_permit only      %8.1f us  (%.2fx)\n", permit_us, permit_us / ping_us);
                     printf("  pam_acct_mgmt via pam_lockbox.so    %8.1f us  (%.2fx)\n", pam_us, pam_us / ping_us);
-                    printf("  same, module kept loaded            %8.1f us  (%.2fx; %.2fx connect + Ping)\n", resident_us,
-                           resident_us / ping_us, resident_us / fresh_us);
+                    printf("  same, module kept loaded            %8.1f us  (%.2fx; %.2fx connect + Ping)\n",
+                           resident_us, resident_us / ping_us, resident_us / fresh_us);
                     // What every login pays before the check: sshd's monitor is a
                     // new process per connection, so libpam's dlopen of the
                     // module (and of whatever it links that sshd does not) is
                     // never amortized. login and su do not have libsystemd.
                     std::string probe = root + "/bench/dlopen_probe";
                     double sshd_dl = dlopen_us(probe, module, true), login_dl = dlopen_us(probe, module, false);
-                    printf("  dlopen of pam_lockbox.so, sshd-like  %8.1f us  (%.2fx connect + Ping)  (fresh process, libsystemd loaded)\n",
-                           sshd_dl, sshd_dl / fresh_us);
-                    printf("  dlopen of pam_lockbox.so, login-like %8.1f us  (%.2fx connect + Ping)  (fresh process)\n", login_dl,
-                           login_dl / fresh_us);
-                    printf("  pam_lockbox's own share (minus pam_permit stack) %.1f us = %.2fx ping,"
-                           " %.1f us = %.2fx ping when kept loaded\n",
-                           pam_us - permit_us, (pam_us - permit_us) / ping_us,
-                           resident_us - permit_us, (resident_us - permit_us) / ping_us);
-                    if (pinned) dlclose(pinned);
+                    printf(
+                        "  dlopen of pam_lockbox.so, sshd-like  %8.1f us  (%.2fx connect + Ping)  (fresh process, "
+                        "libsystemd loaded)\n",
+                        sshd_dl, sshd_dl / fresh_us);
+                    printf("  dlopen of pam_lockbox.so, login-like %8.1f us  (%.2fx connect + Ping)  (fresh process)\n",
+                           login_dl, login_dl / fresh_us);
+                    printf(
+                        "  pam_lockbox's own share (minus pam_permit stack) %.1f us = %.2fx ping,"
+                        " %.1f us = %.2fx ping when kept loaded\n",
+                        pam_us - permit_us, (pam_us - permit_us) / ping_us, resident_us - permit_us,
+                        (resident_us - permit_us) / ping_us);
+                    if (pinned)
+                        dlclose(pinned);
                     printf("  ratio pam_check / ping = %.2f; pam_check / fresh-connection ping = %.2f\n",
                            pam_us / ping_us, pam_us / fresh_us);
                     rc = 0;
@@ -270,7 +295,8 @@ int main(int argc, char** argv) {
             }
         }
     }
-    for (const char* f : {"/bus.conf", "/lockbox.conf", "/lockbox-bench", "/permit-bench", "/bus"}) unlink((dir + f).c_str());
+    for (const char* f : {"/bus.conf", "/lockbox.conf", "/lockbox-bench", "/permit-bench", "/bus"})
+        unlink((dir + f).c_str());
     rmdir(dir.c_str());
     return rc;
 }

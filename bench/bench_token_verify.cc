@@ -89,8 +89,8 @@ int main(int argc, char** argv) {
     volatile int sink = 0;
     const auto [raw, full] = interleaved_rates(
         [&] {
-            sink = sink + crypto_sign_verify_detached(sig, reinterpret_cast<const unsigned char*>(m2.data()),
-                                                      m2.size(), pk.bytes.data());
+            sink = sink + crypto_sign_verify_detached(sig, reinterpret_cast<const unsigned char*>(m2.data()), m2.size(),
+                                                      pk.bytes.data());
         },
         [&] { sink = sink + static_cast<int>(verifier.verify(token).verdict); }, seconds);
     std::printf("token bytes:                         %zu\n", token.size());

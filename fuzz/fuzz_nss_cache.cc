@@ -15,9 +15,7 @@ using namespace lockbox::nss;
 
 namespace {
 
-bool count_gid(uint32_t, void* ctx) {
-    return ++*static_cast<int*>(ctx) < 1000;
-}
+bool count_gid(uint32_t, void* ctx) { return ++*static_cast<int*>(ctx) < 1000; }
 
 void exercise(const CacheView* v) {
     const int64_t now = 1700000000LL * 1000000;

@@ -17,7 +17,9 @@ struct Setup {
     lockbox::FakeClock clock{1795982400LL * lockbox::USEC_PER_SEC};
     lockbox::GrantVerifier verifier;
 
-    Setup() : verifier(trusted(key), {"contoso", "db01", 4 * 3600 * lockbox::USEC_PER_SEC, 30 * lockbox::USEC_PER_SEC}, clock) {}
+    Setup()
+        : verifier(trusted(key), {"contoso", "db01", 4 * 3600 * lockbox::USEC_PER_SEC, 30 * lockbox::USEC_PER_SEC},
+                   clock) {}
     static lockbox::TrustedKeys trusted(const lockbox::SecretKey& k) {
         lockbox::TrustedKeys keys;
         keys.by_kid.emplace(lockbox::paserk_pid(k.public_key()), k.public_key());

@@ -18,8 +18,8 @@ public:
 
     AuditRecord& message(std::string text);
     // Adds LOCKBOX_REQUEST_ID, LOCKBOX_TENANT, LOCKBOX_TICKET, LOCKBOX_ENGINEER.
-    AuditRecord& request(const std::string& id, const std::string& tenant,
-                         const std::string& ticket, const std::string& engineer);
+    AuditRecord& request(const std::string& id, const std::string& tenant, const std::string& ticket,
+                         const std::string& engineer);
     // Any other LOCKBOX_* field, e.g. field("REASON", "...") → LOCKBOX_REASON.
     AuditRecord& field(const std::string& name, std::string value);
     AuditRecord& priority(int syslog_priority);

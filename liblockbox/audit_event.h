@@ -74,8 +74,6 @@ inline constexpr std::array<AuditEventInfo, 27> AUDIT_EVENTS = {{
     {AuditEvent::NssCacheFailed, "nss-cache-failed", "6080a6e7c15f47f8b214d9424f7ffa54"},
 }};
 
-constexpr const AuditEventInfo& audit_event_info(AuditEvent e) {
-    return AUDIT_EVENTS[static_cast<size_t>(e)];
-}
+constexpr const AuditEventInfo& audit_event_info(AuditEvent e) { return AUDIT_EVENTS[static_cast<size_t>(e)]; }
 
 }  // namespace lockbox

@@ -75,8 +75,8 @@ Result<std::vector<uint8_t>> base64url_decode(std::string_view text) {
         const int8_t a = DECODE[in[0]], b = DECODE[in[1]];
         const int8_t c = rest == 3 ? DECODE[in[2]] : 0;
         bad = static_cast<int8_t>(bad | a | b | c);
-        const uint32_t v = (static_cast<uint32_t>(a) << 18) | (static_cast<uint32_t>(b) << 12) |
-                           (static_cast<uint32_t>(c) << 6);
+        const uint32_t v =
+            (static_cast<uint32_t>(a) << 18) | (static_cast<uint32_t>(b) << 12) | (static_cast<uint32_t>(c) << 6);
         o[0] = static_cast<uint8_t>(v >> 16);
         if (rest == 3)
             o[1] = static_cast<uint8_t>(v >> 8);

@@ -21,8 +21,8 @@ Result<std::string> read_string_arg(sd_bus_message* m, const char* what, size_t 
     return std::string(s, n);
 }
 
-Result<std::vector<std::string>> read_string_array_arg(sd_bus_message* m, const char* what,
-                                                       size_t max_items, size_t max_len) {
+Result<std::vector<std::string>> read_string_array_arg(sd_bus_message* m, const char* what, size_t max_items,
+                                                       size_t max_len) {
     int r = sd_bus_message_enter_container(m, 'a', "s");
     if (r <= 0)
         return bad(what, "missing or not a string array");

@@ -14,8 +14,8 @@
 namespace lockbox {
 
 Result<std::string> read_string_arg(sd_bus_message* m, const char* what, size_t max);
-Result<std::vector<std::string>> read_string_array_arg(sd_bus_message* m, const char* what,
-                                                       size_t max_items, size_t max_len);
+Result<std::vector<std::string>> read_string_array_arg(sd_bus_message* m, const char* what, size_t max_items,
+                                                       size_t max_len);
 Result<uint64_t> read_u64_arg(sd_bus_message* m, const char* what);
 Result<uint32_t> read_u32_arg(sd_bus_message* m, const char* what);
 

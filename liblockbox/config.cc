@@ -221,8 +221,7 @@ const std::map<std::string, std::map<std::string, Setter>>& schema() {
               }},
              {"ResyncInterval",
               [](Config& c, const std::string& v) {
-                  return set_duration(c.resync_interval, v, USEC_PER_SEC, 60 * USEC_PER_SEC,
-                                      "between 1s and 60s");
+                  return set_duration(c.resync_interval, v, USEC_PER_SEC, 60 * USEC_PER_SEC, "between 1s and 60s");
               }},
              {"WarnBefore",
               [](Config& c, const std::string& v) -> Expected {
@@ -360,8 +359,8 @@ void set_key(ParseState* st, const std::string& name, const std::string& value) 
     std::string full = section + "." + name;
     auto [it, fresh] = st->seen.emplace(full, st->line);
     if (!fresh) {
-        st->problem(st->line, "[" + section + "] " + name + "= set twice (first at line " +
-                                  std::to_string(it->second) + ")");
+        st->problem(st->line,
+                    "[" + section + "] " + name + "= set twice (first at line " + std::to_string(it->second) + ")");
         return;
     }
     if (auto expected = key->second(st->config, value)) {
@@ -401,8 +400,9 @@ void parse_line(ParseState* st, std::string_view raw) {
         std::string_view key = eq == std::string_view::npos ? line : trim(line.substr(0, eq));
         if (eq == std::string_view::npos)
             st->problem(st->line, "expected Key=Value, got \"" + std::string(line.substr(0, 80)) + "\"");
-        else if (key.empty() || key.size() > 64 ||
-                 !std::all_of(key.begin(), key.end(), [](char c) { return std::isalnum(static_cast<unsigned char>(c)); }))
+        else if (key.empty() || key.size() > 64 || !std::all_of(key.begin(), key.end(), [](char c) {
+                     return std::isalnum(static_cast<unsigned char>(c));
+                 }))
             st->problem(st->line, "malformed key \"" + std::string(key.substr(0, 80)) + "\"");
         else
             set_key(st, std::string(key), std::string(strip_inline_comment(line.substr(eq + 1))));
@@ -451,7 +451,7 @@ Result<Config> parse_config(const std::string& text, const std::string& origin) 
     if (!st.home_base_set)
         c.home_base = c.state_dir + "/home";
     if (c.uid_min >= c.uid_max) {
-        auto at = st.seen.count("Accounts.UIDMax") ? st.seen["Accounts.UIDMax"]
+        auto at = st.seen.count("Accounts.UIDMax")   ? st.seen["Accounts.UIDMax"]
                   : st.seen.count("Accounts.UIDMin") ? st.seen["Accounts.UIDMin"]
                                                      : 0;
         st.problem(at, "UIDMin=" + std::to_string(c.uid_min) + " must be below UIDMax=" + std::to_string(c.uid_max));

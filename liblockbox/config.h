@@ -21,14 +21,14 @@ constexpr size_t MAX_CONFIG_SIZE = 1024 * 1024;
 
 struct Config {
     // [Host]
-    std::string tenant;           // required by lockboxd and approvald
-    std::string host_name;        // default: gethostname()
+    std::string tenant;     // required by lockboxd and approvald
+    std::string host_name;  // default: gethostname()
 
     // [Policy]
     usec_t max_grant = 4 * 3600 * USEC_PER_SEC;
     usec_t pending_timeout = 12 * 3600 * USEC_PER_SEC;
     usec_t clock_skew = 30 * USEC_PER_SEC;
-    usec_t kill_grace = 2 * USEC_PER_SEC;              // SIGTERM this long before exp
+    usec_t kill_grace = 2 * USEC_PER_SEC;  // SIGTERM this long before exp
     // The kill (freeze, SIGKILL) starts this long before exp, so that the
     // kernel's teardown of the processes is over by exp (docs/enforcement.md).
     usec_t kill_lead = 500 * USEC_PER_MSEC;
@@ -38,8 +38,8 @@ struct Config {
     std::vector<usec_t> warn_before = {600 * USEC_PER_SEC, 60 * USEC_PER_SEC};
 
     // [Keys]
-    std::string trusted_dir;      // default LOCKBOX_TRUSTED_DIR
-    std::string signing_key;      // default LOCKBOX_SIGNING_KEY
+    std::string trusted_dir;         // default LOCKBOX_TRUSTED_DIR
+    std::string signing_key;         // default LOCKBOX_SIGNING_KEY
     std::optional<uid_t> key_owner;  // KeyOwner=; unset: see expected_key_owner()
 
     // [Roles]
@@ -53,18 +53,18 @@ struct Config {
     std::string shell = "/bin/bash";
     bool record = true;
     std::string record_shell = "/usr/bin/tlog-rec-session";
-    std::string home_base;        // default StateDir/home
+    std::string home_base;  // default StateDir/home
     bool keep_home = false;
     std::string key_options = "restrict,pty";  // prefix of AuthorizedKeys lines
 
     // [Notify]
     std::string notify_command = "/usr/sbin/sendmail -t -i";
     std::vector<std::string> approver_emails;
-    std::string mail_domain;      // engineer address = login@MailDomain; empty = no mail
+    std::string mail_domain;  // engineer address = login@MailDomain; empty = no mail
 
     // [Paths]
-    std::string state_dir;        // default LOCKBOX_STATE_DIR
-    std::string runtime_dir;      // default LOCKBOX_RUNTIME_DIR/lockbox
+    std::string state_dir;    // default LOCKBOX_STATE_DIR
+    std::string runtime_dir;  // default LOCKBOX_RUNTIME_DIR/lockbox
 
     // Derived paths (computed after loading, never set from the file directly).
     std::string approval_dir() const { return state_dir + "/approval"; }

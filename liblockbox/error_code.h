@@ -52,31 +52,56 @@ struct ErrcInfo {
 // A switch without default: a new code that is not named here fails the build.
 constexpr ErrcInfo errc_info(Errc c) {
     switch (c) {
-    case Errc::InvalidArgument: return {"invalid-argument", bus::ERROR_INVALID_ARGUMENT};
-    case Errc::BadConfig: return {"bad-config", bus::ERROR_INTERNAL};
-    case Errc::Malformed: return {"malformed", bus::ERROR_INTERNAL};
-    case Errc::BadSignature: return {"bad-signature", bus::ERROR_INTERNAL};
-    case Errc::NotFound: return {"not-found", bus::ERROR_NOT_FOUND};
-    case Errc::Conflict: return {"conflict", bus::ERROR_INVALID_STATE};
-    case Errc::InvalidState: return {"invalid-state", bus::ERROR_INVALID_STATE};
-    case Errc::AccessDenied: return {"access-denied", bus::ERROR_ACCESS_DENIED};
-    case Errc::SeparationOfDuties: return {"separation-of-duties", bus::ERROR_SEPARATION_OF_DUTIES};
-    case Errc::GrantRefused: return {"grant-refused", bus::ERROR_GRANT_REFUSED};
-    case Errc::GrantDeferred: return {"grant-deferred", bus::ERROR_GRANT_REFUSED};
-    case Errc::NameConflict: return {"name-conflict", bus::ERROR_INTERNAL};
-    case Errc::NssLookupFailed: return {"nss-lookup-failed", bus::ERROR_INTERNAL};
-    case Errc::UidRangeExhausted: return {"uid-range-exhausted", bus::ERROR_INTERNAL};
-    case Errc::UnsafeFile: return {"unsafe-file", bus::ERROR_INTERNAL};
-    case Errc::IoError: return {"io-error", bus::ERROR_INTERNAL};
-    case Errc::StoreError: return {"store-error", bus::ERROR_INTERNAL};
-    case Errc::StoreDamaged: return {"store-damaged", bus::ERROR_INTERNAL};
-    case Errc::StoreTooNew: return {"store-too-new", bus::ERROR_INTERNAL};
-    case Errc::ProcessFailed: return {"process-failed", bus::ERROR_INTERNAL};
-    case Errc::Timeout: return {"timeout", bus::ERROR_INTERNAL};
-    case Errc::Unavailable: return {"unavailable", bus::ERROR_INTERNAL};
-    case Errc::JournalUnavailable: return {"journal-unavailable", bus::ERROR_INTERNAL};
-    case Errc::Refused: return {"refused", bus::ERROR_INTERNAL};
-    case Errc::Internal: return {"internal", bus::ERROR_INTERNAL};
+    case Errc::InvalidArgument:
+        return {"invalid-argument", bus::ERROR_INVALID_ARGUMENT};
+    case Errc::BadConfig:
+        return {"bad-config", bus::ERROR_INTERNAL};
+    case Errc::Malformed:
+        return {"malformed", bus::ERROR_INTERNAL};
+    case Errc::BadSignature:
+        return {"bad-signature", bus::ERROR_INTERNAL};
+    case Errc::NotFound:
+        return {"not-found", bus::ERROR_NOT_FOUND};
+    case Errc::Conflict:
+        return {"conflict", bus::ERROR_INVALID_STATE};
+    case Errc::InvalidState:
+        return {"invalid-state", bus::ERROR_INVALID_STATE};
+    case Errc::AccessDenied:
+        return {"access-denied", bus::ERROR_ACCESS_DENIED};
+    case Errc::SeparationOfDuties:
+        return {"separation-of-duties", bus::ERROR_SEPARATION_OF_DUTIES};
+    case Errc::GrantRefused:
+        return {"grant-refused", bus::ERROR_GRANT_REFUSED};
+    case Errc::GrantDeferred:
+        return {"grant-deferred", bus::ERROR_GRANT_REFUSED};
+    case Errc::NameConflict:
+        return {"name-conflict", bus::ERROR_INTERNAL};
+    case Errc::NssLookupFailed:
+        return {"nss-lookup-failed", bus::ERROR_INTERNAL};
+    case Errc::UidRangeExhausted:
+        return {"uid-range-exhausted", bus::ERROR_INTERNAL};
+    case Errc::UnsafeFile:
+        return {"unsafe-file", bus::ERROR_INTERNAL};
+    case Errc::IoError:
+        return {"io-error", bus::ERROR_INTERNAL};
+    case Errc::StoreError:
+        return {"store-error", bus::ERROR_INTERNAL};
+    case Errc::StoreDamaged:
+        return {"store-damaged", bus::ERROR_INTERNAL};
+    case Errc::StoreTooNew:
+        return {"store-too-new", bus::ERROR_INTERNAL};
+    case Errc::ProcessFailed:
+        return {"process-failed", bus::ERROR_INTERNAL};
+    case Errc::Timeout:
+        return {"timeout", bus::ERROR_INTERNAL};
+    case Errc::Unavailable:
+        return {"unavailable", bus::ERROR_INTERNAL};
+    case Errc::JournalUnavailable:
+        return {"journal-unavailable", bus::ERROR_INTERNAL};
+    case Errc::Refused:
+        return {"refused", bus::ERROR_INTERNAL};
+    case Errc::Internal:
+        return {"internal", bus::ERROR_INTERNAL};
     }
     return {"internal", bus::ERROR_INTERNAL};  // not an Errc at all: treat as a bug
 }
@@ -90,12 +115,14 @@ constexpr bool is_internal(Errc c) { return std::string_view(bus_error_name(c)) 
 
 // Every code, for the test that keeps docs/bus-api.md complete.
 inline constexpr Errc ALL_ERRCS[] = {
-    Errc::InvalidArgument, Errc::BadConfig,       Errc::Malformed,          Errc::BadSignature,
-    Errc::NotFound,        Errc::Conflict,        Errc::InvalidState,       Errc::AccessDenied,
-    Errc::SeparationOfDuties, Errc::GrantRefused, Errc::GrantDeferred,      Errc::NameConflict,
-    Errc::NssLookupFailed, Errc::UidRangeExhausted, Errc::UnsafeFile,       Errc::IoError,
-    Errc::StoreError,      Errc::StoreDamaged,    Errc::StoreTooNew,        Errc::ProcessFailed,
-    Errc::Timeout,         Errc::Unavailable,     Errc::JournalUnavailable, Errc::Refused,
+    Errc::InvalidArgument, Errc::BadConfig,          Errc::Malformed,
+    Errc::BadSignature,    Errc::NotFound,           Errc::Conflict,
+    Errc::InvalidState,    Errc::AccessDenied,       Errc::SeparationOfDuties,
+    Errc::GrantRefused,    Errc::GrantDeferred,      Errc::NameConflict,
+    Errc::NssLookupFailed, Errc::UidRangeExhausted,  Errc::UnsafeFile,
+    Errc::IoError,         Errc::StoreError,         Errc::StoreDamaged,
+    Errc::StoreTooNew,     Errc::ProcessFailed,      Errc::Timeout,
+    Errc::Unavailable,     Errc::JournalUnavailable, Errc::Refused,
     Errc::Internal,
 };
 static_assert(std::size(ALL_ERRCS) == static_cast<std::size_t>(Errc::Internal) + 1,

@@ -30,15 +30,24 @@ bool is_list(Claim c) { return c == Claim::Hosts || c == Claim::SshKeys || c == 
 
 size_t max_length(Claim c) {
     switch (c) {
-    case Claim::Iss: return MAX_HOST_NAME;
-    case Claim::Sub: return MAX_USER_NAME;
-    case Claim::Aud: return MAX_TENANT_NAME;
-    case Claim::Jti: return 36;
-    case Claim::Hosts: return MAX_HOST_NAME;
-    case Claim::Ticket: return MAX_TICKET;
-    case Claim::Reason: return MAX_REASON;
-    case Claim::SshKeys: return MAX_SSH_KEY;
-    default: return MAX_TIME_TEXT;
+    case Claim::Iss:
+        return MAX_HOST_NAME;
+    case Claim::Sub:
+        return MAX_USER_NAME;
+    case Claim::Aud:
+        return MAX_TENANT_NAME;
+    case Claim::Jti:
+        return 36;
+    case Claim::Hosts:
+        return MAX_HOST_NAME;
+    case Claim::Ticket:
+        return MAX_TICKET;
+    case Claim::Reason:
+        return MAX_REASON;
+    case Claim::SshKeys:
+        return MAX_SSH_KEY;
+    default:
+        return MAX_TIME_TEXT;
     }
 }
 
@@ -186,9 +195,7 @@ private:
         return fail(quoted(Claim::ApprovedBy) + " entries hold only strings");
     }
 
-    bool too_long(Claim c, size_t max) {
-        return fail(quoted(c) + " is longer than " + std::to_string(max) + " bytes");
-    }
+    bool too_long(Claim c, size_t max) { return fail(quoted(c) + " is longer than " + std::to_string(max) + " bytes"); }
 
     bool top_string(string_t& val) {
         if (is_list(current_))
@@ -196,12 +203,24 @@ private:
         if (val.size() > max_length(current_))
             return too_long(current_, max_length(current_));
         switch (current_) {
-        case Claim::Iss: claims.iss = std::move(val); break;
-        case Claim::Sub: claims.sub = std::move(val); break;
-        case Claim::Aud: claims.aud = std::move(val); break;
-        case Claim::Jti: claims.jti = std::move(val); break;
-        case Claim::Ticket: claims.ticket = std::move(val); break;
-        case Claim::Reason: claims.reason = std::move(val); break;
+        case Claim::Iss:
+            claims.iss = std::move(val);
+            break;
+        case Claim::Sub:
+            claims.sub = std::move(val);
+            break;
+        case Claim::Aud:
+            claims.aud = std::move(val);
+            break;
+        case Claim::Jti:
+            claims.jti = std::move(val);
+            break;
+        case Claim::Ticket:
+            claims.ticket = std::move(val);
+            break;
+        case Claim::Reason:
+            claims.reason = std::move(val);
+            break;
         case Claim::Iat:
         case Claim::Nbf:
         case Claim::Exp: {
@@ -211,7 +230,8 @@ private:
             (current_ == Claim::Iat ? claims.iat : current_ == Claim::Nbf ? claims.nbf : claims.exp) = *t;
             break;
         }
-        default: return wrong_type();
+        default:
+            return wrong_type();
         }
         return true;
     }
@@ -282,7 +302,8 @@ Status validate_fields(const GrantClaims& c) {
     if (!is_valid_ticket(c.ticket))
         return malformed("claim 'ticket' is not a valid ticket number");
     if (!is_valid_reason(c.reason))
-        return malformed("claim 'reason' is not valid text (printable, at most " + std::to_string(MAX_REASON) + " bytes)");
+        return malformed("claim 'reason' is not valid text (printable, at most " + std::to_string(MAX_REASON) +
+                         " bytes)");
     if (c.ssh_keys.empty() || c.ssh_keys.size() > MAX_SSH_KEYS)
         return malformed("claim 'ssh_keys' must list 1 to " + std::to_string(MAX_SSH_KEYS) + " keys");
     for (const auto& k : c.ssh_keys) {

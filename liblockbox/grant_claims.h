@@ -11,7 +11,7 @@
 namespace lockbox {
 
 struct Approval {
-    std::string role;   // "manager" | "approver"
+    std::string role;  // "manager" | "approver"
     std::string user;
     usec_t at = 0;
     bool operator==(const Approval&) const = default;
@@ -19,9 +19,9 @@ struct Approval {
 
 struct GrantClaims {
     std::string iss;
-    std::string sub;                    // engineer login name
-    std::string aud;                    // tenant
-    std::string jti;                    // grant id = request id (UUID)
+    std::string sub;  // engineer login name
+    std::string aud;  // tenant
+    std::string jti;  // grant id = request id (UUID)
     usec_t iat = 0, nbf = 0, exp = 0;
     std::vector<std::string> hosts;
     std::string ticket;

@@ -67,16 +67,26 @@ Result<std::string> kid_from_json(const std::string& footer) {
 
 const char* grant_verdict_name(GrantVerdict v) {
     switch (v) {
-    case GrantVerdict::Allow: return "allow";
-    case GrantVerdict::Malformed: return "malformed";
-    case GrantVerdict::BadSignature: return "bad-signature";
-    case GrantVerdict::UnknownKey: return "unknown-key";
-    case GrantVerdict::WrongTenant: return "wrong-tenant";
-    case GrantVerdict::WrongHost: return "wrong-host";
-    case GrantVerdict::NotYetValid: return "not-yet-valid";
-    case GrantVerdict::Expired: return "expired";
-    case GrantVerdict::WindowTooLong: return "window-too-long";
-    case GrantVerdict::Revoked: return "revoked";
+    case GrantVerdict::Allow:
+        return "allow";
+    case GrantVerdict::Malformed:
+        return "malformed";
+    case GrantVerdict::BadSignature:
+        return "bad-signature";
+    case GrantVerdict::UnknownKey:
+        return "unknown-key";
+    case GrantVerdict::WrongTenant:
+        return "wrong-tenant";
+    case GrantVerdict::WrongHost:
+        return "wrong-host";
+    case GrantVerdict::NotYetValid:
+        return "not-yet-valid";
+    case GrantVerdict::Expired:
+        return "expired";
+    case GrantVerdict::WindowTooLong:
+        return "window-too-long";
+    case GrantVerdict::Revoked:
+        return "revoked";
     }
     return "malformed";
 }
@@ -86,8 +96,8 @@ GrantVerifier::GrantVerifier(TrustedKeys keys, VerifierPolicy policy, const Cloc
 
 namespace {
 
-GrantCheck check_token(const TrustedKeys& keys, const VerifierPolicy& policy, const usec_t* now,
-                       std::string_view token, const std::function<bool(const std::string&)>& is_revoked) {
+GrantCheck check_token(const TrustedKeys& keys, const VerifierPolicy& policy, const usec_t* now, std::string_view token,
+                       const std::function<bool(const std::string&)>& is_revoked) {
     GrantCheck check;
     if (token.size() > MAX_TOKEN_LENGTH)
         return deny(std::move(check), GrantVerdict::Malformed,

@@ -32,8 +32,8 @@ const char* grant_verdict_name(GrantVerdict v);
 
 struct GrantCheck {
     GrantVerdict verdict = GrantVerdict::Malformed;
-    std::string detail;       // human sentence
-    GrantClaims claims;       // filled when the signature verified
+    std::string detail;  // human sentence
+    GrantClaims claims;  // filled when the signature verified
     std::string kid;
 };
 
@@ -48,12 +48,11 @@ class GrantVerifier {
 public:
     GrantVerifier(TrustedKeys keys, VerifierPolicy policy, const Clock& clock);
     // is_revoked(jti) is asked only after the signature verified.
-    GrantCheck verify(std::string_view token,
-                      const std::function<bool(const std::string&)>& is_revoked = {}) const;
+    GrantCheck verify(std::string_view token, const std::function<bool(const std::string&)>& is_revoked = {}) const;
     // Signature, audience, host, window length and revocation only; ignores
     // "now". Used to admit grants whose window has not started yet.
     GrantCheck verify_ignoring_time(std::string_view token,
-                      const std::function<bool(const std::string&)>& is_revoked = {}) const;
+                                    const std::function<bool(const std::string&)>& is_revoked = {}) const;
 
 private:
     TrustedKeys keys_;

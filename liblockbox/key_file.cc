@@ -54,8 +54,8 @@ Status check_mode(const std::string& path, mode_t mode, bool secret) {
 // Opens name relative to dirfd (AT_FDCWD for a plain path) without following a
 // final symlink, checks type, owner and mode on the opened file (no race with
 // a rename), and reads at most MAX_KEY_FILE bytes.
-Status read_key_text(int dirfd, const std::string& name, const std::string& shown, uid_t owner,
-                     bool secret, KeyText& out) {
+Status read_key_text(int dirfd, const std::string& name, const std::string& shown, uid_t owner, bool secret,
+                     KeyText& out) {
     // O_NONBLOCK: a FIFO planted in place of a key must not hang the reader.
     UniqueFd fd(::openat(dirfd, name.c_str(), O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NOCTTY | O_NONBLOCK));
     if (fd.get() < 0) {
@@ -63,7 +63,7 @@ Status read_key_text(int dirfd, const std::string& name, const std::string& show
             return make_error(Errc::UnsafeFile, shown + ": key file is a symbolic link");
         return io_error(shown, "cannot open key file", errno);
     }
-    struct stat st{};
+    struct stat st {};
     if (::fstat(fd.get(), &st) < 0)
         return io_error(shown, "cannot stat key file", errno);
     if (!S_ISREG(st.st_mode))
@@ -125,8 +125,7 @@ Status write_all(int fd, std::string_view data, const std::string& shown) {
     return {};
 }
 
-Status create_exclusive(int dirfd, const char* name, const std::string& shown, mode_t mode,
-                        std::string_view content) {
+Status create_exclusive(int dirfd, const char* name, const std::string& shown, mode_t mode, std::string_view content) {
     UniqueFd fd(::openat(dirfd, name, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, mode));
     if (fd.get() < 0) {
         if (errno == EEXIST)
@@ -161,7 +160,7 @@ Result<TrustedKeys> load_trusted_keys(const std::string& dir, uid_t owner) {
     UniqueFd dirfd(::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
     if (dirfd.get() < 0)
         return io_error(dir, "cannot open trusted key directory", errno);
-    struct stat st{};
+    struct stat st {};
     if (::fstat(dirfd.get(), &st) < 0)
         return io_error(dir, "cannot stat trusted key directory", errno);
     // Whoever can write the directory can swap keys in and out.
@@ -181,8 +180,7 @@ Result<TrustedKeys> load_trusted_keys(const std::string& dir, uid_t owner) {
     errno = 0;
     while (dirent* e = ::readdir(d.get())) {
         std::string_view name(e->d_name);
-        if (name.size() <= suffix.size() || name.substr(name.size() - suffix.size()) != suffix ||
-            name.front() == '.')
+        if (name.size() <= suffix.size() || name.substr(name.size() - suffix.size()) != suffix || name.front() == '.')
             continue;
         const std::string shown = dir + "/" + std::string(name);
         KeyText text;
@@ -212,7 +210,7 @@ Result<std::string> generate_key_pair(const std::string& dir) {
     // Whoever else may write the directory can rename the secret away or swap
     // the public key before it is distributed: only root or the caller may own
     // it, and neither group nor others may write it.
-    struct stat dir_st{};
+    struct stat dir_st {};
     if (::fstat(dirfd.get(), &dir_st) < 0)
         return io_error(dir, "cannot stat key directory", errno);
     if (dir_st.st_uid != 0 && dir_st.st_uid != ::geteuid())
@@ -224,7 +222,7 @@ Result<std::string> generate_key_pair(const std::string& dir) {
     const std::string secret_path = dir + "/signing.secret";
     const std::string public_path = dir + "/signing.public";
     // Check both before writing either, so a refusal leaves nothing half-made.
-    struct stat st{};
+    struct stat st {};
     if (::fstatat(dirfd.get(), "signing.secret", &st, AT_SYMLINK_NOFOLLOW) == 0)
         return make_error(Errc::Conflict, secret_path + " already exists; refusing to overwrite a key");
     if (::fstatat(dirfd.get(), "signing.public", &st, AT_SYMLINK_NOFOLLOW) == 0)

@@ -22,7 +22,6 @@ bool is_valid_label(std::string_view label) {
     return true;
 }
 
-
 }  // namespace
 
 bool is_valid_user_name(std::string_view name) {
@@ -75,7 +74,6 @@ bool is_valid_reason(std::string_view text) {
     // A reason ends up in mails, tables and terminals (printable_text.h).
     return !text.empty() && text.size() <= MAX_REASON && is_printable(text);
 }
-
 
 bool is_valid_uuid(std::string_view id) {
     if (id.size() != 36)

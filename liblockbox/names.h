@@ -8,7 +8,7 @@
 
 namespace lockbox {
 
-constexpr size_t MAX_USER_NAME = 32;     // useradd's limit on Debian
+constexpr size_t MAX_USER_NAME = 32;  // useradd's limit on Debian
 constexpr size_t MAX_HOST_NAME = 253;
 constexpr size_t MAX_TENANT_NAME = 64;
 constexpr size_t MAX_TICKET = 64;

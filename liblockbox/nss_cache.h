@@ -21,7 +21,7 @@ struct NssUserEntry {
     std::string gecos;
     std::string home;
     std::string shell;
-    usec_t expires = 0;   // the record stops resolving at this time, daemon or not
+    usec_t expires = 0;  // the record stops resolving at this time, daemon or not
 };
 
 struct NssGroupEntry {
@@ -35,8 +35,7 @@ struct NssGroupEntry {
 // names, uid/gid 0, duplicate names or ids, strings with ':', '\n' or NUL or longer
 // than LOCKBOX_NSS_CACHE_MAX_STRING, home/shell that are not absolute paths.
 Result<std::vector<uint8_t>> encode_nss_cache(const std::vector<NssUserEntry>& users,
-                                              const std::vector<NssGroupEntry>& groups,
-                                              usec_t written_at);
+                                              const std::vector<NssGroupEntry>& groups, usec_t written_at);
 
 // One entry alone, by the rules encode_nss_cache applies to each (duplicates
 // aside): a publisher drops what fails here instead of losing the whole file.

@@ -48,29 +48,29 @@ struct lockbox_nss_cache_section {
 struct lockbox_nss_cache_header {
     char magic[LOCKBOX_NSS_CACHE_MAGIC_SIZE];
     uint32_t version;
-    uint32_t header_size;       /* sizeof(struct lockbox_nss_cache_header) */
-    uint32_t stale;             /* 0 while current; set to 1 by the next writer (atomically) */
-    uint32_t byte_order;        /* LOCKBOX_NSS_CACHE_BYTE_ORDER */
-    uint64_t file_size;         /* must equal st_size */
-    int64_t written_at;         /* usec since the epoch, for diagnostics */
-    struct lockbox_nss_cache_section users;              /* struct lockbox_nss_cache_user */
-    struct lockbox_nss_cache_section user_name_slots;    /* struct lockbox_nss_cache_slot, power of two */
-    struct lockbox_nss_cache_section user_id_slots;      /* struct lockbox_nss_cache_slot, power of two */
-    struct lockbox_nss_cache_section groups;             /* struct lockbox_nss_cache_group */
-    struct lockbox_nss_cache_section group_name_slots;   /* struct lockbox_nss_cache_slot, power of two */
-    struct lockbox_nss_cache_section group_id_slots;     /* struct lockbox_nss_cache_slot, power of two */
-    struct lockbox_nss_cache_section group_members;      /* uint32_t string offsets */
-    struct lockbox_nss_cache_section memberships;        /* struct lockbox_nss_cache_membership */
-    struct lockbox_nss_cache_section membership_slots;   /* struct lockbox_nss_cache_slot, power of two */
-    struct lockbox_nss_cache_section membership_groups;  /* uint32_t group record indices */
-    struct lockbox_nss_cache_section strings;            /* NUL-terminated, last byte NUL */
+    uint32_t header_size;                               /* sizeof(struct lockbox_nss_cache_header) */
+    uint32_t stale;                                     /* 0 while current; set to 1 by the next writer (atomically) */
+    uint32_t byte_order;                                /* LOCKBOX_NSS_CACHE_BYTE_ORDER */
+    uint64_t file_size;                                 /* must equal st_size */
+    int64_t written_at;                                 /* usec since the epoch, for diagnostics */
+    struct lockbox_nss_cache_section users;             /* struct lockbox_nss_cache_user */
+    struct lockbox_nss_cache_section user_name_slots;   /* struct lockbox_nss_cache_slot, power of two */
+    struct lockbox_nss_cache_section user_id_slots;     /* struct lockbox_nss_cache_slot, power of two */
+    struct lockbox_nss_cache_section groups;            /* struct lockbox_nss_cache_group */
+    struct lockbox_nss_cache_section group_name_slots;  /* struct lockbox_nss_cache_slot, power of two */
+    struct lockbox_nss_cache_section group_id_slots;    /* struct lockbox_nss_cache_slot, power of two */
+    struct lockbox_nss_cache_section group_members;     /* uint32_t string offsets */
+    struct lockbox_nss_cache_section memberships;       /* struct lockbox_nss_cache_membership */
+    struct lockbox_nss_cache_section membership_slots;  /* struct lockbox_nss_cache_slot, power of two */
+    struct lockbox_nss_cache_section membership_groups; /* uint32_t group record indices */
+    struct lockbox_nss_cache_section strings;           /* NUL-terminated, last byte NUL */
 };
 
 struct lockbox_nss_cache_user {
-    int64_t expires;            /* usec since the epoch (CLOCK_REALTIME); resolves while now < expires */
+    int64_t expires; /* usec since the epoch (CLOCK_REALTIME); resolves while now < expires */
     uint32_t uid;
     uint32_t gid;
-    uint32_t name;              /* string offsets */
+    uint32_t name; /* string offsets */
     uint32_t gecos;
     uint32_t home;
     uint32_t shell;
@@ -80,7 +80,7 @@ struct lockbox_nss_cache_group {
     int64_t expires;
     uint32_t gid;
     uint32_t name;
-    uint32_t members_start;     /* range in group_members */
+    uint32_t members_start; /* range in group_members */
     uint32_t members_count;
 };
 
@@ -88,7 +88,7 @@ struct lockbox_nss_cache_group {
  * of any account costs O(1) here instead of a scan of every lockbox group. */
 struct lockbox_nss_cache_membership {
     uint32_t name;
-    uint32_t groups_start;      /* range in membership_groups */
+    uint32_t groups_start; /* range in membership_groups */
     uint32_t groups_count;
 };
 
@@ -96,14 +96,14 @@ struct lockbox_nss_cache_membership {
  * hash & (count - 1) (lockbox_nss_cache_hash_name / lockbox_nss_cache_hash_id) and
  * moves to the next slot, wrapping, until it finds its key or an empty slot. */
 struct lockbox_nss_cache_slot {
-    uint32_t key;               /* name hash, or the uid/gid itself */
-    uint32_t index;             /* record index, LOCKBOX_NSS_CACHE_NONE when empty */
+    uint32_t key;   /* name hash, or the uid/gid itself */
+    uint32_t index; /* record index, LOCKBOX_NSS_CACHE_NONE when empty */
 };
 
 /* FNV-1a: short names, no adversary (only root writes the file). */
-static inline uint32_t lockbox_nss_cache_hash_name(const char *name) {
+static inline uint32_t lockbox_nss_cache_hash_name(const char* name) {
     uint32_t h = 2166136261u;
-    for (const unsigned char *p = (const unsigned char *)name; *p; p++) {
+    for (const unsigned char* p = (const unsigned char*)name; *p; p++) {
         h ^= *p;
         h *= 16777619u;
     }

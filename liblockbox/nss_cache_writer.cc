@@ -50,9 +50,7 @@ uint64_t slot_count_for(size_t records) {
     return n;
 }
 
-uint64_t align_up(uint64_t v) {
-    return (v + LOCKBOX_NSS_CACHE_ALIGN - 1) & ~uint64_t{LOCKBOX_NSS_CACHE_ALIGN - 1};
-}
+uint64_t align_up(uint64_t v) { return (v + LOCKBOX_NSS_CACHE_ALIGN - 1) & ~uint64_t{LOCKBOX_NSS_CACHE_ALIGN - 1}; }
 
 // Interned strings. The index holds views of the caller's strings, which
 // outlive the table (one encode call), so nothing is copied twice.
@@ -187,8 +185,7 @@ T* at(std::vector<uint8_t>& buf, const lockbox_nss_cache_section& s, uint64_t i)
 }  // namespace
 
 Result<std::vector<uint8_t>> encode_nss_cache(const std::vector<NssUserEntry>& users,
-                                              const std::vector<NssGroupEntry>& groups,
-                                              usec_t written_at) {
+                                              const std::vector<NssGroupEntry>& groups, usec_t written_at) {
     if (auto st = validate(users, groups); !st)
         return st.error();
 
@@ -196,9 +193,9 @@ Result<std::vector<uint8_t>> encode_nss_cache(const std::vector<NssUserEntry>& u
     std::vector<lockbox_nss_cache_user> urecs(users.size());
     for (size_t i = 0; i < users.size(); i++) {
         const auto& u = users[i];
-        urecs[i] = lockbox_nss_cache_user{u.expires, u.uid, u.gid, strings.add(u.name),
-                                          strings.add(u.gecos), strings.add(u.home),
-                                          strings.add(u.shell)};
+        urecs[i] = lockbox_nss_cache_user{
+            u.expires,           u.uid, u.gid, strings.add(u.name), strings.add(u.gecos), strings.add(u.home),
+            strings.add(u.shell)};
     }
     std::vector<lockbox_nss_cache_group> grecs(groups.size());
     std::vector<uint32_t> group_members;
@@ -207,9 +204,9 @@ Result<std::vector<uint8_t>> encode_nss_cache(const std::vector<NssUserEntry>& u
     std::unordered_map<std::string, std::vector<uint32_t>> member_of;
     for (size_t i = 0; i < groups.size(); i++) {
         const auto& g = groups[i];
-        grecs[i] = lockbox_nss_cache_group{g.expires, g.gid, strings.add(g.name),
-                                           static_cast<uint32_t>(group_members.size()),
-                                           static_cast<uint32_t>(g.members.size())};
+        grecs[i] =
+            lockbox_nss_cache_group{g.expires, g.gid, strings.add(g.name), static_cast<uint32_t>(group_members.size()),
+                                    static_cast<uint32_t>(g.members.size())};
         for (const auto& m : g.members) {
             group_members.push_back(strings.add(m));
             auto [it, fresh] = member_of.try_emplace(m);
@@ -222,9 +219,9 @@ Result<std::vector<uint8_t>> encode_nss_cache(const std::vector<NssUserEntry>& u
     std::vector<uint32_t> membership_groups;
     for (size_t i = 0; i < member_names.size(); i++) {
         const auto& list = member_of[member_names[i]];
-        mrecs[i] = lockbox_nss_cache_membership{strings.add(member_names[i]),
-                                                static_cast<uint32_t>(membership_groups.size()),
-                                                static_cast<uint32_t>(list.size())};
+        mrecs[i] =
+            lockbox_nss_cache_membership{strings.add(member_names[i]), static_cast<uint32_t>(membership_groups.size()),
+                                         static_cast<uint32_t>(list.size())};
         membership_groups.insert(membership_groups.end(), list.begin(), list.end());
     }
     if (strings.overflow())
@@ -255,8 +252,8 @@ Result<std::vector<uint8_t>> encode_nss_cache(const std::vector<NssUserEntry>& u
     h.written_at = written_at;
 
     std::vector<uint8_t> buf(l.next, 0);
-    for (auto* sec : {&h.user_name_slots, &h.user_id_slots, &h.group_name_slots, &h.group_id_slots,
-                      &h.membership_slots})
+    for (auto* sec :
+         {&h.user_name_slots, &h.user_id_slots, &h.group_name_slots, &h.group_id_slots, &h.membership_slots})
         for (uint64_t i = 0; i < sec->count; i++)
             *at<lockbox_nss_cache_slot>(buf, *sec, i) = {0, LOCKBOX_NSS_CACHE_NONE};
     // Linear probing; the table is at most half full, so an empty slot is near.
@@ -321,7 +318,7 @@ void mark_stale(const std::string& path) {
     UniqueFd fd(::open(path.c_str(), O_RDWR | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK));
     if (fd.get() < 0)
         return;  // no old file: nothing to tell
-    struct stat st{};
+    struct stat st {};
     if (fstat(fd.get(), &st) != 0 || !S_ISREG(st.st_mode) ||
         st.st_size < static_cast<off_t>(sizeof(lockbox_nss_cache_header)))
         return;

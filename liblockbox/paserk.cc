@@ -48,8 +48,8 @@ std::string paserk_pid(const PublicKey& key) {
     ensure_sodium_initialized();
     const std::string input = std::string(PID_PREFIX) + paserk_public(key);
     uint8_t hash[PID_HASH_BYTES];
-    crypto_generichash(hash, sizeof hash, reinterpret_cast<const unsigned char*>(input.data()),
-                       input.size(), nullptr, 0);
+    crypto_generichash(hash, sizeof hash, reinterpret_cast<const unsigned char*>(input.data()), input.size(), nullptr,
+                       0);
     return std::string(PID_PREFIX) + base64url_encode(hash, sizeof hash);
 }
 

@@ -20,13 +20,13 @@ struct PublicKey {
 };
 
 struct SecretKey {
-    SecretBytes<64> bytes;           // libsodium layout: seed || public key
-    PublicKey public_key() const;    // the last 32 bytes
+    SecretBytes<64> bytes;         // libsodium layout: seed || public key
+    PublicKey public_key() const;  // the last 32 bytes
 };
 
-std::string paserk_public(const PublicKey& key);    // "k4.public.…"
-std::string paserk_secret(const SecretKey& key);    // "k4.secret.…" (caller wipes)
-std::string paserk_pid(const PublicKey& key);       // "k4.pid.…"
+std::string paserk_public(const PublicKey& key);  // "k4.public.…"
+std::string paserk_secret(const SecretKey& key);  // "k4.secret.…" (caller wipes)
+std::string paserk_pid(const PublicKey& key);     // "k4.pid.…"
 
 // Strict decoders: exact prefix, canonical unpadded base64url, exact length, and
 // for secret keys the embedded public half must match the seed.

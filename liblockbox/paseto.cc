@@ -22,8 +22,8 @@ void append_le64(std::string& out, uint64_t n) {
 }
 
 struct Segments {
-    std::string_view body;    // base64url text, not yet decoded
-    std::string footer;       // decoded
+    std::string_view body;  // base64url text, not yet decoded
+    std::string footer;     // decoded
 };
 
 // The only accepted shape is "v4.public." body ["." footer], both unpadded
@@ -109,8 +109,7 @@ Result<std::string> paseto_v4_untrusted_footer(std::string_view token) {
     return std::move(seg->footer);
 }
 
-Result<PasetoMessage> paseto_v4_verify(const PublicKey& key, std::string_view token,
-                                       std::string_view implicit) {
+Result<PasetoMessage> paseto_v4_verify(const PublicKey& key, std::string_view token, std::string_view implicit) {
     ensure_sodium_initialized();
     auto seg = split_token(token);
     if (!seg)
@@ -123,9 +122,8 @@ Result<PasetoMessage> paseto_v4_verify(const PublicKey& key, std::string_view to
     const size_t msg_len = body->size() - SIG_BYTES;
     std::string_view message(reinterpret_cast<const char*>(body->data()), msg_len);
     const std::string m2 = pae_for(message, seg->footer, implicit);
-    if (crypto_sign_verify_detached(body->data() + msg_len,
-                                    reinterpret_cast<const unsigned char*>(m2.data()), m2.size(),
-                                    key.bytes.data()) != 0)
+    if (crypto_sign_verify_detached(body->data() + msg_len, reinterpret_cast<const unsigned char*>(m2.data()),
+                                    m2.size(), key.bytes.data()) != 0)
         return make_error(Errc::BadSignature, "token signature does not verify with the key");
     PasetoMessage out;
     out.payload.assign(message);

@@ -14,12 +14,12 @@ namespace lockbox {
 constexpr size_t MAX_TOKEN_LENGTH = 65536;
 
 struct PasetoMessage {
-    std::string payload;   // the signed message (JSON for grants)
-    std::string footer;    // decoded footer ("" when absent)
+    std::string payload;  // the signed message (JSON for grants)
+    std::string footer;   // decoded footer ("" when absent)
 };
 
-std::string paseto_v4_sign(const SecretKey& key, std::string_view payload,
-                           std::string_view footer = {}, std::string_view implicit = {});
+std::string paseto_v4_sign(const SecretKey& key, std::string_view payload, std::string_view footer = {},
+                           std::string_view implicit = {});
 
 // Reads the footer (the kid) before choosing a key, without verifying: checks
 // the token's shape and decodes the footer; the body is decoded and checked
@@ -28,8 +28,7 @@ Result<std::string> paseto_v4_untrusted_footer(std::string_view token);
 
 // Error codes: "malformed" (shape, encoding, size, wrong version/purpose),
 // "bad-signature".
-Result<PasetoMessage> paseto_v4_verify(const PublicKey& key, std::string_view token,
-                                       std::string_view implicit = {});
+Result<PasetoMessage> paseto_v4_verify(const PublicKey& key, std::string_view token, std::string_view implicit = {});
 
 // Pre-authentication encoding (exposed for tests).
 std::string paseto_pae(std::initializer_list<std::string_view> pieces);

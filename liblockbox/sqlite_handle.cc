@@ -24,8 +24,7 @@ Result<Statement> Statement::prepare(sqlite3* db, std::string_view sql) {
 }
 
 Statement& Statement::bind(int index, std::string_view text) {
-    int r = sqlite3_bind_text(stmt_.get(), index, text.data(), static_cast<int>(text.size()),
-                              SQLITE_TRANSIENT);
+    int r = sqlite3_bind_text(stmt_.get(), index, text.data(), static_cast<int>(text.size()), SQLITE_TRANSIENT);
     if (r != SQLITE_OK)
         bind_error_ = r;
     return *this;

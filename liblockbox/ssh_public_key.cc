@@ -78,8 +78,8 @@ bool is_valid_ssh_public_key(std::string_view line) {
     for (size_t at = 0; at < blob_len;) {
         if (blob_len - at < 4 || parts.size() == 4)
             return false;
-        uint32_t n = (uint32_t{blob[at]} << 24) | (uint32_t{blob[at + 1]} << 16) | (uint32_t{blob[at + 2]} << 8) |
-                     blob[at + 3];
+        uint32_t n =
+            (uint32_t{blob[at]} << 24) | (uint32_t{blob[at + 1]} << 16) | (uint32_t{blob[at + 2]} << 8) | blob[at + 3];
         at += 4;
         if (n > blob_len - at)
             return false;

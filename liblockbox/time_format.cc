@@ -94,8 +94,7 @@ Result<usec_t> parse_rfc3339(std::string_view text) {
     unsigned year, month, day, hour, minute, second;
     if (!fixed_digits(text, 0, 4, year) || text.size() < 19 || text[4] != '-' || !fixed_digits(text, 5, 2, month) ||
         text[7] != '-' || !fixed_digits(text, 8, 2, day) || text[10] != 'T' || !fixed_digits(text, 11, 2, hour) ||
-        text[13] != ':' || !fixed_digits(text, 14, 2, minute) || text[16] != ':' ||
-        !fixed_digits(text, 17, 2, second))
+        text[13] != ':' || !fixed_digits(text, 14, 2, minute) || text[16] != ':' || !fixed_digits(text, 17, 2, second))
         return bad_time(text, "malformed");
     if (year < 1 || month < 1 || month > 12 || day < 1 || day > days_in_month(year, month))
         return bad_time(text, "date out of range");

@@ -290,8 +290,10 @@ int run_audit(const AuditOptions& o) {
     else
         print_table(*entries, o.request.empty());
     if (truncated)
-        std::fprintf(stderr, "lockboxctl: showing the first %zu entries only; narrow with --since or --request, "
-                             "or raise --limit\n", o.limit);
+        std::fprintf(stderr,
+                     "lockboxctl: showing the first %zu entries only; narrow with --since or --request, "
+                     "or raise --limit\n",
+                     o.limit);
     return std::fflush(stdout) == 0 ? EXIT_OK : fail(std::string("cannot write output: ") + std::strerror(errno));
 }
 

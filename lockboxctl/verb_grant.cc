@@ -53,8 +53,9 @@ lockbox::Result<nlohmann::json> fetch_grants(const Context& ctx, sd_bus* bus, co
             return s.error();
         return parse_json_reply(*s, "lockboxd");
     }
-    auto s = call_for_string(bus, APPROVAL, "ListRequests",
-                             [](sd_bus_message* m) { return sd_bus_message_append(m, "s", ""); }, ctx.timeout_usec, &f);
+    auto s = call_for_string(
+        bus, APPROVAL, "ListRequests", [](sd_bus_message* m) { return sd_bus_message_append(m, "s", ""); },
+        ctx.timeout_usec, &f);
     if (!s)
         return s.error();
     auto all = parse_json_reply(*s, "lockbox-approvald");
@@ -152,8 +153,8 @@ int grant_export(Context& ctx, const GrantOptions& o) {
         return fail(bus.error());
     CallFailure f;
     auto token = call_for_string(
-        bus->get(), APPROVAL, "ExportGrant", [&o](sd_bus_message* m) { return sd_bus_message_append(m, "s", o.id.c_str()); },
-        ctx.timeout_usec, &f);
+        bus->get(), APPROVAL, "ExportGrant",
+        [&o](sd_bus_message* m) { return sd_bus_message_append(m, "s", o.id.c_str()); }, ctx.timeout_usec, &f);
     if (!token)
         return fail(token.error());
     std::printf("%s\n", token->c_str());
@@ -169,8 +170,8 @@ int grant_import(Context& ctx, const GrantOptions& o) {
         while ((n = std::fread(buf, 1, sizeof buf, stdin)) > 0) {
             token.append(buf, n);
             if (token.size() > lockbox::bus::MAX_TOKEN + 2)
-                return fail("the token on standard input is larger than " +
-                            std::to_string(lockbox::bus::MAX_TOKEN) + " bytes");
+                return fail("the token on standard input is larger than " + std::to_string(lockbox::bus::MAX_TOKEN) +
+                            " bytes");
         }
     }
     while (!token.empty() && (token.back() == '\n' || token.back() == '\r' || token.back() == ' '))

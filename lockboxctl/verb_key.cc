@@ -28,7 +28,7 @@ int run_id(const KeyArgs& args) {
     // Key files belong to root in production; a user may also inspect a key
     // file of their own (e.g. one just generated into their home directory).
     // Any other owner is refused by the loader with the owner named.
-    struct stat st{};
+    struct stat st {};
     uid_t owner = ::geteuid();
     if (::lstat(args.file.c_str(), &st) == 0 && st.st_uid == 0)
         owner = 0;
@@ -48,8 +48,7 @@ void register_key_verbs(CLI::App& app, Context& /*ctx*/, int& exit_code) {
 
     auto* generate = key->add_subcommand(
         "generate", "Write DIR/signing.secret (0600) and DIR/signing.public (0644), print the key id");
-    generate->add_option("--out", args->out_dir, "directory for the key pair (created 0700 if missing)")
-        ->required();
+    generate->add_option("--out", args->out_dir, "directory for the key pair (created 0700 if missing)")->required();
     generate->callback([args, &exit_code] { exit_code = run_generate(*args); });
 
     auto* id = key->add_subcommand("id", "Print the key id (k4.pid.…) of a public or secret key file");

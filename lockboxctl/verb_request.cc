@@ -80,13 +80,13 @@ std::string seconds_text(const nlohmann::json& v) {
 }
 
 void print_table(const nlohmann::json& list) {
-    std::printf("%-36s  %-16s  %-12s  %-14s  %-8s  %-20s  %s\n", "ID", "STATE", "ENGINEER", "TICKET",
-                "DURATION", "CREATED", "HOSTS");
+    std::printf("%-36s  %-16s  %-12s  %-14s  %-8s  %-20s  %s\n", "ID", "STATE", "ENGINEER", "TICKET", "DURATION",
+                "CREATED", "HOSTS");
     for (const auto& r : list)
         std::printf("%-36s  %-16s  %-12s  %-14s  %-8s  %-20s  %s\n", json_str(r, "id").c_str(),
                     json_str(r, "state").c_str(), json_str(r, "engineer").c_str(), json_str(r, "ticket").c_str(),
-                    seconds_text(r.value("duration", nlohmann::json())).c_str(),
-                    json_str(r, "created_at").c_str(), json_str(r, "hosts").c_str());
+                    seconds_text(r.value("duration", nlohmann::json())).c_str(), json_str(r, "created_at").c_str(),
+                    json_str(r, "hosts").c_str());
 }
 
 void print_details(const nlohmann::json& r) {
@@ -126,8 +126,7 @@ void print_details(const nlohmann::json& r) {
 }
 
 // One call that answers nothing or one string; prints errors, returns the exit code.
-int call(Context& ctx, const char* method, const std::function<int(sd_bus_message*)>& append,
-         std::string* out) {
+int call(Context& ctx, const char* method, const std::function<int(sd_bus_message*)>& append, std::string* out) {
     auto bus = ctx.system_bus();
     if (!bus)
         return fail(bus.error());
@@ -175,20 +174,21 @@ int run_create(Context& ctx, const RequestArgs& a) {
     std::vector<const char*> hosts = as_strv(a.hosts);
     std::vector<const char*> key_strv = as_strv(keys);
     std::string id;
-    int rc = call(ctx, "CreateRequest",
-                  [&](sd_bus_message* m) {
-                      int r = sd_bus_message_append(m, "ss", tenant.c_str(), a.ticket.c_str());
-                      if (r >= 0)
-                          r = sd_bus_message_append_strv(m, const_cast<char**>(hosts.data()));
-                      if (r >= 0)
-                          r = sd_bus_message_append(m, "ts", *seconds, a.reason.c_str());
-                      if (r >= 0)
-                          r = sd_bus_message_append_strv(m, const_cast<char**>(key_strv.data()));
-                      if (r >= 0)
-                          r = sd_bus_message_append(m, "s", a.engineer.c_str());
-                      return r;
-                  },
-                  &id);
+    int rc = call(
+        ctx, "CreateRequest",
+        [&](sd_bus_message* m) {
+            int r = sd_bus_message_append(m, "ss", tenant.c_str(), a.ticket.c_str());
+            if (r >= 0)
+                r = sd_bus_message_append_strv(m, const_cast<char**>(hosts.data()));
+            if (r >= 0)
+                r = sd_bus_message_append(m, "ts", *seconds, a.reason.c_str());
+            if (r >= 0)
+                r = sd_bus_message_append_strv(m, const_cast<char**>(key_strv.data()));
+            if (r >= 0)
+                r = sd_bus_message_append(m, "s", a.engineer.c_str());
+            return r;
+        },
+        &id);
     if (rc == EXIT_OK)
         std::printf("%s\n", id.c_str());
     return rc;
@@ -196,8 +196,8 @@ int run_create(Context& ctx, const RequestArgs& a) {
 
 int run_list(Context& ctx, const RequestArgs& a) {
     std::string text;
-    int rc = call(ctx, "ListRequests", [&](sd_bus_message* m) { return sd_bus_message_append(m, "s", a.state.c_str()); },
-                  &text);
+    int rc = call(
+        ctx, "ListRequests", [&](sd_bus_message* m) { return sd_bus_message_append(m, "s", a.state.c_str()); }, &text);
     if (rc != EXIT_OK)
         return rc;
     auto list = parse_json_reply(text, "lockbox-approvald");
@@ -212,8 +212,8 @@ int run_list(Context& ctx, const RequestArgs& a) {
 
 int run_show(Context& ctx, const RequestArgs& a) {
     std::string text;
-    int rc = call(ctx, "GetRequest", [&](sd_bus_message* m) { return sd_bus_message_append(m, "s", a.id.c_str()); },
-                  &text);
+    int rc = call(
+        ctx, "GetRequest", [&](sd_bus_message* m) { return sd_bus_message_append(m, "s", a.id.c_str()); }, &text);
     if (rc != EXIT_OK)
         return rc;
     auto obj = parse_json_reply(text, "lockbox-approvald");
@@ -235,25 +235,24 @@ int run_approve(Context& ctx, const RequestArgs& a) {
         seconds = *s;
     }
     std::string state;
-    int rc = call(ctx, "ApproveRequest",
-                  [&](sd_bus_message* m) {
-                      return sd_bus_message_append(m, "sts", a.id.c_str(), seconds, a.comment.c_str());
-                  },
-                  &state);
+    int rc = call(
+        ctx, "ApproveRequest",
+        [&](sd_bus_message* m) { return sd_bus_message_append(m, "sts", a.id.c_str(), seconds, a.comment.c_str()); },
+        &state);
     if (rc == EXIT_OK)
         std::printf("%s\n", state.c_str());
     return rc;
 }
 
 int run_deny(Context& ctx, const RequestArgs& a) {
-    return call(ctx, "DenyRequest",
-                [&](sd_bus_message* m) { return sd_bus_message_append(m, "ss", a.id.c_str(), a.reason.c_str()); },
-                nullptr);
+    return call(
+        ctx, "DenyRequest",
+        [&](sd_bus_message* m) { return sd_bus_message_append(m, "ss", a.id.c_str(), a.reason.c_str()); }, nullptr);
 }
 
 int run_cancel(Context& ctx, const RequestArgs& a) {
-    return call(ctx, "CancelRequest", [&](sd_bus_message* m) { return sd_bus_message_append(m, "s", a.id.c_str()); },
-                nullptr);
+    return call(
+        ctx, "CancelRequest", [&](sd_bus_message* m) { return sd_bus_message_append(m, "s", a.id.c_str()); }, nullptr);
 }
 
 }  // namespace
@@ -267,8 +266,7 @@ void register_request_verbs(CLI::App& app, Context& ctx, int& exit_code) {
     create->add_option("--tenant", a->tenant, "tenant (default: [Host] Tenant=)");
     create->add_option("--ticket", a->ticket, "support ticket number")->required();
     create->add_option("--host", a->hosts, "target host (repeat for more)")->required();
-    create->add_option("--duration", a->duration, "how long, e.g. 2h or 90m (at most [Policy] MaxGrant)")
-        ->required();
+    create->add_option("--duration", a->duration, "how long, e.g. 2h or 90m (at most [Policy] MaxGrant)")->required();
     create->add_option("--reason", a->reason, "why access is needed")->required();
     create->add_option("--ssh-key", a->ssh_key_files, "OpenSSH public key file (repeat for more)")->required();
     create->add_option("--engineer", a->engineer, "engineer's login name (default: you; managers only)");

@@ -24,9 +24,9 @@ int session_list(Context& ctx) {
     }
     std::printf("%-32s  %-16s  %-8s  %-10s  %-20s  %-20s\n", "ID", "USER", "PID", "TTY", "OPENED", "EXPIRES");
     for (const auto& x : *arr)
-        std::printf("%-32s  %-16s  %-8s  %-10s  %-20s  %-20s\n", json_str(x, "id").c_str(),
-                    json_str(x, "user").c_str(), json_str(x, "pid").c_str(), json_str(x, "tty").c_str(),
-                    json_str(x, "opened_at").c_str(), json_str(x, "expires").c_str());
+        std::printf("%-32s  %-16s  %-8s  %-10s  %-20s  %-20s\n", json_str(x, "id").c_str(), json_str(x, "user").c_str(),
+                    json_str(x, "pid").c_str(), json_str(x, "tty").c_str(), json_str(x, "opened_at").c_str(),
+                    json_str(x, "expires").c_str());
     return EXIT_OK;
 }
 
@@ -37,9 +37,9 @@ int session_kill(Context& ctx, const std::string& id) {
     if (!bus)
         return fail(bus.error());
     CallFailure f;
-    if (!call_method(bus->get(), ENFORCER, "KillSession",
-                     [&id](sd_bus_message* m) { return sd_bus_message_append(m, "s", id.c_str()); }, ctx.timeout_usec,
-                     &f))
+    if (!call_method(
+            bus->get(), ENFORCER, "KillSession",
+            [&id](sd_bus_message* m) { return sd_bus_message_append(m, "s", id.c_str()); }, ctx.timeout_usec, &f))
         return fail(f.message);
     return EXIT_OK;
 }

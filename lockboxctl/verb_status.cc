@@ -32,9 +32,8 @@ int status(Context& ctx) {
     std::printf("lockboxd:          %s\n", json_str(*j, "daemon").c_str());
     std::printf("tenant / host:     %s / %s\n", json_str(*j, "tenant").c_str(), json_str(*j, "host").c_str());
     std::printf("trusted keys:      %s\n", json_str(*j, "trusted_keys").c_str());
-    std::printf("grants:            %s active, %s installed, %s revoked, %s completed\n",
-                json_str(g, "active").c_str(), json_str(g, "installed").c_str(), json_str(g, "revoked").c_str(),
-                json_str(g, "completed").c_str());
+    std::printf("grants:            %s active, %s installed, %s revoked, %s completed\n", json_str(g, "active").c_str(),
+                json_str(g, "installed").c_str(), json_str(g, "revoked").c_str(), json_str(g, "completed").c_str());
     std::printf("sessions:          %s\n", json_str(*j, "sessions").c_str());
     std::printf("approval service:  %s\n", json_str(*j, "approval_service").c_str());
     if (json_str(*j, "trusted_keys") == "0")

@@ -30,8 +30,10 @@ lockbox::Status ApprovalClient::start() {
     sd_bus_slot* slot = nullptr;
     // The sender filter only spares us the broadcasts of other names: a
     // unicast signal reaches the callback whatever it says (see on_owner_changed).
-    std::string rule = std::string("type='signal',sender='org.freedesktop.DBus',interface='org.freedesktop.DBus',"
-                                   "member='NameOwnerChanged',arg0='") + lockbox::bus::APPROVAL_NAME + "'";
+    std::string rule = std::string(
+                           "type='signal',sender='org.freedesktop.DBus',interface='org.freedesktop.DBus',"
+                           "member='NameOwnerChanged',arg0='") +
+                       lockbox::bus::APPROVAL_NAME + "'";
     int r = sd_bus_add_match_async(bus_, &slot, rule.c_str(), on_owner_changed, nullptr, this);
     if (r < 0)
         return lockbox::make_error(lockbox::Errc::Internal,
@@ -47,8 +49,8 @@ lockbox::Status ApprovalClient::start() {
     signal_match_.reset(slot);
     if (event_) {
         sd_event_source* raw = nullptr;
-        r = sd_event_add_time_relative(event_, &raw, CLOCK_MONOTONIC, resync_interval_, PERIOD_ACCURACY_USEC,
-                                       on_period, this);
+        r = sd_event_add_time_relative(event_, &raw, CLOCK_MONOTONIC, resync_interval_, PERIOD_ACCURACY_USEC, on_period,
+                                       this);
         if (r < 0)
             return lockbox::make_error(lockbox::Errc::Internal,
                                        std::string("cannot add the resync timer: ") + std::strerror(-r));
@@ -97,9 +99,9 @@ void ApprovalClient::confirm_owner(bool resync_after) {
         return;
     }
     sd_bus_slot* slot = nullptr;
-    int r = sd_bus_call_method_async(bus_, &slot, "org.freedesktop.DBus", "/org/freedesktop/DBus",
-                                     "org.freedesktop.DBus", "GetNameOwner", on_get_owner_reply, this, "s",
-                                     lockbox::bus::APPROVAL_NAME);
+    int r =
+        sd_bus_call_method_async(bus_, &slot, "org.freedesktop.DBus", "/org/freedesktop/DBus", "org.freedesktop.DBus",
+                                 "GetNameOwner", on_get_owner_reply, this, "s", lockbox::bus::APPROVAL_NAME);
     if (r < 0) {
         log_warning(std::string("GetNameOwner: ") + std::strerror(-r));
         return;
@@ -164,8 +166,8 @@ int ApprovalClient::on_signal(sd_bus_message* m, void* userdata, sd_bus_error* /
         if (self->owner_call_) {
             // The owner is being confirmed right now: this may be the new
             // owner speaking first. Ask for the list once it is known.
-            log_info(std::string("ignoring ") + member + " from " + (sender ? sender : "?") +
-                     " until the owner of " + lockbox::bus::APPROVAL_NAME + " is confirmed");
+            log_info(std::string("ignoring ") + member + " from " + (sender ? sender : "?") + " until the owner of " +
+                     lockbox::bus::APPROVAL_NAME + " is confirmed");
             self->resync_after_owner_ = true;
             return 0;
         }

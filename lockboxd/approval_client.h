@@ -28,8 +28,8 @@ public:
     using OnHostGrants = std::function<void(const std::vector<std::pair<std::string, std::string>>& grants,
                                             const std::vector<std::string>& revoked)>;
 
-    ApprovalClient(sd_bus* bus, sd_event* event, std::string tenant, std::string host,
-                   lockbox::usec_t resync_interval, OnHostGrants on_host_grants, ForgedSignalAudit::Sink audit);
+    ApprovalClient(sd_bus* bus, sd_event* event, std::string tenant, std::string host, lockbox::usec_t resync_interval,
+                   OnHostGrants on_host_grants, ForgedSignalAudit::Sink audit);
     lockbox::Status start();
 
     bool reachable() const { return !owner_.empty(); }
@@ -63,7 +63,7 @@ private:
     lockbox::BusSlotPtr owner_call_;
     lockbox::BusSlotPtr resync_call_;
     lockbox::EventSourcePtr period_;
-    bool owner_pending_ = false;      // another GetNameOwner after the running one
+    bool owner_pending_ = false;  // another GetNameOwner after the running one
     bool resync_after_owner_ = false;
     bool resync_pending_ = false;
     size_t signals_ignored_ = 0;

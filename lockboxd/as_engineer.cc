@@ -24,9 +24,7 @@ constexpr int MAX_BODY_RESULT = 124;
 // is left to the kernel (a zombie until lockboxd exits) rather than waited for.
 constexpr int REAP_AFTER_KILL_MS = 1000;
 
-int64_t monotonic_ms() {
-    return lockbox::monotonic_now() / lockbox::USEC_PER_MSEC;
-}
+int64_t monotonic_ms() { return lockbox::monotonic_now() / lockbox::USEC_PER_MSEC; }
 
 // Waits at most timeout_ms for the pidfd to become readable (the child exited).
 bool wait_readable(int pidfd, int timeout_ms) {
@@ -35,7 +33,9 @@ bool wait_readable(int pidfd, int timeout_ms) {
         int64_t left = deadline - monotonic_ms();
         if (left <= 0)
             return false;
-        struct pollfd p {pidfd, POLLIN, 0};
+        struct pollfd p {
+            pidfd, POLLIN, 0
+        };
         int r = ::poll(&p, 1, static_cast<int>(left));
         if (r > 0)
             return true;
@@ -64,7 +64,9 @@ lockbox::Result<int> run_as_engineer(uid_t uid, gid_t gid, const std::function<i
         int err = errno;
         ::kill(child, SIGKILL);  // not reaped yet: the pid is still this child's
         for (int i = 0; i < REAP_AFTER_KILL_MS && ::waitpid(child, nullptr, WNOHANG) == 0; i++) {
-            struct timespec ts {0, 1000000};
+            struct timespec ts {
+                0, 1000000
+            };
             nanosleep(&ts, nullptr);
         }
         return lockbox::make_error(lockbox::Errc::ProcessFailed, std::string("pidfd_open: ") + std::strerror(err));

@@ -195,8 +195,8 @@ std::optional<usec_t> Enforcer::tick() {
                     ended.insert(*uid);
             }
             access_ended |= ev.was_active;
-            audit(AuditEvent::GrantCompleted, "lockboxd", &g->claims, "grant " + g->claims.jti + " ended at " +
-                  lockbox::format_rfc3339(g->claims.exp));
+            audit(AuditEvent::GrantCompleted, "lockboxd", &g->claims,
+                  "grant " + g->claims.jti + " ended at " + lockbox::format_rfc3339(g->claims.exp));
             if (on_grant_changed)
                 on_grant_changed(g->claims.jti, "completed");
             nss_dirty |= ev.was_active;
@@ -232,8 +232,8 @@ void Enforcer::activate(const Grant& grant) {
         if (auto st = create_home(config_.home_base, c.sub, *uid); !st)
             log_error("cannot create the home of " + c.sub + ": " + st.error().message);
     }
-    audit(AuditEvent::GrantActivated, "lockboxd", &c, "grant " + c.jti + " for " + c.sub + " is active until " +
-          lockbox::format_rfc3339(c.exp));
+    audit(AuditEvent::GrantActivated, "lockboxd", &c,
+          "grant " + c.jti + " for " + c.sub + " is active until " + lockbox::format_rfc3339(c.exp));
     if (on_grant_changed)
         on_grant_changed(c.jti, "active");
 }
@@ -293,8 +293,7 @@ void Enforcer::after_kill(const std::string& user, const std::string& jti, usec_
     log_info("kill of " + user + ": " + describe_timing(report, deadline));
     const Grant* g = jti.empty() ? nullptr : grants_.find(jti);
     auto fields_for = [&](const std::string& sid) {
-        std::vector<std::pair<std::string, std::string>> f{{"PIDS", pids},
-                                                           {"DELAY_MS", std::to_string(delay_ms)}};
+        std::vector<std::pair<std::string, std::string>> f{{"PIDS", pids}, {"DELAY_MS", std::to_string(delay_ms)}};
         if (!sid.empty())
             f.emplace_back("SESSION_ID", sid);
         if (!report.stragglers.empty())
@@ -309,8 +308,7 @@ void Enforcer::after_kill(const std::string& user, const std::string& jti, usec_
             continue;
         const Grant* sg = g ? g : grants_.find(s.grant_id);
         audit(AuditEvent::SessionKilled, "lockboxd", sg ? &sg->claims : nullptr,
-              "session " + s.id + " of " + user + " ended, " + when,
-              fields_for(s.id));
+              "session " + s.id + " of " + user + " ended, " + when, fields_for(s.id));
         sessions_.remove(s.id);
         if (on_session_killed)
             on_session_killed(s.id, s.grant_id);
@@ -345,15 +343,13 @@ lockbox::Result<std::string> Enforcer::install(std::string_view token, const std
         // filed the grant under lets an auditor find the request it came from.
         if (!claims && lockbox::is_valid_uuid(claimed_id))
             fields.emplace_back("REQUEST_ID", claimed_id);
-        audit(AuditEvent::GrantRefused, actor, claims, "grant refused (" + verdict + "): " + detail,
-              std::move(fields));
+        audit(AuditEvent::GrantRefused, actor, claims, "grant refused (" + verdict + "): " + detail, std::move(fields));
         return lockbox::make_error(code, verdict + ": " + detail);
     };
     if (!verifier_)
         return lockbox::make_error(lockbox::Errc::Internal, "no verifier loaded");
-    auto check = verifier_->verify_ignoring_time(token, [this](const std::string& jti) {
-        return grants_.is_revoked(jti);
-    });
+    auto check =
+        verifier_->verify_ignoring_time(token, [this](const std::string& jti) { return grants_.is_revoked(jti); });
     bool signed_ok = check.verdict != lockbox::GrantVerdict::Malformed &&
                      check.verdict != lockbox::GrantVerdict::BadSignature &&
                      check.verdict != lockbox::GrantVerdict::UnknownKey;
@@ -391,8 +387,9 @@ lockbox::Result<std::string> Enforcer::install(std::string_view token, const std
     g.state = GrantState::Installed;
     grants_.insert(std::move(g), now);
     persist_grants();
-    audit(AuditEvent::GrantInstalled, actor, &c, "grant " + c.jti + " for " + c.sub + " installed, window " +
-          lockbox::format_rfc3339(c.nbf) + " to " + lockbox::format_rfc3339(c.exp),
+    audit(AuditEvent::GrantInstalled, actor, &c,
+          "grant " + c.jti + " for " + c.sub + " installed, window " + lockbox::format_rfc3339(c.nbf) + " to " +
+              lockbox::format_rfc3339(c.exp),
           {{"SOURCE", source}});
     if (on_grant_changed)
         on_grant_changed(c.jti, "installed");
@@ -539,10 +536,10 @@ lockbox::Status Enforcer::kill_session(const std::string& id, const std::string&
     // Other sessions of the engineer stay. The audit session holds what escaped
     // with setsid; it is only usable when no other session shares it.
     SessionScope scope;
-    bool audit_unique = copy.audit_session != UINT32_MAX &&
-                        std::none_of(mine.begin(), mine.end(), [&](const Session& o) {
-                            return o.id != copy.id && o.audit_session == copy.audit_session;
-                        });
+    bool audit_unique =
+        copy.audit_session != UINT32_MAX && std::none_of(mine.begin(), mine.end(), [&](const Session& o) {
+            return o.id != copy.id && o.audit_session == copy.audit_session;
+        });
     if (audit_unique)
         scope.audit_session = copy.audit_session;
     else if (copy.pid > 0)
@@ -574,8 +571,8 @@ std::string Enforcer::authorized_keys(const std::string& user) {
                 stamp += ch;
         stamp += 'Z';
         for (const auto& key : g->claims.ssh_keys)
-            out += config_.key_options + (config_.key_options.empty() ? "" : ",") + "expiry-time=\"" + stamp +
-                   "\" " + key + "\n";
+            out += config_.key_options + (config_.key_options.empty() ? "" : ",") + "expiry-time=\"" + stamp + "\" " +
+                   key + "\n";
     }
     return out;
 }

@@ -67,8 +67,8 @@ public:
     lockbox::Result<std::string> install(std::string_view token, const std::string& actor, const std::string& source,
                                          const std::string& claimed_id = {});
     // Full list from the approval service: installs new grants, revokes listed ids.
-    void sync(const std::vector<std::pair<std::string, std::string>>& grants,
-              const std::vector<std::string>& revoked, const std::string& actor);
+    void sync(const std::vector<std::pair<std::string, std::string>>& grants, const std::vector<std::string>& revoked,
+              const std::string& actor);
     // Code "not-found" for an id never seen (the id is still remembered as revoked).
     lockbox::Status revoke(const std::string& jti, const std::string& reason, const std::string& actor);
 
@@ -190,7 +190,7 @@ private:
     };
     std::map<std::string, NameVerdict> names_ours_;  // positive answers, see name_check_ttl
     std::string names_ours_stamp_;                   // local_account_files_stamp() they were taken under
-    bool nss_publish_failed_ = false;                       // retried at every tick()
+    bool nss_publish_failed_ = false;                // retried at every tick()
 };
 
 }  // namespace lockboxd

@@ -104,15 +104,16 @@ lockbox::Result<EnforcerState> Enforcer::open_store(const std::string& dir) {
     audit_damaged(why, *moved, sweep);
     auto fresh = load_store(dir);
     if (!fresh)
-        return lockbox::make_error(fresh.error().code, "cannot start a new state after " + why + ": " +
-                                                           fresh.error().message);
+        return lockbox::make_error(fresh.error().code,
+                                   "cannot start a new state after " + why + ": " + fresh.error().message);
     return fresh;
 }
 
 void Enforcer::audit_damaged(const std::string& why, const std::string& moved_to, const RangeSweep& sweep) {
     std::string message = why + "; " + (moved_to.empty() ? "nothing kept" : "kept as " + moved_to) +
                           "; every process in the lockbox uid range ended (" + std::to_string(sweep.pids.size()) +
-                          (sweep.pids.size() >= MAX_REPORTED_PIDS ? " or more" : "") + " processes); no engineer is admitted until grants are re-imported or resynced";
+                          (sweep.pids.size() >= MAX_REPORTED_PIDS ? " or more" : "") +
+                          " processes); no engineer is admitted until grants are re-imported or resynced";
     if (!sweep.complete)
         message += "; processes were still starting in the range after the last pass";
     audit(AuditEvent::StateDamaged, "lockboxd", nullptr, std::move(message),

@@ -66,10 +66,10 @@ size_t Enforcer::reload_trusted_keys(const std::string& trigger) {
         if (was_active && !grants_.has_active_grant(g->claims.sub, now))
             end_access(g->claims.sub, jti, now, "key-withdrawn");
         nss_dirty |= was_active;
-        audit(AuditEvent::GrantUntrusted, "lockboxd", &g->claims,
-              "grant " + jti + " for " + g->claims.sub + " dropped: its signing key " + g->kid +
-                  " is no longer trusted",
-              {{"KID", g->kid}, {"REASON", "key-withdrawn"}, {"TRIGGER", trigger}});
+        audit(
+            AuditEvent::GrantUntrusted, "lockboxd", &g->claims,
+            "grant " + jti + " for " + g->claims.sub + " dropped: its signing key " + g->kid + " is no longer trusted",
+            {{"KID", g->kid}, {"REASON", "key-withdrawn"}, {"TRIGGER", trigger}});
         if (on_grant_changed)
             on_grant_changed(jti, "revoked");
     }

@@ -189,18 +189,19 @@ int method_status(sd_bus_message* m, void* userdata, sd_bus_error* /*e*/) {
 
 const sd_bus_vtable enforcer_vtable[] = {
     SD_BUS_VTABLE_START(0),
-    SD_BUS_METHOD_WITH_NAMES("CheckAccess", "ssss", SD_BUS_PARAM(user) SD_BUS_PARAM(service) SD_BUS_PARAM(rhost)
-                             SD_BUS_PARAM(tty), "bsst", SD_BUS_PARAM(allowed) SD_BUS_PARAM(reason)
-                             SD_BUS_PARAM(grant_id) SD_BUS_PARAM(expires_usec), method_check_access,
-                             SD_BUS_VTABLE_UNPRIVILEGED),
-    SD_BUS_METHOD_WITH_NAMES("OpenSession", "susss", SD_BUS_PARAM(user) SD_BUS_PARAM(pid) SD_BUS_PARAM(tty)
-                             SD_BUS_PARAM(rhost) SD_BUS_PARAM(logind_session), "ssst", SD_BUS_PARAM(session_id)
-                             SD_BUS_PARAM(grant_id) SD_BUS_PARAM(ticket) SD_BUS_PARAM(expires_usec),
-                             method_open_session, SD_BUS_VTABLE_UNPRIVILEGED),
+    SD_BUS_METHOD_WITH_NAMES(
+        "CheckAccess", "ssss", SD_BUS_PARAM(user) SD_BUS_PARAM(service) SD_BUS_PARAM(rhost) SD_BUS_PARAM(tty), "bsst",
+        SD_BUS_PARAM(allowed) SD_BUS_PARAM(reason) SD_BUS_PARAM(grant_id) SD_BUS_PARAM(expires_usec),
+        method_check_access, SD_BUS_VTABLE_UNPRIVILEGED),
+    SD_BUS_METHOD_WITH_NAMES(
+        "OpenSession", "susss",
+        SD_BUS_PARAM(user) SD_BUS_PARAM(pid) SD_BUS_PARAM(tty) SD_BUS_PARAM(rhost) SD_BUS_PARAM(logind_session), "ssst",
+        SD_BUS_PARAM(session_id) SD_BUS_PARAM(grant_id) SD_BUS_PARAM(ticket) SD_BUS_PARAM(expires_usec),
+        method_open_session, SD_BUS_VTABLE_UNPRIVILEGED),
     SD_BUS_METHOD_WITH_NAMES("CloseSession", "s", SD_BUS_PARAM(session_id), "", , method_close_session,
                              SD_BUS_VTABLE_UNPRIVILEGED),
-    SD_BUS_METHOD_WITH_NAMES("ImportGrant", "s", SD_BUS_PARAM(token), "s", SD_BUS_PARAM(grant_id),
-                             method_import_grant, SD_BUS_VTABLE_UNPRIVILEGED),
+    SD_BUS_METHOD_WITH_NAMES("ImportGrant", "s", SD_BUS_PARAM(token), "s", SD_BUS_PARAM(grant_id), method_import_grant,
+                             SD_BUS_VTABLE_UNPRIVILEGED),
     SD_BUS_METHOD_WITH_NAMES("RevokeGrant", "ss", SD_BUS_PARAM(grant_id) SD_BUS_PARAM(reason), "", ,
                              method_revoke_grant, SD_BUS_VTABLE_UNPRIVILEGED),
     SD_BUS_METHOD_WITH_NAMES("ListGrants", "", , "s", SD_BUS_PARAM(json_array), method_list_grants,

@@ -219,7 +219,8 @@ lockbox::Status EnforcerStore::prepare() {
               "exp = excluded.exp"},
              {&delete_grant_, "DELETE FROM grants WHERE jti = ?"},
              {&put_revoked_, "INSERT OR IGNORE INTO revoked (jti) VALUES (?)"},
-             {&put_uid_, "INSERT INTO uids (name, uid) VALUES (?, ?) ON CONFLICT (name) DO UPDATE SET uid = excluded.uid"},
+             {&put_uid_,
+              "INSERT INTO uids (name, uid) VALUES (?, ?) ON CONFLICT (name) DO UPDATE SET uid = excluded.uid"},
              {&put_session_,
               "INSERT OR REPLACE INTO sessions (id, user, uid, pid, tty, rhost, logind_session, grant_id, "
               "audit_session, opened_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"},

@@ -26,8 +26,8 @@ void ForgedSignalAudit::refused(sd_bus_message* m, const std::string& reason) {
     p->sender = bus_name_text(sd_bus_message_get_sender(m));
     p->signal = bus_name_text(sd_bus_message_get_member(m));
     p->reason = reason;
-    p->message = "ignoring " + p->signal + " from " + (p->sender.empty() ? "?" : p->sender) + " (forged: " +
-                 reason + ")";
+    p->message =
+        "ignoring " + p->signal + " from " + (p->sender.empty() ? "?" : p->sender) + " (forged: " + reason + ")";
     lockbox::usec_t now = lockbox::monotonic_now();
     if (now - window_start_ >= WINDOW) {
         flush();
@@ -44,9 +44,9 @@ void ForgedSignalAudit::refused(sd_bus_message* m, const std::string& reason) {
         return;
     }
     sd_bus_slot* slot = nullptr;
-    int r = sd_bus_call_method_async(bus_, &slot, "org.freedesktop.DBus", "/org/freedesktop/DBus",
-                                     "org.freedesktop.DBus", "GetConnectionCredentials", on_credentials, p.get(),
-                                     "s", p->sender.c_str());
+    int r =
+        sd_bus_call_method_async(bus_, &slot, "org.freedesktop.DBus", "/org/freedesktop/DBus", "org.freedesktop.DBus",
+                                 "GetConnectionCredentials", on_credentials, p.get(), "s", p->sender.c_str());
     if (r < 0) {
         emit(*p, "", "");
         return;

@@ -7,10 +7,14 @@ namespace lockboxd {
 
 const char* grant_state_name(GrantState s) {
     switch (s) {
-    case GrantState::Installed: return "installed";
-    case GrantState::Active: return "active";
-    case GrantState::Revoked: return "revoked";
-    case GrantState::Completed: return "completed";
+    case GrantState::Installed:
+        return "installed";
+    case GrantState::Active:
+        return "active";
+    case GrantState::Revoked:
+        return "revoked";
+    case GrantState::Completed:
+        return "completed";
     }
     return "unknown";
 }
@@ -24,14 +28,22 @@ std::optional<GrantState> parse_grant_state(std::string_view s) {
 
 const char* access_reason_name(AccessReason r) {
     switch (r) {
-    case AccessReason::Allowed: return "allowed";
-    case AccessReason::NoGrant: return "no-grant";
-    case AccessReason::NotYetValid: return "not-yet-valid";
-    case AccessReason::Expired: return "expired";
-    case AccessReason::Revoked: return "revoked";
-    case AccessReason::WrongHost: return "wrong-host";
-    case AccessReason::NotManaged: return "not-managed";
-    case AccessReason::NameConflict: return "name-conflict";
+    case AccessReason::Allowed:
+        return "allowed";
+    case AccessReason::NoGrant:
+        return "no-grant";
+    case AccessReason::NotYetValid:
+        return "not-yet-valid";
+    case AccessReason::Expired:
+        return "expired";
+    case AccessReason::Revoked:
+        return "revoked";
+    case AccessReason::WrongHost:
+        return "wrong-host";
+    case AccessReason::NotManaged:
+        return "not-managed";
+    case AccessReason::NameConflict:
+        return "name-conflict";
     }
     return "no-grant";
 }
@@ -39,9 +51,9 @@ const char* access_reason_name(AccessReason r) {
 GrantRegistry::GrantRegistry(GrantPolicy policy) : policy_(std::move(policy)) {
     // Longest lead first, so warnings_sent walks toward exp.
     std::sort(policy_.warn_before.begin(), policy_.warn_before.end(), std::greater<>());
-    policy_.warn_before.erase(std::remove_if(policy_.warn_before.begin(), policy_.warn_before.end(),
-                                             [](usec_t w) { return w <= 0; }),
-                              policy_.warn_before.end());
+    policy_.warn_before.erase(
+        std::remove_if(policy_.warn_before.begin(), policy_.warn_before.end(), [](usec_t w) { return w <= 0; }),
+        policy_.warn_before.end());
 }
 
 const Grant* GrantRegistry::find(const std::string& jti) const {
@@ -135,8 +147,7 @@ void GrantRegistry::process(Grant& g, usec_t now, std::vector<GrantEvent>& out) 
         if (now >= c.nbf - policy_.clock_skew) {
             g.state = GrantState::Active;
             g.warnings_sent = 0;
-            while (g.warnings_sent < policy_.warn_before.size() &&
-                   now >= c.exp - policy_.warn_before[g.warnings_sent])
+            while (g.warnings_sent < policy_.warn_before.size() && now >= c.exp - policy_.warn_before[g.warnings_sent])
                 g.warnings_sent++;
             out.push_back({GrantEventKind::Activated, c.jti, 0, false});
         }
@@ -150,8 +161,7 @@ void GrantRegistry::process(Grant& g, usec_t now, std::vector<GrantEvent>& out) 
         }
         // Only the latest due warning is worth a terminal line.
         std::optional<usec_t> lead;
-        while (g.warnings_sent < policy_.warn_before.size() &&
-               now >= c.exp - policy_.warn_before[g.warnings_sent])
+        while (g.warnings_sent < policy_.warn_before.size() && now >= c.exp - policy_.warn_before[g.warnings_sent])
             lead = policy_.warn_before[g.warnings_sent++];
         // No warning when another grant of theirs carries access past this end.
         if (lead && !has_active_grant(c.sub, end_of(g), c.jti))
@@ -186,8 +196,7 @@ std::optional<usec_t> GrantRegistry::next_deadline() const {
 }
 
 bool GrantRegistry::is_live(const Grant& g, usec_t now) const {
-    return g.state == GrantState::Active && now < end_of(g) &&
-           now >= g.claims.nbf - policy_.clock_skew;
+    return g.state == GrantState::Active && now < end_of(g) && now >= g.claims.nbf - policy_.clock_skew;
 }
 
 AccessAnswer GrantRegistry::access(const std::string& user, usec_t now) const {

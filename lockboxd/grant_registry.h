@@ -27,11 +27,11 @@ std::optional<GrantState> parse_grant_state(std::string_view s);
 struct Grant {
     std::string token;
     lockbox::GrantClaims claims;
-    std::string kid;            // the trusted key that signed it (k4.pid.…)
+    std::string kid;  // the trusted key that signed it (k4.pid.…)
     GrantState state = GrantState::Installed;
     usec_t installed_at = 0;
-    usec_t ended_at = 0;        // when revoked or completed
-    size_t warnings_sent = 0;   // index into GrantPolicy::warn_before
+    usec_t ended_at = 0;       // when revoked or completed
+    size_t warnings_sent = 0;  // index into GrantPolicy::warn_before
 };
 
 struct GrantPolicy {

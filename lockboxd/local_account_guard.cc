@@ -120,8 +120,10 @@ lockbox::Status check_no_local_account(const std::string& name, uid_t uid, const
         int error = 0;
         bool answered = false;
     };
-    Question q[4] = {{"the user name " + name}, {"the uid " + std::to_string(uid)},
-                     {"the group name " + name}, {"the gid " + std::to_string(uid)}};
+    Question q[4] = {{"the user name " + name},
+                     {"the uid " + std::to_string(uid)},
+                     {"the group name " + name},
+                     {"the gid " + std::to_string(uid)}};
     q[0].answered = lookup<struct passwd>(nss.getpwnam_r, name.c_str(), &q[0].found, &q[0].error);
     q[1].answered = lookup<struct passwd>(nss.getpwuid_r, uid, &q[1].found, &q[1].error);
     q[2].answered = lookup<struct group>(nss.getgrnam_r, name.c_str(), &q[2].found, &q[2].error);

@@ -6,10 +6,10 @@
 
 namespace lockboxd {
 
-using lockbox::log_error;
-using lockbox::log_warning;
-using lockbox::log_notice;
-using lockbox::log_info;
 using lockbox::log_debug;
+using lockbox::log_error;
+using lockbox::log_info;
+using lockbox::log_notice;
+using lockbox::log_warning;
 
 }  // namespace lockboxd

@@ -12,9 +12,7 @@ std::string engineer_home(const lockbox::Config& config, const std::string& name
     return config.home_base + "/" + name;
 }
 
-std::string engineer_shell(const lockbox::Config& config) {
-    return config.record ? config.record_shell : config.shell;
-}
+std::string engineer_shell(const lockbox::Config& config) { return config.record ? config.record_shell : config.shell; }
 
 NssRecords build_nss_records(const std::vector<NssEngineer>& engineers, const lockbox::Config& config) {
     std::map<std::string, const NssEngineer*> latest;

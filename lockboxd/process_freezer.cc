@@ -42,7 +42,9 @@ lockbox::UniqueFd claim(pid_t pid, const PidMatch& match) {
 }
 
 bool exited(const lockbox::UniqueFd& pidfd) {
-    struct pollfd p {pidfd.get(), POLLIN, 0};
+    struct pollfd p {
+        pidfd.get(), POLLIN, 0
+    };
     return ::poll(&p, 1, 0) != 0;  // readable (exited), or an error: either way not running
 }
 

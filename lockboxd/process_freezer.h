@@ -40,8 +40,8 @@ using Claimed = std::map<pid_t, lockbox::UniqueFd>;
 
 struct FreezeRound {
     std::vector<pid_t> pids;  // every process this round stopped
-    size_t killed = 0;    // processes stopped, then sent SIGKILL
-    size_t passes = 0;    // scans made to reach a fixed point (1 when nothing forked)
+    size_t killed = 0;        // processes stopped, then sent SIGKILL
+    size_t passes = 0;        // scans made to reach a fixed point (1 when nothing forked)
     bool converged = false;
 };
 // One round as above, starting from live (the caller's scan). Processes in

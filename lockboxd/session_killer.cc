@@ -50,7 +50,9 @@ lockbox::Status end_processes_of_uid_now(uid_t uid) {
         if (live.empty())
             return {};
         freeze_then_kill(std::move(live), scan, of_uid(uid), claimed);
-        struct timespec ts {0, POLL_USEC * 1000};
+        struct timespec ts {
+            0, POLL_USEC * 1000
+        };
         nanosleep(&ts, nullptr);
     }
     return lockbox::make_error(lockbox::Errc::ProcessFailed,
@@ -97,10 +99,10 @@ private:
 struct SessionKiller::Job {
     // Live pids now; adds pids the kill already turned into zombies to *dead.
     std::function<std::vector<pid_t>(std::vector<pid_t>* dead)> scan;
-    PidMatch match;  // still one of the job's processes (checked through a pidfd)
+    PidMatch match;   // still one of the job's processes (checked through a pidfd)
     Claimed claimed;  // killed, maybe still exiting
     uid_t uid = 0;
-    lockbox::usec_t started = 0;  // monotonic
+    lockbox::usec_t started = 0;     // monotonic
     lockbox::usec_t started_at = 0;  // realtime, for the report
     lockbox::usec_t first_kill_sent_at = 0;
     size_t rounds = 0;
@@ -174,7 +176,9 @@ void SessionKiller::step(const std::string& key) {
         Job& job = *it->second;
         if (!job.timer) {
             // No loop (unit tests without one): wait in place, bounded by the same limit.
-            struct timespec ts {0, static_cast<long>(wait * 1000)};
+            struct timespec ts {
+                0, static_cast<long>(wait * 1000)
+            };
             nanosleep(&ts, nullptr);
             continue;
         }

@@ -37,9 +37,9 @@ lockbox::Status end_processes_of_uid_now(uid_t uid);
 
 struct KillReport {
     uid_t uid = 0;
-    std::vector<pid_t> pids;         // every live process seen during the kill
-    std::vector<pid_t> stragglers;   // still alive when the killer gave up
-    lockbox::usec_t finished_at = 0; // realtime, when /proc first showed none left
+    std::vector<pid_t> pids;          // every live process seen during the kill
+    std::vector<pid_t> stragglers;    // still alive when the killer gave up
+    lockbox::usec_t finished_at = 0;  // realtime, when /proc first showed none left
     // Where the time went (realtime): the kill's start, the end of its first
     // round of SIGKILLs, and how many freeze-then-kill rounds it took.
     lockbox::usec_t started_at = 0;

@@ -46,9 +46,7 @@ lockbox::Status write_to_terminal(const std::string& tty, uid_t uid, const std::
     return {};
 }
 
-std::string terminal_device_path(const std::string& tty) {
-    return tty.starts_with("/dev/") ? tty : "/dev/" + tty;
-}
+std::string terminal_device_path(const std::string& tty) { return tty.starts_with("/dev/") ? tty : "/dev/" + tty; }
 
 std::string expiry_warning_text(const std::string& grant_id, long long seconds_left) {
     std::string when = seconds_left >= 120 ? std::to_string(seconds_left / 60) + " minutes"

@@ -9,8 +9,7 @@ namespace {
 static_assert(sizeof(lockbox_nss_cache_header) % LOCKBOX_NSS_CACHE_ALIGN == 0);
 
 // Checks one section against the file size; elem = 1 for the string table.
-bool section_ok(const lockbox_nss_cache_section& s, uint64_t elem, uint64_t max_count,
-                uint64_t size) {
+bool section_ok(const lockbox_nss_cache_section& s, uint64_t elem, uint64_t max_count, uint64_t size) {
     if (s.offset % LOCKBOX_NSS_CACHE_ALIGN != 0 || s.offset < sizeof(lockbox_nss_cache_header))
         return false;
     if (s.offset > size || s.count > max_count)
@@ -64,8 +63,7 @@ bool group_live(const CacheView* v, const lockbox_nss_cache_group* g, int64_t no
 // `match` confirms, or NONE. The step bound ends the walk in a corrupt table with
 // no empty slot.
 template <typename Match>
-uint32_t probe(const CacheView* v, const lockbox_nss_cache_section& slots, uint32_t hash,
-               uint32_t key, Match match) {
+uint32_t probe(const CacheView* v, const lockbox_nss_cache_section& slots, uint32_t hash, uint32_t key, Match match) {
     const auto* table = reinterpret_cast<const lockbox_nss_cache_slot*>(v->base + slots.offset);
     const uint64_t mask = slots.count - 1;
     uint64_t i = hash & mask;
@@ -100,19 +98,16 @@ bool view_open(CacheView* v, const void* data, uint64_t size) {
         return false;
     const auto* h = static_cast<const lockbox_nss_cache_header*>(data);
     if (memcmp(h->magic, LOCKBOX_NSS_CACHE_MAGIC, LOCKBOX_NSS_CACHE_MAGIC_SIZE) != 0 ||
-        h->version != LOCKBOX_NSS_CACHE_VERSION ||
-        h->header_size != sizeof(lockbox_nss_cache_header) ||
+        h->version != LOCKBOX_NSS_CACHE_VERSION || h->header_size != sizeof(lockbox_nss_cache_header) ||
         h->byte_order != LOCKBOX_NSS_CACHE_BYTE_ORDER || h->file_size != size)
         return false;
     const uint64_t max = LOCKBOX_NSS_CACHE_MAX_RECORDS;
-    if (!section_ok(h->users, sizeof(lockbox_nss_cache_user), max, size) ||
-        !slots_ok(h->user_name_slots, size) || !slots_ok(h->user_id_slots, size) ||
-        !section_ok(h->groups, sizeof(lockbox_nss_cache_group), max, size) ||
+    if (!section_ok(h->users, sizeof(lockbox_nss_cache_user), max, size) || !slots_ok(h->user_name_slots, size) ||
+        !slots_ok(h->user_id_slots, size) || !section_ok(h->groups, sizeof(lockbox_nss_cache_group), max, size) ||
         !slots_ok(h->group_name_slots, size) || !slots_ok(h->group_id_slots, size) ||
         !section_ok(h->group_members, sizeof(uint32_t), max, size) ||
         !section_ok(h->memberships, sizeof(lockbox_nss_cache_membership), max, size) ||
-        !slots_ok(h->membership_slots, size) ||
-        !section_ok(h->membership_groups, sizeof(uint32_t), max, size) ||
+        !slots_ok(h->membership_slots, size) || !section_ok(h->membership_groups, sizeof(uint32_t), max, size) ||
         !section_ok(h->strings, 1, LOCKBOX_NSS_CACHE_MAX_SIZE, size))
         return false;
     const auto* base = static_cast<const uint8_t*>(data);
@@ -204,8 +199,7 @@ const lockbox_nss_cache_group* group_at(const CacheView* v, uint64_t index, int6
 uint64_t user_count(const CacheView* v) { return v->header->users.count; }
 uint64_t group_count(const CacheView* v) { return v->header->groups.count; }
 
-Fill fill_passwd(const CacheView* v, const lockbox_nss_cache_user* u, struct passwd* pw,
-                 char* buf, size_t buflen) {
+Fill fill_passwd(const CacheView* v, const lockbox_nss_cache_user* u, struct passwd* pw, char* buf, size_t buflen) {
     const char* name = string_at(v, u->name);
     const char* gecos = string_at(v, u->gecos);
     const char* home = string_at(v, u->home);
@@ -225,15 +219,13 @@ Fill fill_passwd(const CacheView* v, const lockbox_nss_cache_user* u, struct pas
     return Fill::ok;
 }
 
-Fill fill_group(const CacheView* v, const lockbox_nss_cache_group* g, struct group* gr,
-                char* buf, size_t buflen) {
+Fill fill_group(const CacheView* v, const lockbox_nss_cache_group* g, struct group* gr, char* buf, size_t buflen) {
     const auto* h = v->header;
     const char* name = string_at(v, g->name);
     if (!name || g->members_start > h->group_members.count ||
         g->members_count > h->group_members.count - g->members_start)
         return Fill::invalid;
-    const auto* members = reinterpret_cast<const uint32_t*>(v->base + h->group_members.offset) +
-                          g->members_start;
+    const auto* members = reinterpret_cast<const uint32_t*>(v->base + h->group_members.offset) + g->members_start;
     // gr_mem first, at pointer alignment; the strings follow it.
     size_t pad = (alignof(char*) - reinterpret_cast<uintptr_t>(buf) % alignof(char*)) % alignof(char*);
     size_t array = (static_cast<size_t>(g->members_count) + 1) * sizeof(char*);
@@ -257,8 +249,7 @@ Fill fill_group(const CacheView* v, const lockbox_nss_cache_group* g, struct gro
     return Fill::ok;
 }
 
-bool for_each_group_of(const CacheView* v, const char* member, int64_t now, GidVisitor fn,
-                       void* ctx) {
+bool for_each_group_of(const CacheView* v, const char* member, int64_t now, GidVisitor fn, void* ctx) {
     const auto* h = v->header;
     uint32_t hash = lockbox_nss_cache_hash_name(member);
     uint32_t found = probe(v, h->membership_slots, hash, hash, [&](uint32_t idx) {
@@ -269,8 +260,7 @@ bool for_each_group_of(const CacheView* v, const char* member, int64_t now, GidV
     if (!m || m->groups_start > h->membership_groups.count ||
         m->groups_count > h->membership_groups.count - m->groups_start)
         return true;
-    const auto* list = reinterpret_cast<const uint32_t*>(v->base + h->membership_groups.offset) +
-                       m->groups_start;
+    const auto* list = reinterpret_cast<const uint32_t*>(v->base + h->membership_groups.offset) + m->groups_start;
     for (uint32_t i = 0; i < m->groups_count; i++) {
         const auto* g = group_at(v, list[i], now);
         if (g && !fn(g->gid, ctx))

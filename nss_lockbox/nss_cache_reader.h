@@ -46,15 +46,12 @@ uint64_t group_count(const CacheView* v);
 
 enum class Fill { ok, erange, invalid };
 // Copies the record into the caller's buffer (glibc's getpwnam_r contract).
-Fill fill_passwd(const CacheView* v, const lockbox_nss_cache_user* u, struct passwd* pw,
-                 char* buf, size_t buflen);
-Fill fill_group(const CacheView* v, const lockbox_nss_cache_group* g, struct group* gr,
-                char* buf, size_t buflen);
+Fill fill_passwd(const CacheView* v, const lockbox_nss_cache_user* u, struct passwd* pw, char* buf, size_t buflen);
+Fill fill_group(const CacheView* v, const lockbox_nss_cache_group* g, struct group* gr, char* buf, size_t buflen);
 
 // Calls fn(gid, ctx) for every live group that lists `member`; stops when fn
 // returns false. Returns false if it stopped early.
 using GidVisitor = bool (*)(uint32_t gid, void* ctx);
-bool for_each_group_of(const CacheView* v, const char* member, int64_t now, GidVisitor fn,
-                       void* ctx);
+bool for_each_group_of(const CacheView* v, const char* member, int64_t now, GidVisitor fn, void* ctx);
 
 }  // namespace lockbox::nss

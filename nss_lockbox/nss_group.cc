@@ -83,20 +83,17 @@ bool add_gid(uint32_t gid, void* ctx) {
 
 using namespace lockbox::nss;
 
-LOCKBOX_NSS_EXPORT nss_status _nss_lockbox_getgrnam_r(const char* name, group* gr, char* buf,
-                                                      size_t buflen, int* errnop) {
+LOCKBOX_NSS_EXPORT nss_status _nss_lockbox_getgrnam_r(const char* name, group* gr, char* buf, size_t buflen,
+                                                      int* errnop) {
     if (!name_acceptable(name))
         return NSS_STATUS_NOTFOUND;
-    return lookup(gr, buf, buflen, errnop, [name](const CacheView* v, int64_t now) {
-        return find_group_by_name(v, name, now);
-    });
+    return lookup(gr, buf, buflen, errnop,
+                  [name](const CacheView* v, int64_t now) { return find_group_by_name(v, name, now); });
 }
 
-LOCKBOX_NSS_EXPORT nss_status _nss_lockbox_getgrgid_r(gid_t gid, group* gr, char* buf,
-                                                      size_t buflen, int* errnop) {
-    return lookup(gr, buf, buflen, errnop, [gid](const CacheView* v, int64_t now) {
-        return find_group_by_gid(v, gid, now);
-    });
+LOCKBOX_NSS_EXPORT nss_status _nss_lockbox_getgrgid_r(gid_t gid, group* gr, char* buf, size_t buflen, int* errnop) {
+    return lookup(gr, buf, buflen, errnop,
+                  [gid](const CacheView* v, int64_t now) { return find_group_by_gid(v, gid, now); });
 }
 
 LOCKBOX_NSS_EXPORT nss_status _nss_lockbox_setgrent(int /*stayopen*/) {
@@ -116,8 +113,7 @@ LOCKBOX_NSS_EXPORT nss_status _nss_lockbox_endgrent(void) {
     });
 }
 
-LOCKBOX_NSS_EXPORT nss_status _nss_lockbox_getgrent_r(group* gr, char* buf, size_t buflen,
-                                                      int* errnop) {
+LOCKBOX_NSS_EXPORT nss_status _nss_lockbox_getgrent_r(group* gr, char* buf, size_t buflen, int* errnop) {
     return with_errno_protected(errnop, [&](int* err) {
         if (!gr || !buf)
             return NSS_STATUS_NOTFOUND;
@@ -145,10 +141,8 @@ LOCKBOX_NSS_EXPORT nss_status _nss_lockbox_getgrent_r(group* gr, char* buf, size
     });
 }
 
-LOCKBOX_NSS_EXPORT nss_status _nss_lockbox_initgroups_dyn(const char* user, gid_t group_id,
-                                                          long* start, long* size,
-                                                          gid_t** groupsp, long limit,
-                                                          int* errnop) {
+LOCKBOX_NSS_EXPORT nss_status _nss_lockbox_initgroups_dyn(const char* user, gid_t group_id, long* start, long* size,
+                                                          gid_t** groupsp, long limit, int* errnop) {
     if (!name_acceptable(user) || !start || !size || !groupsp || *start < 0 || *size < *start)
         return NSS_STATUS_NOTFOUND;
     return with_errno_protected(errnop, [&](int* err) {

@@ -44,20 +44,17 @@ nss_status lookup(passwd* pw, char* buf, size_t buflen, int* errnop, Find find) 
 
 using namespace lockbox::nss;
 
-LOCKBOX_NSS_EXPORT nss_status _nss_lockbox_getpwnam_r(const char* name, passwd* pw, char* buf,
-                                                      size_t buflen, int* errnop) {
+LOCKBOX_NSS_EXPORT nss_status _nss_lockbox_getpwnam_r(const char* name, passwd* pw, char* buf, size_t buflen,
+                                                      int* errnop) {
     if (!name_acceptable(name))
         return NSS_STATUS_NOTFOUND;
-    return lookup(pw, buf, buflen, errnop, [name](const CacheView* v, int64_t now) {
-        return find_user_by_name(v, name, now);
-    });
+    return lookup(pw, buf, buflen, errnop,
+                  [name](const CacheView* v, int64_t now) { return find_user_by_name(v, name, now); });
 }
 
-LOCKBOX_NSS_EXPORT nss_status _nss_lockbox_getpwuid_r(uid_t uid, passwd* pw, char* buf,
-                                                      size_t buflen, int* errnop) {
-    return lookup(pw, buf, buflen, errnop, [uid](const CacheView* v, int64_t now) {
-        return find_user_by_uid(v, uid, now);
-    });
+LOCKBOX_NSS_EXPORT nss_status _nss_lockbox_getpwuid_r(uid_t uid, passwd* pw, char* buf, size_t buflen, int* errnop) {
+    return lookup(pw, buf, buflen, errnop,
+                  [uid](const CacheView* v, int64_t now) { return find_user_by_uid(v, uid, now); });
 }
 
 LOCKBOX_NSS_EXPORT nss_status _nss_lockbox_setpwent(int /*stayopen*/) {
@@ -77,8 +74,7 @@ LOCKBOX_NSS_EXPORT nss_status _nss_lockbox_endpwent(void) {
     });
 }
 
-LOCKBOX_NSS_EXPORT nss_status _nss_lockbox_getpwent_r(passwd* pw, char* buf, size_t buflen,
-                                                      int* errnop) {
+LOCKBOX_NSS_EXPORT nss_status _nss_lockbox_getpwent_r(passwd* pw, char* buf, size_t buflen, int* errnop) {
     return with_errno_protected(errnop, [&](int* err) {
         if (!pw || !buf)
             return NSS_STATUS_NOTFOUND;

@@ -14,19 +14,26 @@ std::string target_phrase(const Target& t) {
 }  // namespace
 
 std::string reason_text(const std::string& reason) {
-    if (reason == "no-grant") return "there is no approved grant for you on this host";
-    if (reason == "not-yet-valid") return "your grant is not valid yet";
-    if (reason == "expired") return "your grant has expired";
-    if (reason == "revoked") return "your grant was revoked";
-    if (reason == "wrong-host") return "your grant does not include this host";
-    if (reason == "not-managed") return "lockboxd does not manage this account";
-    if (reason == "name-conflict") return "this name belongs to another account on this host";
+    if (reason == "no-grant")
+        return "there is no approved grant for you on this host";
+    if (reason == "not-yet-valid")
+        return "your grant is not valid yet";
+    if (reason == "expired")
+        return "your grant has expired";
+    if (reason == "revoked")
+        return "your grant was revoked";
+    if (reason == "wrong-host")
+        return "your grant does not include this host";
+    if (reason == "not-managed")
+        return "lockboxd does not manage this account";
+    if (reason == "name-conflict")
+        return "this name belongs to another account on this host";
     return "access refused (" + reason + ")";
 }
 
 std::string denied_message(const Target& t, const std::string& reason) {
-    return "Lockbox: access for " + t.user + " needs " + target_phrase(t) +
-           ". No grant: " + reason_text(reason) + " (reason: " + reason + ").";
+    return "Lockbox: access for " + t.user + " needs " + target_phrase(t) + ". No grant: " + reason_text(reason) +
+           " (reason: " + reason + ").";
 }
 
 std::string unavailable_message(const Target& t) {
@@ -60,11 +67,9 @@ std::string format_local_and_utc(usec_t t) {
     return std::string(local_text, nl) + " (" + std::string(utc_text, nu) + ")";
 }
 
-std::string session_opened_message(const std::string& request_id, const std::string& ticket,
-                                   usec_t expires) {
-    return "Lockbox: access granted by request " + request_id + " (ticket " + ticket +
-           "). Access ends at " + format_local_and_utc(expires) +
-           "; your sessions are closed then.";
+std::string session_opened_message(const std::string& request_id, const std::string& ticket, usec_t expires) {
+    return "Lockbox: access granted by request " + request_id + " (ticket " + ticket + "). Access ends at " +
+           format_local_and_utc(expires) + "; your sessions are closed then.";
 }
 
 }  // namespace lockbox::pam

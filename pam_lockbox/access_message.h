@@ -26,8 +26,7 @@ std::string misconfigured_message(const Target& t);
 std::string session_refused_message(const Target& t);
 // Shown when a session opens: request id, ticket and when access ends, in local
 // time and UTC (the engineer and the customer are rarely in one time zone).
-std::string session_opened_message(const std::string& request_id, const std::string& ticket,
-                                   usec_t expires);
+std::string session_opened_message(const std::string& request_id, const std::string& ticket, usec_t expires);
 
 // A human sentence for a CheckAccess reason code; unknown codes are shown as is.
 std::string reason_text(const std::string& reason);

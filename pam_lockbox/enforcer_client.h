@@ -25,9 +25,9 @@ namespace lockbox::pam {
 //   "refused"      lockboxd answered with a D-Bus error (message carries its name)
 struct AccessVerdict {
     bool allowed = false;
-    std::string reason;       // "allowed", "no-grant", "expired", ...
+    std::string reason;  // "allowed", "no-grant", "expired", ...
     std::string grant_id;
-    usec_t expires = 0;       // µs since the epoch; 0 when not allowed
+    usec_t expires = 0;  // µs since the epoch; 0 when not allowed
 };
 
 struct SessionTicket {
@@ -53,8 +53,8 @@ public:
     // budget: total time for connecting and the one call that follows.
     static Result<EnforcerClient> connect(usec_t budget);
 
-    Result<AccessVerdict> check_access(const std::string& user, const std::string& service,
-                                       const std::string& rhost, const std::string& tty);
+    Result<AccessVerdict> check_access(const std::string& user, const std::string& service, const std::string& rhost,
+                                       const std::string& tty);
     Result<SessionTicket> open_session(const SessionInfo& session);
     Status close_session(const std::string& session_id);
 

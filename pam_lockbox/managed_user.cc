@@ -22,7 +22,8 @@ Result<bool> lookup(Entry* entry, std::vector<char>& buf, Lookup&& fn) {
     for (;;) {
         Entry* result = nullptr;
         int r = fn(entry, buf.data(), buf.size(), &result);
-        if (r == 0) return result != nullptr;
+        if (r == 0)
+            return result != nullptr;
         if (r != ERANGE)
             return (r == ENOENT || r == ESRCH) ? Result<bool>(false)
                                                : Result<bool>(make_error(Errc::NssLookupFailed, strerror(r)));
@@ -38,8 +39,10 @@ Result<bool> in_group(const std::string& user, gid_t primary, const std::string&
     auto found = lookup(&gr, buf, [&](struct group* g, char* b, size_t n, struct group** out) {
         return getgrnam_r(group.c_str(), g, b, n, out);
     });
-    if (!found) return found.error();
-    if (!*found) return false;  // no such group: nobody is in it
+    if (!found)
+        return found.error();
+    if (!*found)
+        return false;  // no such group: nobody is in it
     gid_t wanted = gr.gr_gid;
 
     int count = 64;
@@ -56,37 +59,46 @@ Result<bool> in_group(const std::string& user, gid_t primary, const std::string&
         count = n;
     }
     for (gid_t g : groups)
-        if (g == wanted) return true;
+        if (g == wanted)
+            return true;
     return false;
 }
 
 }  // namespace
 
-Result<Membership> classify_user(const std::string& user, const Config& config,
-                                 const std::string& gate_group) {
+Result<Membership> classify_user(const std::string& user, const Config& config, const std::string& gate_group) {
     struct passwd pw {};
     std::vector<char> buf;
     auto found = lookup(&pw, buf, [&](struct passwd* p, char* b, size_t n, struct passwd** out) {
         return getpwnam_r(user.c_str(), p, b, n, out);
     });
-    if (!found) return found.error();
-    if (!*found) return Membership::unmanaged;
+    if (!found)
+        return found.error();
+    if (!*found)
+        return Membership::unmanaged;
     // root is never gated: a broken config must not be able to lock out the host.
-    if (pw.pw_uid == 0) return Membership::unmanaged;
-    if (pw.pw_uid >= config.uid_min && pw.pw_uid <= config.uid_max) return Membership::lockbox_range;
+    if (pw.pw_uid == 0)
+        return Membership::unmanaged;
+    if (pw.pw_uid >= config.uid_min && pw.pw_uid <= config.uid_max)
+        return Membership::lockbox_range;
     if (!gate_group.empty()) {
         auto member = in_group(user, pw.pw_gid, gate_group);
-        if (!member) return member.error();
-        if (*member) return Membership::gate_group;
+        if (!member)
+            return member.error();
+        if (*member)
+            return Membership::gate_group;
     }
     return Membership::unmanaged;
 }
 
 const char* membership_name(Membership m) {
     switch (m) {
-        case Membership::lockbox_range: return "lockbox account";
-        case Membership::gate_group: return "gate_group member";
-        case Membership::unmanaged: break;
+    case Membership::lockbox_range:
+        return "lockbox account";
+    case Membership::gate_group:
+        return "gate_group member";
+    case Membership::unmanaged:
+        break;
     }
     return "unmanaged";
 }

@@ -21,8 +21,7 @@ enum class Membership {
 // account the login fails before or after us anyway. Errors ("nss") mean the
 // lookup itself failed (e.g. ERANGE loops); the caller fails closed only if the
 // user could be ours.
-Result<Membership> classify_user(const std::string& user, const Config& config,
-                                 const std::string& gate_group);
+Result<Membership> classify_user(const std::string& user, const Config& config, const std::string& gate_group);
 
 const char* membership_name(Membership m);
 

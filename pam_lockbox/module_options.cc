@@ -30,11 +30,13 @@ Result<usec_t> parse_timeout(std::string_view value) {
 // Local group names as groupadd accepts them, plus upper case and dots that
 // directory-backed groups use; nothing that could split a log line.
 bool is_valid_group_name(std::string_view name) {
-    if (name.empty() || name.size() > 64 || name.front() == '-') return false;
+    if (name.empty() || name.size() > 64 || name.front() == '-')
+        return false;
     for (char c : name) {
-        bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
-                  (c >= '0' && c <= '9') || c == '_' || c == '-' || c == '.';
-        if (!ok) return false;
+        bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_' || c == '-' ||
+                  c == '.';
+        if (!ok)
+            return false;
     }
     return true;
 }
@@ -44,7 +46,8 @@ bool is_valid_group_name(std::string_view name) {
 Result<ModuleOptions> parse_module_options(int argc, const char** argv) {
     ModuleOptions options;
     for (int i = 0; i < argc; ++i) {
-        if (argv == nullptr || argv[i] == nullptr) continue;
+        if (argv == nullptr || argv[i] == nullptr)
+            continue;
         std::string_view arg(argv[i]);
         if (arg.size() > MAX_OPTION_VALUE)
             return make_error(Errc::BadConfig, "option longer than " + std::to_string(MAX_OPTION_VALUE) + " bytes");
@@ -52,7 +55,8 @@ Result<ModuleOptions> parse_module_options(int argc, const char** argv) {
             options.debug = true;
         } else if (arg.starts_with("timeout=")) {
             auto timeout = parse_timeout(arg.substr(8));
-            if (!timeout) return timeout.error();
+            if (!timeout)
+                return timeout.error();
             options.timeout = *timeout;
         } else if (arg.starts_with("config=")) {
             std::string_view path = arg.substr(7);
@@ -73,9 +77,11 @@ Result<ModuleOptions> parse_module_options(int argc, const char** argv) {
 }
 
 std::string resolve_config_path(const ModuleOptions& options) {
-    if (!options.config_path.empty()) return options.config_path;
+    if (!options.config_path.empty())
+        return options.config_path;
     const char* env = secure_getenv("LOCKBOX_CONFIG");
-    if (env != nullptr && env[0] == '/') return env;
+    if (env != nullptr && env[0] == '/')
+        return env;
     return LOCKBOX_CONFIG_PATH;
 }
 

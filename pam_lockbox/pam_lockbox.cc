@@ -49,17 +49,18 @@ void log(pam_handle_t* pamh, int priority, const std::string& text) {
     const void* user = nullptr;
     pam_get_item(pamh, PAM_SERVICE, &service);
     pam_get_item(pamh, PAM_USER, &user);
-    int r = sd_journal_send("MESSAGE=pam_lockbox(%s): %s", service ? static_cast<const char*>(service) : "?",
-                            text.c_str(), "PRIORITY=%i", priority, "SYSLOG_IDENTIFIER=pam_lockbox",
-                            "SYSLOG_FACILITY=%i", LOG_AUTHPRIV >> 3, "PAM_SERVICE=%s",
-                            service ? static_cast<const char*>(service) : "", "PAM_USER=%s",
-                            user ? static_cast<const char*>(user) : "", nullptr);
+    int r =
+        sd_journal_send("MESSAGE=pam_lockbox(%s): %s", service ? static_cast<const char*>(service) : "?", text.c_str(),
+                        "PRIORITY=%i", priority, "SYSLOG_IDENTIFIER=pam_lockbox", "SYSLOG_FACILITY=%i",
+                        LOG_AUTHPRIV >> 3, "PAM_SERVICE=%s", service ? static_cast<const char*>(service) : "",
+                        "PAM_USER=%s", user ? static_cast<const char*>(user) : "", nullptr);
     if (r < 0 || access("/run/systemd/journal/socket", F_OK) != 0)
         pam_syslog(pamh, priority, "%s", text.c_str());
 }
 
 void tell(const Request& req, int style, const std::string& text) {
-    if ((req.flags & PAM_SILENT) != 0) return;
+    if ((req.flags & PAM_SILENT) != 0)
+        return;
     if (style == PAM_ERROR_MSG)
         pam_error(req.pamh, "%s", text.c_str());
     else
@@ -68,13 +69,15 @@ void tell(const Request& req, int style, const std::string& text) {
 
 std::string item(pam_handle_t* pamh, int type) {
     const void* value = nullptr;
-    if (pam_get_item(pamh, type, &value) != PAM_SUCCESS || value == nullptr) return {};
+    if (pam_get_item(pamh, type, &value) != PAM_SUCCESS || value == nullptr)
+        return {};
     return printable(static_cast<const char*>(value), MAX_ITEM);
 }
 
 std::string local_host_name() {
     char buf[256] = {};
-    if (gethostname(buf, sizeof buf - 1) != 0) return {};
+    if (gethostname(buf, sizeof buf - 1) != 0)
+        return {};
     return buf;
 }
 
@@ -93,7 +96,8 @@ Result<ModuleOptions> options_for(pam_handle_t* pamh, int argc, const char** arg
 // nothing when the user is managed and the phase should go on.
 std::optional<int> prepare(Request& req, int argc, const char** argv) {
     auto options = options_for(req.pamh, argc, argv);
-    if (!options) return PAM_SERVICE_ERR;
+    if (!options)
+        return PAM_SERVICE_ERR;
     req.options = std::move(*options);
 
     const char* user = nullptr;
@@ -117,8 +121,8 @@ std::optional<int> prepare(Request& req, int argc, const char** argv) {
 
     auto membership = classify_user(req.user, ranges, req.options.gate_group);
     if (!membership) {
-        log(req.pamh, LOG_ERR, "cannot resolve user " + printable(req.user, 64) + ": " +
-                                   membership.error().message + "; refusing");
+        log(req.pamh, LOG_ERR,
+            "cannot resolve user " + printable(req.user, 64) + ": " + membership.error().message + "; refusing");
         return PAM_SERVICE_ERR;
     }
     req.membership = *membership;
@@ -130,13 +134,12 @@ std::optional<int> prepare(Request& req, int argc, const char** argv) {
 
     req.target.user = printable(req.user, 64);
     req.target.tenant = req.config ? printable(req.config->tenant, 64) : std::string();
-    req.target.host = req.config && !req.config->host_name.empty()
-                          ? printable(req.config->host_name, 253)
-                          : local_host_name();
+    req.target.host =
+        req.config && !req.config->host_name.empty() ? printable(req.config->host_name, 253) : local_host_name();
     if (!req.config) {
-        log(req.pamh, LOG_ERR, "refusing " + req.target.user + " (" + membership_name(req.membership) +
-                                   "): cannot read " + printable(path, MAX_SHOWN_TEXT) + ": " +
-                                   printable(req.config_error, MAX_SHOWN_TEXT));
+        log(req.pamh, LOG_ERR,
+            "refusing " + req.target.user + " (" + membership_name(req.membership) + "): cannot read " +
+                printable(path, MAX_SHOWN_TEXT) + ": " + printable(req.config_error, MAX_SHOWN_TEXT));
         return PAM_SERVICE_ERR;
     }
     return std::nullopt;
@@ -157,10 +160,9 @@ int decide_access(pam_handle_t* pamh, int flags, int argc, const char** argv, Ph
     std::string rhost = item(pamh, PAM_RHOST);
     std::string tty = item(pamh, PAM_TTY);
     auto client = EnforcerClient::connect(req.options.timeout);
-    auto verdict = client ? client->check_access(req.user, service, rhost, tty)
-                          : Result<AccessVerdict>(client.error());
-    const std::string who = req.target.user + " (" + membership_name(req.membership) + ", service " +
-                            service + (rhost.empty() ? "" : ", from " + rhost) + ")";
+    auto verdict = client ? client->check_access(req.user, service, rhost, tty) : Result<AccessVerdict>(client.error());
+    const std::string who = req.target.user + " (" + membership_name(req.membership) + ", service " + service +
+                            (rhost.empty() ? "" : ", from " + rhost) + ")";
     if (!verdict) {
         log(pamh, LOG_ERR,
             "denying " + who + ": lockboxd unavailable [" + errc_name(verdict.error().code) +
@@ -173,8 +175,8 @@ int decide_access(pam_handle_t* pamh, int flags, int argc, const char** argv, Ph
         tell(req, PAM_ERROR_MSG, denied_message(req.target, verdict->reason));
         return deny;
     }
-    log(pamh, LOG_INFO, "allowing " + who + " by grant " + verdict->grant_id + " until " +
-                            format_local_and_utc(verdict->expires));
+    log(pamh, LOG_INFO,
+        "allowing " + who + " by grant " + verdict->grant_id + " until " + format_local_and_utc(verdict->expires));
     return PAM_SUCCESS;
 }
 
@@ -185,7 +187,8 @@ int open_session(pam_handle_t* pamh, int flags, int argc, const char** argv) {
     req.pamh = pamh;
     req.flags = flags;
     if (auto done = prepare(req, argc, argv)) {
-        if (*done == PAM_IGNORE || req.membership == Membership::unmanaged) return *done;
+        if (*done == PAM_IGNORE || req.membership == Membership::unmanaged)
+            return *done;
         // A managed user whose session we cannot register must not get one.
         tell(req, PAM_ERROR_MSG, misconfigured_message(req.target));
         return PAM_SESSION_ERR;
@@ -224,16 +227,17 @@ int open_session(pam_handle_t* pamh, int flags, int argc, const char** argv) {
         if (pam_putenv(pamh, shell_env.c_str()) != PAM_SUCCESS)
             log(pamh, LOG_WARNING, "cannot pass " + shell_env + " to the recorded session");
     }
-    log(pamh, LOG_INFO, "session " + ticket->session_id + " of " + req.target.user +
-                            " opened under grant " + ticket->grant_id + " (ticket " + ticket->ticket +
-                            ") until " + format_local_and_utc(ticket->expires));
+    log(pamh, LOG_INFO,
+        "session " + ticket->session_id + " of " + req.target.user + " opened under grant " + ticket->grant_id +
+            " (ticket " + ticket->ticket + ") until " + format_local_and_utc(ticket->expires));
     tell(req, PAM_TEXT_INFO, session_opened_message(ticket->grant_id, ticket->ticket, ticket->expires));
     return PAM_SUCCESS;
 }
 
 int close_session(pam_handle_t* pamh, int argc, const char** argv) {
     auto options = options_for(pamh, argc, argv);
-    if (!options) return PAM_SERVICE_ERR;
+    if (!options)
+        return PAM_SERVICE_ERR;
     const void* data = nullptr;
     if (pam_get_data(pamh, SESSION_DATA_KEY, &data) != PAM_SUCCESS || data == nullptr)
         return PAM_IGNORE;  // we opened nothing in this handle
@@ -270,7 +274,6 @@ using namespace lockbox::pam;
 // The module is built with hidden visibility; only these five are made public,
 // and the version script keeps it so even if a header says otherwise.
 #define LOCKBOX_PAM_ENTRY extern "C" __attribute__((visibility("default"))) int
-
 
 LOCKBOX_PAM_ENTRY pam_sm_authenticate(pam_handle_t* pamh, int flags, int argc, const char** argv) {
     return guarded(pamh, [&] { return decide_access(pamh, flags, argc, argv, Phase::auth); });

@@ -4,11 +4,11 @@
 
 #include "error_code.h"
 
-#define assert_errc(actual, expected)                                                              \
-    do {                                                                                           \
-        const lockbox::Errc errc_actual_ = (actual);                                               \
-        const lockbox::Errc errc_expected_ = (expected);                                           \
-        if (errc_actual_ != errc_expected_)                                                        \
-            fail_msg("error code %s, expected %s", lockbox::errc_name(errc_actual_),               \
-                     lockbox::errc_name(errc_expected_));                                          \
+#define assert_errc(actual, expected)                                                \
+    do {                                                                             \
+        const lockbox::Errc errc_actual_ = (actual);                                 \
+        const lockbox::Errc errc_expected_ = (expected);                             \
+        if (errc_actual_ != errc_expected_)                                          \
+            fail_msg("error code %s, expected %s", lockbox::errc_name(errc_actual_), \
+                     lockbox::errc_name(errc_expected_));                            \
     } while (0)

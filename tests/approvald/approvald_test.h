@@ -40,11 +40,11 @@ inline Actor actor(const std::string& name, bool engineer, bool manager, bool ap
     a.approver = approver;
     return a;
 }
-inline Actor eve() { return actor("eve", true, false, false); }         // engineer
-inline Actor mallory() { return actor("mallory", true, false, false); } // another engineer
-inline Actor alice() { return actor("alice", false, true, false); }     // manager
-inline Actor bob() { return actor("bob", false, false, true); }         // approver
-inline Actor carol() { return actor("carol", false, true, true); }      // manager and approver
+inline Actor eve() { return actor("eve", true, false, false); }          // engineer
+inline Actor mallory() { return actor("mallory", true, false, false); }  // another engineer
+inline Actor alice() { return actor("alice", false, true, false); }      // manager
+inline Actor bob() { return actor("bob", false, false, true); }          // approver
+inline Actor carol() { return actor("carol", false, true, true); }       // manager and approver
 inline Actor nobody() { return actor("nobody", false, false, false); }
 inline Actor root() {
     Actor a = actor("root", false, false, false);

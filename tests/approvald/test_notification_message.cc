@@ -26,10 +26,10 @@ void test_approver_mail_carries_every_detail_and_how_to_approve(void**) {
     auto m = approver_mail(pending_approver(), config());
     assert_true(m.has_value());
     const std::string text = render_mail(*m, T0);
-    for (const char* needle : {"To: ciso@contoso.example, ops@contoso.example\n", "contoso", "INC-1234", "eve",
-                               "db01, db02.contoso.example", "2h", "disk full on db01",
-                               "lockboxctl request approve 3f1c2a9e-8b7d-4c6e-9a5f-1e2d3c4b5a69",
-                               "lockboxctl request deny", "alice"})
+    for (const char* needle :
+         {"To: ciso@contoso.example, ops@contoso.example\n", "contoso", "INC-1234", "eve", "db01, db02.contoso.example",
+          "2h", "disk full on db01", "lockboxctl request approve 3f1c2a9e-8b7d-4c6e-9a5f-1e2d3c4b5a69",
+          "lockboxctl request deny", "alice"})
         if (!strstr(text.c_str(), needle))
             fail_msg("approver mail lacks '%s':\n%s", needle, text.c_str());
     assert_non_null(strstr(m->subject.c_str(), "INC-1234"));

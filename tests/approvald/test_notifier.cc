@@ -45,9 +45,9 @@ Run run_commands(const std::string& command, size_t expected, usec_t timeout = 1
     sd_event_source* guard = nullptr;
     uint64_t now = 0;
     sd_event_now(event.get(), CLOCK_MONOTONIC, &now);
-    sd_event_add_time(event.get(), &guard, CLOCK_MONOTONIC, now + 20 * USEC_PER_SEC, 0,
-                      [](sd_event_source* s, uint64_t, void*) { return sd_event_exit(sd_event_source_get_event(s), 1); },
-                      nullptr);
+    sd_event_add_time(
+        event.get(), &guard, CLOCK_MONOTONIC, now + 20 * USEC_PER_SEC, 0,
+        [](sd_event_source* s, uint64_t, void*) { return sd_event_exit(sd_event_source_get_event(s), 1); }, nullptr);
     EventSourcePtr guard_owner(guard);
     for (size_t i = 0; i < expected; ++i)
         n.send(message(), T0);

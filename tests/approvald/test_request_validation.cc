@@ -66,7 +66,8 @@ void test_bad_host_names_are_refused(void**) {
     expect_refused(with([](NewRequest& n) { n.hosts = {"db01", "bad host"}; }), "hosts");
     expect_refused(with([](NewRequest& n) { n.hosts = {"-db01"}; }), "hosts");
     expect_refused(with([](NewRequest& n) { n.hosts = {"db01;rm"}; }), "hosts");
-    expect_refused(with([](NewRequest& n) { n.hosts = std::vector<std::string>{std::string(MAX_HOST_NAME + 1, 'a')}; }), "hosts");
+    expect_refused(with([](NewRequest& n) { n.hosts = std::vector<std::string>{std::string(MAX_HOST_NAME + 1, 'a')}; }),
+                   "hosts");
     expect_refused(with([](NewRequest& n) { n.hosts = {"db01", "db01"}; }), "twice");
     expect_refused(with([](NewRequest& n) { n.hosts = std::vector<std::string>(MAX_HOSTS + 1, "h"); }), "hosts");
 }
@@ -113,18 +114,12 @@ void test_ids_comments_and_state_filters(void**) {
 
 int main() {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_valid_request_passes),
-        cmocka_unit_test(test_duration_zero_is_refused),
-        cmocka_unit_test(test_duration_negative_is_refused),
-        cmocka_unit_test(test_duration_over_maximum_is_refused),
-        cmocka_unit_test(test_duration_on_approval),
-        cmocka_unit_test(test_unknown_tenant_is_refused),
-        cmocka_unit_test(test_bad_ticket_is_refused),
-        cmocka_unit_test(test_bad_host_names_are_refused),
-        cmocka_unit_test(test_bad_ssh_keys_are_refused),
-        cmocka_unit_test(test_bad_reason_is_refused),
-        cmocka_unit_test(test_bad_engineer_is_refused),
-        cmocka_unit_test(test_ids_comments_and_state_filters),
+        cmocka_unit_test(test_valid_request_passes),         cmocka_unit_test(test_duration_zero_is_refused),
+        cmocka_unit_test(test_duration_negative_is_refused), cmocka_unit_test(test_duration_over_maximum_is_refused),
+        cmocka_unit_test(test_duration_on_approval),         cmocka_unit_test(test_unknown_tenant_is_refused),
+        cmocka_unit_test(test_bad_ticket_is_refused),        cmocka_unit_test(test_bad_host_names_are_refused),
+        cmocka_unit_test(test_bad_ssh_keys_are_refused),     cmocka_unit_test(test_bad_reason_is_refused),
+        cmocka_unit_test(test_bad_engineer_is_refused),      cmocka_unit_test(test_ids_comments_and_state_filters),
     };
     return cmocka_run_group_tests(tests, nullptr, nullptr);
 }

@@ -29,14 +29,23 @@ Request approved() {
 Request in_state(RequestState s) {
     Request r = filed_by_eve();
     switch (s) {
-        case RequestState::PendingManager: return r;
-        case RequestState::PendingApprover: return at_pending_approver();
-        case RequestState::Approved: return approved();
-        case RequestState::Denied: return *deny_request(r, alice(), "no", policy(), T0 + 1);
-        case RequestState::Cancelled: return *cancel_request(r, eve(), T0 + 1);
-        case RequestState::Revoked: return *revoke_grant(approved(), bob(), "done", policy(), T0 + 200 * USEC_PER_SEC);
-        case RequestState::Expired: return *expire_if_due(r, T0 + 12 * HOUR);
-        default: fail_msg("state %s is not stored", state_name(s)); return r;
+    case RequestState::PendingManager:
+        return r;
+    case RequestState::PendingApprover:
+        return at_pending_approver();
+    case RequestState::Approved:
+        return approved();
+    case RequestState::Denied:
+        return *deny_request(r, alice(), "no", policy(), T0 + 1);
+    case RequestState::Cancelled:
+        return *cancel_request(r, eve(), T0 + 1);
+    case RequestState::Revoked:
+        return *revoke_grant(approved(), bob(), "done", policy(), T0 + 200 * USEC_PER_SEC);
+    case RequestState::Expired:
+        return *expire_if_due(r, T0 + 12 * HOUR);
+    default:
+        fail_msg("state %s is not stored", state_name(s));
+        return r;
     }
 }
 

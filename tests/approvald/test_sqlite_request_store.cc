@@ -181,8 +181,7 @@ void test_outbox_hands_out_unsent_entries_until_removed(void**) {
 off_t checkpointed_bytes(const Dir& d) {
     sqlite3* db = nullptr;
     assert_int_equal(sqlite3_open(d.db().c_str(), &db), SQLITE_OK);
-    assert_int_equal(sqlite3_wal_checkpoint_v2(db, nullptr, SQLITE_CHECKPOINT_TRUNCATE, nullptr, nullptr),
-                     SQLITE_OK);
+    assert_int_equal(sqlite3_wal_checkpoint_v2(db, nullptr, SQLITE_CHECKPOINT_TRUNCATE, nullptr, nullptr), SQLITE_OK);
     sqlite3_close(db);
     struct stat st {};
     assert_int_equal(stat(d.db().c_str(), &st), 0);
@@ -268,8 +267,7 @@ void test_migrations_record_the_schema_version(void**) {
     assert_string_equal(reinterpret_cast<const char*>(sqlite3_column_text(st, 0)), "wal");
     sqlite3_finalize(st);
     // A database written by a newer build is refused, not silently misread.
-    assert_int_equal(sqlite3_exec(db, "INSERT INTO schema_version VALUES (999)", nullptr, nullptr, nullptr),
-                     SQLITE_OK);
+    assert_int_equal(sqlite3_exec(db, "INSERT INTO schema_version VALUES (999)", nullptr, nullptr, nullptr), SQLITE_OK);
     sqlite3_close(db);
     auto again = SqliteRequestStore::open(d.db());
     assert_false(again.ok());
@@ -278,7 +276,10 @@ void test_migrations_record_the_schema_version(void**) {
 
 void test_reopen_does_not_rerun_migrations(void**) {
     Dir d;
-    { auto store = open_store(d); assert_true(store->insert(sample(), {}).ok()); }
+    {
+        auto store = open_store(d);
+        assert_true(store->insert(sample(), {}).ok());
+    }
     { auto store = open_store(d); }
     auto store = open_store(d);
     assert_int_equal(store->list(std::nullopt)->size(), 1);

@@ -87,14 +87,14 @@ void test_default_message_names_event_and_actor(void**) {
 
 void test_field_names_are_restricted_and_values_kept_verbatim(void**) {
     AuditRecord r(AuditEvent::CallRefused, "mallory");
-    r.field("reason", "line1\nline2 %s %n")       // newlines and '%' are data
-        .field("LOCKBOX_AUDIT_SESSION", "7")       // prefix not doubled
-        .field("bad name=x", "v")                  // '=' and ' ' cannot reach journald
-        .field("_PID", "1")                        // cannot forge a trusted field
-        .field("reason", "replaced")               // one value per field
-        .field("EVENT", "grant-issued")            // cannot rewrite the fixed fields
-        .field(std::string(100, 'x'), "long")      // journald's 64-character limit
-        .priority(99);                             // clamped to LOG_DEBUG
+    r.field("reason", "line1\nline2 %s %n")    // newlines and '%' are data
+        .field("LOCKBOX_AUDIT_SESSION", "7")   // prefix not doubled
+        .field("bad name=x", "v")              // '=' and ' ' cannot reach journald
+        .field("_PID", "1")                    // cannot forge a trusted field
+        .field("reason", "replaced")           // one value per field
+        .field("EVENT", "grant-issued")        // cannot rewrite the fixed fields
+        .field(std::string(100, 'x'), "long")  // journald's 64-character limit
+        .priority(99);                         // clamped to LOG_DEBUG
     auto f = r.fields();
     assert_fields(r, {
                          "MESSAGE_ID=5dd378befa4c49a381ec4117ef236175",

@@ -122,7 +122,8 @@ void test_every_added_key_is_read(void**) {
     Config c = parse_ok(
         "[Policy]\nKillGrace=5s\nKillLead=250ms\nWarnBefore=1m 15m 5m\nResyncInterval=20s\n"
         "[Keys]\nKeyOwner=1000\n"
-        "[Accounts]\nKeepHome=on\nKeyOptions=restrict,pty,port-forwarding\nRecordShell=/usr/local/bin/tlog-rec-session\n"
+        "[Accounts]\nKeepHome=on\nKeyOptions=restrict,pty,port-forwarding\nRecordShell=/usr/local/bin/"
+        "tlog-rec-session\n"
         "Record=off\n"
         "[Notify]\nMailDomain=example.com\nApprovers=a@example.com  b.c@sub.example.org\n"
         "[Paths]\nStateDir=/srv/lockbox/\n");
@@ -147,7 +148,7 @@ void test_every_added_key_is_read(void**) {
     assert_string_equal(c.mail_domain.c_str(), "example.com");
     assert_int_equal(c.approver_emails.size(), 2);
     assert_string_equal(c.approver_emails[1].c_str(), "b.c@sub.example.org");
-    assert_string_equal(c.state_dir.c_str(), "/srv/lockbox");  // trailing '/' dropped
+    assert_string_equal(c.state_dir.c_str(), "/srv/lockbox");       // trailing '/' dropped
     assert_string_equal(c.home_base.c_str(), "/srv/lockbox/home");  // follows StateDir
     assert_string_equal(c.approval_dir().c_str(), "/srv/lockbox/approval");
     assert_true(parse_ok("[Policy]\nWarnBefore=\n").warn_before.empty());
@@ -177,7 +178,7 @@ void test_booleans_accept_systemd_spellings(void**) {
     struct {
         const char* v;
         bool want;
-    } cases[] = {{"yes", true}, {"true", true}, {"1", true}, {"on", true}, {"YES", true},
+    } cases[] = {{"yes", true}, {"true", true},   {"1", true},  {"on", true},   {"YES", true},
                  {"no", false}, {"false", false}, {"0", false}, {"off", false}, {"Off", false}};
     for (const auto& c : cases)
         assert_int_equal(parse_ok(std::string("[Accounts]\nRecord=") + c.v + "\n").record, c.want);
@@ -204,7 +205,8 @@ void test_malformed_lines_name_file_line(void**) {
 }
 
 void test_every_problem_is_reported_in_one_pass(void**) {
-    parse_bad("[Host]\nTenant=Bad Tenant\n[Policy]\nMaxGrant=4\n[Nope]\n", {"test.conf:2", "test.conf:4", "test.conf:5"});
+    parse_bad("[Host]\nTenant=Bad Tenant\n[Policy]\nMaxGrant=4\n[Nope]\n",
+              {"test.conf:2", "test.conf:4", "test.conf:5"});
 }
 
 void test_durations_are_bounded(void**) {
@@ -360,10 +362,11 @@ void test_documented_example_loads_and_every_key_is_documented(void**) {
     assert_string_equal(c->tenant.c_str(), "contoso");
     std::string example = read_file(std::string(root) + "/docs/lockbox.conf.example");
     std::string reference = read_file(std::string(root) + "/docs/configuration.md");
-    const char* keys[] = {"Tenant", "Name", "MaxGrant", "PendingTimeout", "ClockSkew", "KillGrace", "KillLead", "WarnBefore",
-                          "TrustedDir", "SigningKey", "KeyOwner", "EngineerGroup", "ManagerGroup", "ApproverGroup",
-                          "UIDMin", "UIDMax", "Shell", "Record", "RecordShell", "HomeBase", "KeepHome",
-                          "KeyOptions", "Command", "Approvers", "MailDomain", "StateDir", "RuntimeDir"};
+    const char* keys[] = {"Tenant",       "Name",          "MaxGrant",   "PendingTimeout", "ClockSkew", "KillGrace",
+                          "KillLead",     "WarnBefore",    "TrustedDir", "SigningKey",     "KeyOwner",  "EngineerGroup",
+                          "ManagerGroup", "ApproverGroup", "UIDMin",     "UIDMax",         "Shell",     "Record",
+                          "RecordShell",  "HomeBase",      "KeepHome",   "KeyOptions",     "Command",   "Approvers",
+                          "MailDomain",   "StateDir",      "RuntimeDir"};
     for (const char* k : keys) {
         // Each documented key is accepted by the parser (an empty value may be
         // refused, but never as an unknown key).

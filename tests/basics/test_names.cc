@@ -52,8 +52,7 @@ std::string ssh_body(const std::vector<std::string>& parts) {
 const std::string K32(32, '\x07');
 const std::string POINT(65, '\x04');
 
-const std::string ED25519 =
-    "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIPxmjHe+4+LQSVFqUZ1JV3wC/i0lDzlS60FxaXRT1MzW";
+const std::string ED25519 = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIPxmjHe+4+LQSVFqUZ1JV3wC/i0lDzlS60FxaXRT1MzW";
 const std::string ECDSA256 =
     "ecdsa-sha2-nistp256 AAAAE2VjZHNhLXNoYTItbmlzdHAyNTYAAAAIbmlzdHAyNTYAAABBBMcpIpbPSakR+Xk/cn+Cu8JQB/"
     "E1LQcf0eg17h+Is8E04SiIDQjnwQxiE8fUK8ubqqPHxnohWnvh0d2oXTHCeg4=";
@@ -157,10 +156,10 @@ void test_reasons_are_printable_utf8_without_controls(void**) {
            {"cr\r", false},
            {"esc \x1b[2J", false},
            {"del\x7f", false},
-           {"c1 \xc2\x9b", false},              // U+009B CSI
-           {"overlong \xc0\xaf", false},        // '/' spelled in two bytes
-           {"surrogate \xed\xa0\x80", false},   // U+D800
-           {"too big \xf4\x90\x80\x80", false}, // U+110000
+           {"c1 \xc2\x9b", false},               // U+009B CSI
+           {"overlong \xc0\xaf", false},         // '/' spelled in two bytes
+           {"surrogate \xed\xa0\x80", false},    // U+D800
+           {"too big \xf4\x90\x80\x80", false},  // U+110000
            {"truncated \xe2\x82", false},
            {"stray \x80", false},
            {std::string("nul\0x", 5), false}},
@@ -191,22 +190,22 @@ void test_ssh_keys_refuse_bad_type_body_comment_and_size(void**) {
            {"ssh-ed25519", false},
            {"ssh-ed25519 ", false},
            {"ssh-dss " + ssh_body({"ssh-dss", "p", "q", "g", "y"}), false},  // retired type
-           {"ssh-ed25519 " + ssh_body({"ssh-rsa", "\x01", K32}), false},       // embedded type differs
-           {"ssh-ed25519 " + ssh_body({"ssh-ed25519"}), false},                // no key material
-           {"ssh-ed25519 " + ssh_body({"ssh-ed25519", ""}), false},            // empty key
+           {"ssh-ed25519 " + ssh_body({"ssh-rsa", "\x01", K32}), false},     // embedded type differs
+           {"ssh-ed25519 " + ssh_body({"ssh-ed25519"}), false},              // no key material
+           {"ssh-ed25519 " + ssh_body({"ssh-ed25519", ""}), false},          // empty key
            {"ssh-ed25519 " + ssh_body({"ssh-ed25519", std::string(31, 'k')}), false},
            {"ssh-ed25519 " + ssh_body({"ssh-ed25519", K32, "extra"}), false},  // trailing field
            {"ecdsa-sha2-nistp256 " + ssh_body({"ecdsa-sha2-nistp256", "nistp384", POINT}), false},
            {"sk-ssh-ed25519@openssh.com " + ssh_body({"sk-ssh-ed25519@openssh.com", K32}), false},
-           {"ssh-rsa " + body, false},                                 // stated type differs
-           {"ssh-ed25519  " + body, false},                            // two spaces
+           {"ssh-rsa " + body, false},       // stated type differs
+           {"ssh-ed25519  " + body, false},  // two spaces
            {"ssh-ed25519\t" + body, false},
-           {"command=\"x\" " + ED25519, false},                        // options prefix
-           {ED25519.substr(0, ED25519.size() - 1), false},             // truncated base64
-           {ED25519.substr(0, ED25519.size() - 4), false},             // decodes, but the key is cut short
+           {"command=\"x\" " + ED25519, false},                                   // options prefix
+           {ED25519.substr(0, ED25519.size() - 1), false},                        // truncated base64
+           {ED25519.substr(0, ED25519.size() - 4), false},                        // decodes, but the key is cut short
            {"ssh-ed25519 " + body.substr(0, 40) + "*" + body.substr(41), false},  // not base64
-           {ECDSA256.substr(0, ECDSA256.size() - 1), false},           // padding removed
-           {ECDSA256 + "=", false},                                    // extra padding
+           {ECDSA256.substr(0, ECDSA256.size() - 1), false},                      // padding removed
+           {ECDSA256 + "=", false},                                               // extra padding
            {ED25519 + " bad\ncomment", false},
            {ED25519 + "\n", false},
            {ED25519 + " tab\tcomment", false},

@@ -17,16 +17,24 @@ using namespace lockbox;
 namespace {
 
 void test_is_printable_accepts_ascii_and_utf8_text(void**) {
-    for (std::string ok : {"", "plain text", "INC:4711 ~!@#$%^&*()", "caf\xc3\xa9", "\xe2\x80\x94 dash",
-                           "\xf0\x9f\x94\x92 lock"})
+    for (std::string ok :
+         {"", "plain text", "INC:4711 ~!@#$%^&*()", "caf\xc3\xa9", "\xe2\x80\x94 dash", "\xf0\x9f\x94\x92 lock"})
         if (!is_printable(ok))
             fail_msg("is_printable(\"%s\") should be true", ok.c_str());
 }
 
 void test_is_printable_refuses_controls_and_broken_utf8(void**) {
     const std::vector<std::string> bad = {
-        std::string("a\0b", 3), "tab\there", "new\nline", "esc\x1b[2J", "del\x7f",
-        "c1 csi \xc2\x9b", "lone \xc3", "overlong \xc0\xaf", "surrogate \xed\xa0\x80", "\xff",
+        std::string("a\0b", 3),
+        "tab\there",
+        "new\nline",
+        "esc\x1b[2J",
+        "del\x7f",
+        "c1 csi \xc2\x9b",
+        "lone \xc3",
+        "overlong \xc0\xaf",
+        "surrogate \xed\xa0\x80",
+        "\xff",
     };
     for (const auto& text : bad)
         if (is_printable(text))

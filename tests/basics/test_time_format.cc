@@ -73,27 +73,27 @@ void test_parse_rfc3339_refuses_offsets_ranges_and_junk(void**) {
     const char* bad[] = {
         "",
         "2023-11-14",
-        "2023-11-14T22:13:20",          // no zone
-        "2023-11-14T22:13:20+01:00",    // other offsets
-        "2023-11-14T22:13:20-00:00",    // "unknown local offset" in RFC 3339
+        "2023-11-14T22:13:20",        // no zone
+        "2023-11-14T22:13:20+01:00",  // other offsets
+        "2023-11-14T22:13:20-00:00",  // "unknown local offset" in RFC 3339
         "2023-11-14T22:13:20+0000",
         "2023-11-14T22:13:20z",
         "2023-11-14t22:13:20Z",
         "2023-11-14 22:13:20Z",
-        "2023-11-14T22:13:20ZZ",        // trailing junk
+        "2023-11-14T22:13:20ZZ",  // trailing junk
         "2023-11-14T22:13:20Z ",
         " 2023-11-14T22:13:20Z",
-        "2023-11-14T22:13:20.Z",        // fraction without digits
+        "2023-11-14T22:13:20.Z",  // fraction without digits
         "2023-11-14T22:13:20.1234567890Z",
         "2023-13-01T00:00:00Z",
         "2023-00-01T00:00:00Z",
-        "2023-02-29T00:00:00Z",         // not a leap year
-        "1900-02-29T00:00:00Z",         // /100 but not /400
+        "2023-02-29T00:00:00Z",  // not a leap year
+        "1900-02-29T00:00:00Z",  // /100 but not /400
         "2023-04-31T00:00:00Z",
         "2023-01-00T00:00:00Z",
         "2023-01-01T24:00:00Z",
         "2023-01-01T00:60:00Z",
-        "2023-01-01T00:00:60Z",         // leap second
+        "2023-01-01T00:00:60Z",  // leap second
         "0000-01-01T00:00:00Z",
         "+2023-01-01T00:00:00Z",
         "2023-1-01T00:00:00Z",
@@ -115,10 +115,11 @@ void test_parse_duration_accepts_units_and_combinations(void**) {
         const char* text;
         usec_t want;
     } cases[] = {
-        {"45s", 45 * S},          {"30m", 1800 * S},         {"2h", 7200 * S},
-        {"1h30m", 5400 * S},      {"1h30m15s", 5415 * S},    {"1h15s", 3615 * S},
-        {"90m", 5400 * S},        {"0h1s", 1 * S},           {"0001s", 1 * S},
-        {"2562047788h", usec_t{2562047788} * 3600 * S},
+        {"45s", 45 * S},        {"30m", 1800 * S},
+        {"2h", 7200 * S},       {"1h30m", 5400 * S},
+        {"1h30m15s", 5415 * S}, {"1h15s", 3615 * S},
+        {"90m", 5400 * S},      {"0h1s", 1 * S},
+        {"0001s", 1 * S},       {"2562047788h", usec_t{2562047788} * 3600 * S},
     };
     for (const auto& c : cases) {
         auto r = parse_duration(c.text);
@@ -130,9 +131,30 @@ void test_parse_duration_accepts_units_and_combinations(void**) {
 
 void test_parse_duration_refuses_bare_numbers_zero_and_overflow(void**) {
     const char* bad[] = {
-        "",        "4",        "0",          "0s",      "0h0m0s",   "-1h",  "+1h",  "1d",   "1H",
-        "1 h",     " 1h",      "1h ",        "h",       "1h30",     "30m1h", "1h1h", "1s1m", "1.5h",
-        "1h30m45s5", "2562047789h", "2562047788h1m", "9223372036854775807s", "99999999999999999999h", "1ms",
+        "",
+        "4",
+        "0",
+        "0s",
+        "0h0m0s",
+        "-1h",
+        "+1h",
+        "1d",
+        "1H",
+        "1 h",
+        " 1h",
+        "1h ",
+        "h",
+        "1h30",
+        "30m1h",
+        "1h1h",
+        "1s1m",
+        "1.5h",
+        "1h30m45s5",
+        "2562047789h",
+        "2562047788h1m",
+        "9223372036854775807s",
+        "99999999999999999999h",
+        "1ms",
         "123456789012345678901234567890123s",
     };
     for (const char* text : bad) {
@@ -148,8 +170,8 @@ void test_format_duration_uses_largest_units(void**) {
         usec_t d;
         const char* want;
     } cases[] = {
-        {4 * 3600 * S, "4h"}, {5400 * S, "1h30m"}, {45 * S, "45s"},  {3601 * S, "1h1s"},
-        {61 * S, "1m1s"},     {0, "0s"},           {-5 * S, "0s"},   {1500000, "1s"},
+        {4 * 3600 * S, "4h"}, {5400 * S, "1h30m"}, {45 * S, "45s"}, {3601 * S, "1h1s"},
+        {61 * S, "1m1s"},     {0, "0s"},           {-5 * S, "0s"},  {1500000, "1s"},
     };
     for (const auto& c : cases)
         assert_string_equal(format_duration(c.d).c_str(), c.want);

@@ -37,8 +37,8 @@ inline void find_vectors(int argc, char** argv) {
 inline nlohmann::json load_vectors(const std::string& file) {
     std::ifstream in(vectors_dir + "/" + file);
     if (!in) {
-        std::fprintf(stderr, "cannot open %s/%s (set LOCKBOX_SOURCE_ROOT or pass the directory)\n",
-                     vectors_dir.c_str(), file.c_str());
+        std::fprintf(stderr, "cannot open %s/%s (set LOCKBOX_SOURCE_ROOT or pass the directory)\n", vectors_dir.c_str(),
+                     file.c_str());
         std::exit(1);
     }
     std::stringstream ss;

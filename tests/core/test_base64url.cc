@@ -14,7 +14,7 @@ struct Pair {
 
 // RFC 4648 §10 vectors, without the padding PASETO forbids.
 constexpr Pair RFC4648[] = {
-    {"", ""}, {"f", "Zg"}, {"fo", "Zm8"}, {"foo", "Zm9v"},
+    {"", ""},           {"f", "Zg"},          {"fo", "Zm8"},          {"foo", "Zm9v"},
     {"foob", "Zm9vYg"}, {"fooba", "Zm9vYmE"}, {"foobar", "Zm9vYmFy"},
 };
 

@@ -109,10 +109,10 @@ void test_every_bus_error_of_the_contract_is_used(void**) {
     std::set<std::string> used;
     for (Errc c : ALL_ERRCS)
         used.insert(lockbox::bus_error_name(c));
-    for (const char* name : {lockbox::bus::ERROR_NOT_FOUND, lockbox::bus::ERROR_INVALID_STATE,
-                             lockbox::bus::ERROR_INVALID_ARGUMENT, lockbox::bus::ERROR_SEPARATION_OF_DUTIES,
-                             lockbox::bus::ERROR_GRANT_REFUSED, lockbox::bus::ERROR_INTERNAL,
-                             lockbox::bus::ERROR_ACCESS_DENIED})
+    for (const char* name :
+         {lockbox::bus::ERROR_NOT_FOUND, lockbox::bus::ERROR_INVALID_STATE, lockbox::bus::ERROR_INVALID_ARGUMENT,
+          lockbox::bus::ERROR_SEPARATION_OF_DUTIES, lockbox::bus::ERROR_GRANT_REFUSED, lockbox::bus::ERROR_INTERNAL,
+          lockbox::bus::ERROR_ACCESS_DENIED})
         if (!used.count(name))
             fail_msg("no code replies %s", name);
 }

@@ -56,8 +56,8 @@ void test_parses_hand_written_claims(void**) {
 }
 
 void test_refuses_each_missing_claim(void**) {
-    for (const char* name : {"iss", "sub", "aud", "jti", "iat", "nbf", "exp", "hosts", "ticket", "reason",
-                             "ssh_keys", "approved_by"}) {
+    for (const char* name :
+         {"iss", "sub", "aud", "jti", "iat", "nbf", "exp", "hosts", "ticket", "reason", "ssh_keys", "approved_by"}) {
         json j = sample_json();
         j.erase(name);
         expect_refused_json(j, name, name);
@@ -65,8 +65,8 @@ void test_refuses_each_missing_claim(void**) {
 }
 
 void test_refuses_each_claim_of_wrong_type(void**) {
-    for (const char* name : {"iss", "sub", "aud", "jti", "iat", "nbf", "exp", "hosts", "ticket", "reason",
-                             "ssh_keys", "approved_by"}) {
+    for (const char* name :
+         {"iss", "sub", "aud", "jti", "iat", "nbf", "exp", "hosts", "ticket", "reason", "ssh_keys", "approved_by"}) {
         json j = sample_json();
         j[name] = 12345;
         expect_refused_json(j, name, name);
@@ -139,10 +139,20 @@ const Mutation MUTATIONS[] = {
     {"a fraction of a second", "nbf", [](json& j) { j["nbf"] = "2026-11-29T20:00:00.5Z"; }},
     {"a numeric time", "exp", [](json& j) { j["exp"] = 1795989600; }},
     {"no hosts", "hosts", [](json& j) { j["hosts"] = json::array(); }},
-    {"a bad host", "hosts", [](json& j) { j["hosts"] = {"db01", "-bad-"}; }},
-    {"a host that is not a string", "hosts", [](json& j) { j["hosts"] = {"db01", 7}; }},
-    {"a duplicate host", "hosts", [](json& j) { j["hosts"] = {"db01", "db01"}; }},
-    {"too many hosts", "hosts", [](json& j) {
+    {"a bad host", "hosts",
+     [](json& j) {
+         j["hosts"] = {"db01", "-bad-"};
+     }},
+    {"a host that is not a string", "hosts",
+     [](json& j) {
+         j["hosts"] = {"db01", 7};
+     }},
+    {"a duplicate host", "hosts",
+     [](json& j) {
+         j["hosts"] = {"db01", "db01"};
+     }},
+    {"too many hosts", "hosts",
+     [](json& j) {
          json hosts = json::array();
          for (size_t i = 0; i <= MAX_HOSTS; ++i)
              hosts.push_back(std::string("h").append(std::to_string(i)));
@@ -155,12 +165,10 @@ const Mutation MUTATIONS[] = {
     {"an overlong reason", "reason", [](json& j) { j["reason"] = std::string(MAX_REASON + 1, 'r'); }},
     {"no ssh keys", "ssh_keys", [](json& j) { j["ssh_keys"] = json::array(); }},
     {"a broken ssh key", "ssh_keys", [](json& j) { j["ssh_keys"] = {"ssh-ed25519 AAAA"}; }},
-    {"an ssh key with options", "ssh_keys", [](json& j) {
-         j["ssh_keys"] = {std::string("command=\"sh\" ") + core_test::SSH_KEY};
-     }},
-    {"too many ssh keys", "ssh_keys", [](json& j) {
-         j["ssh_keys"] = std::vector<std::string>(MAX_SSH_KEYS + 1, core_test::SSH_KEY);
-     }},
+    {"an ssh key with options", "ssh_keys",
+     [](json& j) { j["ssh_keys"] = {std::string("command=\"sh\" ") + core_test::SSH_KEY}; }},
+    {"too many ssh keys", "ssh_keys",
+     [](json& j) { j["ssh_keys"] = std::vector<std::string>(MAX_SSH_KEYS + 1, core_test::SSH_KEY); }},
     {"an unknown approval role", "approved_by", [](json& j) { j["approved_by"][1]["role"] = "root"; }},
     {"an invalid approving user", "approved_by", [](json& j) { j["approved_by"][1]["user"] = "Carol"; }},
     {"an approval without time", "approved_by", [](json& j) { j["approved_by"][1].erase("at"); }},
@@ -169,7 +177,8 @@ const Mutation MUTATIONS[] = {
     {"an approval that is a string", "approved_by", [](json& j) { j["approved_by"][1] = "carol"; }},
     {"no customer approver", "approved_by", [](json& j) { j["approved_by"].erase(1); }},
     {"no approvals", "approved_by", [](json& j) { j["approved_by"] = json::array(); }},
-    {"too many approvals", "approved_by", [](json& j) {
+    {"too many approvals", "approved_by",
+     [](json& j) {
          for (size_t i = 0; i < MAX_APPROVALS; ++i)
              j["approved_by"].push_back(j["approved_by"][1]);
      }},

@@ -125,10 +125,9 @@ void test_rejects_missing_or_strange_footer(void**) {
 }
 
 void test_rejects_signed_but_invalid_claims_as_malformed(void**) {
-    expect(fx->verifier.verify(paseto_v4_sign(fx->key, "{\"sub\":\"alice\"}", fx->footer())),
-           GrantVerdict::Malformed, "claims missing");
-    expect(fx->verifier.verify(paseto_v4_sign(fx->key, "", fx->footer())), GrantVerdict::Malformed,
-           "empty payload");
+    expect(fx->verifier.verify(paseto_v4_sign(fx->key, "{\"sub\":\"alice\"}", fx->footer())), GrantVerdict::Malformed,
+           "claims missing");
+    expect(fx->verifier.verify(paseto_v4_sign(fx->key, "", fx->footer())), GrantVerdict::Malformed, "empty payload");
 }
 
 void test_rejects_unknown_key(void**) {
@@ -208,8 +207,8 @@ void test_rejects_revoked_grant(void**) {
     });
     expect(check, GrantVerdict::Revoked, "revoked jti");
     assert_string_equal(asked.c_str(), c.jti.c_str());
-    expect(fx->verifier.verify(sign_grant(fx->key, c), [](const std::string&) { return false; }),
-           GrantVerdict::Allow, "not revoked");
+    expect(fx->verifier.verify(sign_grant(fx->key, c), [](const std::string&) { return false; }), GrantVerdict::Allow,
+           "not revoked");
 }
 
 void test_revocation_list_not_consulted_before_signature(void**) {

@@ -176,7 +176,7 @@ void test_generate_creates_private_dir_and_files(void**) {
     ::umask(old_umask);
     if (!kid.ok())
         fail_msg("%s", kid.error().message.c_str());
-    struct stat st{};
+    struct stat st {};
     assert_int_equal(::stat(gdir.c_str(), &st), 0);
     assert_int_equal(st.st_mode & 07777, 0700);
     assert_int_equal(::stat((gdir + "/signing.secret").c_str(), &st), 0);

@@ -88,8 +88,7 @@ void test_verify_rejects_every_failure_and_local_vector(void**) {
 void test_pae_matches_spec_examples(void**) {
     assert_true(paseto_pae({}) == std::string(8, '\0'));
     assert_true(paseto_pae({""}) == std::string("\x01\0\0\0\0\0\0\0", 8) + std::string(8, '\0'));
-    assert_true(paseto_pae({"test"}) ==
-                std::string("\x01\0\0\0\0\0\0\0\x04\0\0\0\0\0\0\0test", 20));
+    assert_true(paseto_pae({"test"}) == std::string("\x01\0\0\0\0\0\0\0\x04\0\0\0\0\0\0\0test", 20));
 }
 
 void test_verify_rejects_every_truncation(void**) {
@@ -117,15 +116,15 @@ void test_verify_rejects_wrong_shapes(void**) {
     const std::string body = plain.substr(10);
     const PublicKey pk = sk.public_key();
     const std::string bad[] = {
-        "v4.public.",                           // empty body
-        "v4.public." + body + ".",              // trailing dot, empty footer
-        footed + ".",                           // trailing dot after footer
-        footed + ".Zm9v",                       // fifth segment
+        "v4.public.",               // empty body
+        "v4.public." + body + ".",  // trailing dot, empty footer
+        footed + ".",               // trailing dot after footer
+        footed + ".Zm9v",           // fifth segment
         "v4.public.." + footed.substr(footed.rfind('.') + 1),
-        "v4.local." + body,                     // other purpose
-        "v3.public." + body,                    // other version
-        "V4.PUBLIC." + body,                    // header is case-sensitive
-        "v4.public" + body,                     // header without its dot
+        "v4.local." + body,   // other purpose
+        "v3.public." + body,  // other version
+        "V4.PUBLIC." + body,  // header is case-sensitive
+        "v4.public" + body,   // header without its dot
         " " + plain,
         plain + "\n",
         plain + "=",

@@ -45,16 +45,26 @@ int main(int argc, char** argv) {
             }
             return argv[++i];
         };
-        if (a == "--key") key_path = next();
-        else if (a == "--sub") sub = next();
-        else if (a == "--tenant") tenant = next();
-        else if (a == "--host") hosts.push_back(next());
-        else if (a == "--nbf") nbf = std::atof(next().c_str());
-        else if (a == "--exp") exp = std::atof(next().c_str());
-        else if (a == "--jti") jti = next();
-        else if (a == "--ticket") ticket = next();
-        else if (a == "--ssh-key") ssh_keys.push_back(next());
-        else if (a == "--key-owner") owner = static_cast<uid_t>(std::atoi(next().c_str()));
+        if (a == "--key")
+            key_path = next();
+        else if (a == "--sub")
+            sub = next();
+        else if (a == "--tenant")
+            tenant = next();
+        else if (a == "--host")
+            hosts.push_back(next());
+        else if (a == "--nbf")
+            nbf = std::atof(next().c_str());
+        else if (a == "--exp")
+            exp = std::atof(next().c_str());
+        else if (a == "--jti")
+            jti = next();
+        else if (a == "--ticket")
+            ticket = next();
+        else if (a == "--ssh-key")
+            ssh_keys.push_back(next());
+        else if (a == "--key-owner")
+            owner = static_cast<uid_t>(std::atoi(next().c_str()));
         else {
             std::fprintf(stderr, "make_grant: unknown argument %s\n", a.c_str());
             return 2;
@@ -67,7 +77,8 @@ int main(int argc, char** argv) {
     if (hosts.empty())
         hosts.push_back("db01");
     if (ssh_keys.empty())
-        ssh_keys.push_back("ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIOMqqnkVzrm0SdG6UOoqKLsabgH5C9okWi0dh2l9GKJl test@lockbox");
+        ssh_keys.push_back(
+            "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIOMqqnkVzrm0SdG6UOoqKLsabgH5C9okWi0dh2l9GKJl test@lockbox");
     auto key = lockbox::load_secret_key_file(key_path, owner);
     if (!key) {
         std::fprintf(stderr, "make_grant: %s\n", key.error().message.c_str());

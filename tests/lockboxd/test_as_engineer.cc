@@ -51,10 +51,13 @@ void test_body_result_comes_back(void**) {
 void test_child_that_stops_itself_is_killed_and_reaped(void**) {
     if (geteuid() != 0)
         skip();
-    auto r = run_as_engineer(TEST_UID, TEST_UID, [] {
-        ::raise(SIGSTOP);  // what the engineer's kill(-1, SIGSTOP) does to it
-        return 0;
-    }, 200);
+    auto r = run_as_engineer(
+        TEST_UID, TEST_UID,
+        [] {
+            ::raise(SIGSTOP);  // what the engineer's kill(-1, SIGSTOP) does to it
+            return 0;
+        },
+        200);
     assert_false(r.ok());
     assert_errc(r.error().code, lockbox::Errc::Timeout);
     no_child_left();
@@ -81,11 +84,16 @@ void test_calls_return_while_a_stop_loop_runs(void**) {
     assert_true(looper > 0);
     int timeouts = 0;
     for (int i = 0; i < 20; i++) {
-        auto r = run_as_engineer(TEST_UID, TEST_UID, [] {
-            struct timespec ts {0, 20'000'000};  // a window the loop can hit
-            nanosleep(&ts, nullptr);
-            return 0;
-        }, 100);
+        auto r = run_as_engineer(
+            TEST_UID, TEST_UID,
+            [] {
+                struct timespec ts {
+                    0, 20'000'000
+                };  // a window the loop can hit
+                nanosleep(&ts, nullptr);
+                return 0;
+            },
+            100);
         if (!r.ok()) {
             assert_errc(r.error().code, lockbox::Errc::Timeout);
             timeouts++;

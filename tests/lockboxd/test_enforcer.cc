@@ -50,9 +50,10 @@ struct World {
         assert_true(other.ok());
         mkdir((dir / "trusted.d").c_str(), 0755);
         assert_int_equal(link((dir / "keys/signing.public").c_str(), (dir / "trusted.d/signing.public").c_str()), 0);
-        key = std::make_unique<lockbox::SecretKey>(*lockbox::load_secret_key_file(dir / "keys/signing.secret", geteuid()));
-        stranger =
-            std::make_unique<lockbox::SecretKey>(*lockbox::load_secret_key_file(dir / "other/signing.secret", geteuid()));
+        key = std::make_unique<lockbox::SecretKey>(
+            *lockbox::load_secret_key_file(dir / "keys/signing.secret", geteuid()));
+        stranger = std::make_unique<lockbox::SecretKey>(
+            *lockbox::load_secret_key_file(dir / "other/signing.secret", geteuid()));
         config = lockbox::default_config();
         config.tenant = "contoso";
         config.host_name = "db01";
@@ -508,9 +509,7 @@ void test_name_that_becomes_local_loses_keys_access_and_sessions(void**) {
                      static_cast<int>(AccessReason::Allowed));
 }
 
-void append(const std::string& path, const std::string& text) {
-    std::ofstream(path, std::ios::app) << text;
-}
+void append(const std::string& path, const std::string& text) { std::ofstream(path, std::ios::app) << text; }
 
 void test_a_recent_answer_serves_until_its_ttl_or_an_edit_of_the_account_files(void**) {
     World w;
@@ -524,10 +523,10 @@ void test_a_recent_answer_serves_until_its_ttl_or_an_edit_of_the_account_files(v
     assert_true(e->install(w.token(c), "root", "test").ok());
     assert_string_not_equal(e->authorized_keys("eng").c_str(), "");
 
-    eng_is = EngIs::Local;  // as a directory source would start answering
+    eng_is = EngIs::Local;                                           // as a directory source would start answering
     assert_string_not_equal(e->authorized_keys("eng").c_str(), "");  // within the TTL
     append(w.dir / "etc/passwd", "eng:x:1777:1777::/home/eng:/bin/sh\n");  // useradd
-    assert_string_equal(e->authorized_keys("eng").c_str(), "");  // at once, not after the TTL
+    assert_string_equal(e->authorized_keys("eng").c_str(), "");            // at once, not after the TTL
 
     eng_is = EngIs::Unknown;  // a conflict is never cached: the next use asks again
     assert_string_not_equal(e->authorized_keys("eng").c_str(), "");

@@ -35,8 +35,7 @@ namespace {
 
 constexpr usec_t T0 = 1'800'000'000 * USEC_PER_SEC;
 
-PersistedGrant grant(const std::string& jti, const std::string& sub, GrantState state,
-                     const std::string& token = {}) {
+PersistedGrant grant(const std::string& jti, const std::string& sub, GrantState state, const std::string& token = {}) {
     PersistedGrant g;
     g.jti = jti;
     g.sub = sub;
@@ -126,8 +125,9 @@ void test_round_trip_keeps_every_table(void**) {
     {
         auto store = open_ok(dir);
         assert_true(store->save_uids({{"eng", 2100000007}, {"ops", 2100000008}}).ok());
-        assert_true(store->save_grants({grant("g1", "eng", GrantState::Active), grant("g2", "ops", GrantState::Revoked)},
-                                       {}, {"g2", "never-seen"})
+        assert_true(store
+                        ->save_grants({grant("g1", "eng", GrantState::Active), grant("g2", "ops", GrantState::Revoked)},
+                                      {}, {"g2", "never-seen"})
                         .ok());
         assert_true(store->save_sessions({session(SESSION_ID, "eng")}, {}).ok());
     }
@@ -304,8 +304,10 @@ void test_uncommitted_transaction_is_not_seen(void**) {
         sqlite3* db = nullptr;
         if (sqlite3_open((dir / "enforcer.db").c_str(), &db) != SQLITE_OK)
             _exit(2);
-        sqlite3_exec(db, "PRAGMA cache_size=5; BEGIN IMMEDIATE; UPDATE grants SET state='revoked'; "
-                         "DELETE FROM uids;", nullptr, nullptr, nullptr);
+        sqlite3_exec(db,
+                     "PRAGMA cache_size=5; BEGIN IMMEDIATE; UPDATE grants SET state='revoked'; "
+                     "DELETE FROM uids;",
+                     nullptr, nullptr, nullptr);
         for (int i = 0; i < 2000; i++) {
             std::string sql = "INSERT INTO grants VALUES ('x" + std::to_string(i) + "', '" + std::string(1500, 'q') +
                               "', 'active', 0, 0, 'eng', 0)";

@@ -209,7 +209,8 @@ void test_changes_name_only_what_changed(void**) {
     GrantRegistry reg(policy());
     for (int i = 0; i < 50; i++)
         reg.insert(make("g" + std::to_string(i), "eng" + std::to_string(i), T0 + 3600 * USEC_PER_SEC,
-                        T0 + 7200 * USEC_PER_SEC), T0);
+                        T0 + 7200 * USEC_PER_SEC),
+                   T0);
     reg.insert(make("a", "eng", T0, T0 + 100 * USEC_PER_SEC), T0);
     assert_int_equal(reg.changes().written.size(), 51);
     reg.clear_changes();

@@ -79,9 +79,8 @@ bool parse_cache(const std::string& bytes, std::map<std::string, ReadUser>& user
 void test_one_record_per_engineer_with_latest_exp(void**) {
     TempDir t;
     auto c = test_config(t);
-    auto r = build_nss_records({{"eng", 2100000001, "INC-1", 100}, {"eng", 2100000001, "INC-2", 200},
-                                {"bob", 2100000002, "INC-3", 50}},
-                               c);
+    auto r = build_nss_records(
+        {{"eng", 2100000001, "INC-1", 100}, {"eng", 2100000001, "INC-2", 200}, {"bob", 2100000002, "INC-3", 50}}, c);
     assert_int_equal(r.users.size(), 2);
     assert_int_equal(r.groups.size(), 3);
     const lockbox::NssGroupEntry* grantees = nullptr;
@@ -164,7 +163,8 @@ void test_readers_never_see_a_torn_cache_during_replacement(void**) {
     for (int i = 0; i < 300; i++) {
         std::vector<NssEngineer> es;
         for (int j = 0; j <= i % 20; j++)
-            es.push_back({"eng" + std::to_string(j), 2100000001u + static_cast<uint32_t>(j), "INC", 1'900'000'000'000'000});
+            es.push_back(
+                {"eng" + std::to_string(j), 2100000001u + static_cast<uint32_t>(j), "INC", 1'900'000'000'000'000});
         assert_true(publish_nss_cache(es, c).written.ok());
     }
     int status = 0;
@@ -186,7 +186,8 @@ constexpr int64_t LATER = 1'900'000'000'000'000;
 void test_ticket_with_colon_is_published_encoded(void**) {
     TempDir t;
     auto c = test_config(t);
-    auto report = publish_nss_cache({{"eng", 2100000001, "INC:4711", LATER}, {"bob", 2100000002, "A,B%C\\D", LATER}}, c);
+    auto report =
+        publish_nss_cache({{"eng", 2100000001, "INC:4711", LATER}, {"bob", 2100000002, "A,B%C\\D", LATER}}, c);
     assert_true(report.written.ok());
     assert_true(report.dropped.empty());
     auto users = published(c);

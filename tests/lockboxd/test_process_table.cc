@@ -38,8 +38,8 @@ int setup(void**) {
     g_root = g_tmp->path();
     write_status(100, 'S', 2100000001, 2100000001, 2100000001);
     write_status(101, 'Z', 2100000001, 2100000001, 2100000001);  // zombie: gone
-    write_status(102, 'R', 1000, 2100000001, 1000);               // euid only
-    write_status(103, 'S', 0, 0, 2100000001);                     // saved uid only
+    write_status(102, 'R', 1000, 2100000001, 1000);              // euid only
+    write_status(103, 'S', 0, 0, 2100000001);                    // saved uid only
     write_status(104, 'S', 1000, 1000, 1000);
     mkdir((g_root + "/self").c_str(), 0755);
     return 0;

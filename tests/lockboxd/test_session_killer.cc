@@ -39,7 +39,9 @@ void become_engineer() {
 }
 
 void short_sleep() {
-    struct timespec ts {0, 2'000'000};
+    struct timespec ts {
+        0, 2'000'000
+    };
     nanosleep(&ts, nullptr);
 }
 
@@ -91,7 +93,9 @@ pid_t spawn_fork_bomb() {
     pid_t leader = fork();
     if (leader != 0)
         return leader;
-    struct rlimit lim {BOMB_LIMIT, BOMB_LIMIT};
+    struct rlimit lim {
+        BOMB_LIMIT, BOMB_LIMIT
+    };
     if (setrlimit(RLIMIT_NPROC, &lim) < 0)
         _exit(1);
     become_engineer();
@@ -168,7 +172,9 @@ void test_fork_bomb_at_its_nproc_limit_is_gone_after_kill(void**) {
     // fills the default limit every process inherits).
     struct rlimit saved {};
     getrlimit(RLIMIT_NPROC, &saved);
-    struct rlimit low {BOMB_LIMIT / 2, saved.rlim_max};
+    struct rlimit low {
+        BOMB_LIMIT / 2, saved.rlim_max
+    };
     assert_int_equal(setrlimit(RLIMIT_NPROC, &low), 0);
     lockbox::FakeClock clock(1000);
     SessionKiller killer(nullptr, clock);

@@ -31,7 +31,7 @@ inline NssUserEntry make_user(const std::string& name, uint32_t uid, usec_t expi
 }
 
 inline NssGroupEntry make_group(const std::string& name, uint32_t gid, std::vector<std::string> members,
-                           usec_t expires) {
+                                usec_t expires) {
     NssGroupEntry g;
     g.name = name;
     g.gid = gid;

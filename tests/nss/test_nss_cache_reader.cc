@@ -29,9 +29,7 @@ std::vector<uint8_t> sample_bytes(usec_t now) {
     return *r;
 }
 
-lockbox_nss_cache_header* header_of(AlignedBytes& b) {
-    return reinterpret_cast<lockbox_nss_cache_header*>(b.data());
-}
+lockbox_nss_cache_header* header_of(AlignedBytes& b) { return reinterpret_cast<lockbox_nss_cache_header*>(b.data()); }
 
 bool opens(AlignedBytes& b) {
     CacheView v;
@@ -213,12 +211,17 @@ void test_rejects_wrong_magic_version_byte_order_and_header_size(void**) {
 void test_rejects_sections_out_of_range(void**) {
     auto bytes = sample_bytes(wall_now());
     using Field = lockbox_nss_cache_section lockbox_nss_cache_header::*;
-    const Field fields[] = {&lockbox_nss_cache_header::users, &lockbox_nss_cache_header::user_name_slots,
-                            &lockbox_nss_cache_header::user_id_slots, &lockbox_nss_cache_header::groups,
-                            &lockbox_nss_cache_header::group_name_slots, &lockbox_nss_cache_header::group_id_slots,
-                            &lockbox_nss_cache_header::group_members, &lockbox_nss_cache_header::memberships,
+    const Field fields[] = {&lockbox_nss_cache_header::users,
+                            &lockbox_nss_cache_header::user_name_slots,
+                            &lockbox_nss_cache_header::user_id_slots,
+                            &lockbox_nss_cache_header::groups,
+                            &lockbox_nss_cache_header::group_name_slots,
+                            &lockbox_nss_cache_header::group_id_slots,
+                            &lockbox_nss_cache_header::group_members,
+                            &lockbox_nss_cache_header::memberships,
                             &lockbox_nss_cache_header::membership_slots,
-                            &lockbox_nss_cache_header::membership_groups, &lockbox_nss_cache_header::strings};
+                            &lockbox_nss_cache_header::membership_groups,
+                            &lockbox_nss_cache_header::strings};
     for (Field f : fields) {
         {
             AlignedBytes b(bytes);

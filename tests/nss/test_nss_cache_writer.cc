@@ -162,7 +162,7 @@ void test_replacement_marks_the_old_file_stale_in_place(void**) {
     assert_false(nss::view_is_stale(&v));
 
     assert_true(write_nss_cache(path, {make_user("eng9", 2100000009, now + USEC_PER_SEC * 60)}, {}).ok());
-    assert_true(nss::view_is_stale(&v));  // seen through the mapping we already had
+    assert_true(nss::view_is_stale(&v));                       // seen through the mapping we already had
     assert_non_null(nss::find_user_by_name(&v, "eng1", now));  // old data intact
 
     // the new file is not stale and carries the new contents

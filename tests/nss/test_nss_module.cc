@@ -127,8 +127,8 @@ bool resolves(const char* name) {
 // Puts a file at the cache path the way a writer would (old file marked stale,
 // rename), but with content and attributes of the test's choosing.
 enum class Kind { file, symlink, fifo, directory };
-void install(const std::vector<uint8_t>& bytes, mode_t mode = 0644, uid_t owner = 0,
-             Kind kind = Kind::file, off_t grow_to = 0) {
+void install(const std::vector<uint8_t>& bytes, mode_t mode = 0644, uid_t owner = 0, Kind kind = Kind::file,
+             off_t grow_to = 0) {
     std::string tmp = g_dir + "/.install";
     unlink(tmp.c_str());
     rmdir(tmp.c_str());
@@ -317,8 +317,10 @@ void test_bad_files_mean_no_users_and_recovery_follows(void**) {
     uint64_t huge = good.size() * 4;
     std::memcpy(out_of_range.data() + offsetof(lockbox_nss_cache_header, strings), &huge, sizeof huge);
     std::vector<Case> cases = {
-        {"truncated", std::vector<uint8_t>(good.begin(), good.begin() + static_cast<long>(good.size() / 2)), 0644, 0, Kind::file, 0},
-        {"header only", std::vector<uint8_t>(good.begin(), good.begin() + sizeof(lockbox_nss_cache_header)), 0644, 0, Kind::file, 0},
+        {"truncated", std::vector<uint8_t>(good.begin(), good.begin() + static_cast<long>(good.size() / 2)), 0644, 0,
+         Kind::file, 0},
+        {"header only", std::vector<uint8_t>(good.begin(), good.begin() + sizeof(lockbox_nss_cache_header)), 0644, 0,
+         Kind::file, 0},
         {"empty", {}, 0644, 0, Kind::file, 0},
         {"garbage", garbage, 0644, 0, Kind::file, 0},
         {"wrong magic", wrong_magic, 0644, 0, Kind::file, 0},
@@ -404,8 +406,7 @@ void test_concurrent_lookups_during_repeated_replacement(void**) {
                 // eng1 is in every version: it must resolve on every single lookup
                 nss_status s = t % 2 ? mod.getpwnam_r("eng1", &pw, buf.data(), buf.size(), &err)
                                      : mod.getpwuid_r(kUid1, &pw, buf.data(), buf.size(), &err);
-                bool ok = s == NSS_STATUS_SUCCESS && pw.pw_uid == kUid1 &&
-                          std::strcmp(pw.pw_name, "eng1") == 0 &&
+                bool ok = s == NSS_STATUS_SUCCESS && pw.pw_uid == kUid1 && std::strcmp(pw.pw_name, "eng1") == 0 &&
                           (std::strcmp(pw.pw_gecos, "a") == 0 || std::strcmp(pw.pw_gecos, "b") == 0);
                 if (!ok && failures++ == 0)
                     std::fprintf(stderr, "first failure: status %d err %d\n", static_cast<int>(s), err);

@@ -16,14 +16,15 @@ int main(int argc, char** argv) {
         return 1;
     }
     int failures = 0;
-    for (const char* name : {"pam_sm_authenticate", "pam_sm_setcred", "pam_sm_acct_mgmt",
-                             "pam_sm_open_session", "pam_sm_close_session"}) {
+    for (const char* name :
+         {"pam_sm_authenticate", "pam_sm_setcred", "pam_sm_acct_mgmt", "pam_sm_open_session", "pam_sm_close_session"}) {
         if (dlsym(handle, name) == nullptr) {
             fprintf(stderr, "FAIL: %s missing\n", name);
             ++failures;
         }
     }
-    for (const char* name : {"pam_sm_chauthtok", "_ZN7lockbox11load_configERKNSt7__cxx1112basic_stringIcSt11char_traitsIcESaIcEEEb"}) {
+    for (const char* name :
+         {"pam_sm_chauthtok", "_ZN7lockbox11load_configERKNSt7__cxx1112basic_stringIcSt11char_traitsIcESaIcEEEb"}) {
         if (dlsym(handle, name) != nullptr) {
             fprintf(stderr, "FAIL: %s is visible\n", name);
             ++failures;
@@ -33,6 +34,7 @@ int main(int argc, char** argv) {
         fprintf(stderr, "FAIL: dlclose: %s\n", dlerror());
         ++failures;
     }
-    if (failures == 0) printf("pam_lockbox.so loads with RTLD_NOW and exports its entry points\n");
+    if (failures == 0)
+        printf("pam_lockbox.so loads with RTLD_NOW and exports its entry points\n");
     return failures == 0 ? 0 : 1;
 }

@@ -35,10 +35,10 @@ using lockbox::test::ChildProcess;
 
 namespace {
 
-constexpr const char* MANAGED = "eng-carol";     // uid inside [Accounts] range
-constexpr const char* GATED = "opsbob";          // local, member of gated-ops
-constexpr const char* UNMANAGED = "alice";       // local customer admin
-constexpr const char* UNKNOWN = "ghost";         // resolves nowhere
+constexpr const char* MANAGED = "eng-carol";  // uid inside [Accounts] range
+constexpr const char* GATED = "opsbob";       // local, member of gated-ops
+constexpr const char* UNMANAGED = "alice";    // local customer admin
+constexpr const char* UNKNOWN = "ghost";      // resolves nowhere
 constexpr const char* RHOST = "198.51.100.7";
 constexpr const char* TTY = "pts/3";
 constexpr const char* STUB_GRANT = "5f0c6b1e-7d7a-4c55-9a51-3c1e2f6d8a90";
@@ -58,13 +58,16 @@ struct Conversation {
 
     bool said(const std::vector<std::string>& where, const char* needle) const {
         for (const auto& s : where)
-            if (s.find(needle) != std::string::npos) return true;
+            if (s.find(needle) != std::string::npos)
+                return true;
         return false;
     }
     std::string all() const {
         std::string out;
-        for (const auto& s : errors) out += "  error: " + s + "\n";
-        for (const auto& s : infos) out += "  info: " + s + "\n";
+        for (const auto& s : errors)
+            out += "  error: " + s + "\n";
+        for (const auto& s : infos)
+            out += "  info: " + s + "\n";
         return out;
     }
 };
@@ -72,12 +75,19 @@ struct Conversation {
 int converse(int n, const struct pam_message** msg, struct pam_response** resp, void* data) {
     auto* conv = static_cast<Conversation*>(data);
     auto* replies = static_cast<struct pam_response*>(calloc(static_cast<size_t>(n), sizeof **resp));
-    if (replies == nullptr) return PAM_BUF_ERR;
+    if (replies == nullptr)
+        return PAM_BUF_ERR;
     for (int i = 0; i < n; ++i) {
         switch (msg[i]->msg_style) {
-            case PAM_ERROR_MSG: conv->errors.emplace_back(msg[i]->msg); break;
-            case PAM_TEXT_INFO: conv->infos.emplace_back(msg[i]->msg); break;
-            default: free(replies); return PAM_CONV_ERR;  // the module never prompts
+        case PAM_ERROR_MSG:
+            conv->errors.emplace_back(msg[i]->msg);
+            break;
+        case PAM_TEXT_INFO:
+            conv->infos.emplace_back(msg[i]->msg);
+            break;
+        default:
+            free(replies);
+            return PAM_CONV_ERR;  // the module never prompts
         }
     }
     *resp = replies;
@@ -99,46 +109,52 @@ Conversation run(const char* service, const char* user, std::initializer_list<St
     assert_int_equal(pam_start(service, user, &pc, &ph), PAM_SUCCESS);
     assert_int_equal(pam_set_item(ph, PAM_RHOST, RHOST), PAM_SUCCESS);
     assert_int_equal(pam_set_item(ph, PAM_TTY, TTY), PAM_SUCCESS);
-    if (pam_env != nullptr) assert_int_equal(pam_putenv(ph, pam_env), PAM_SUCCESS);
+    if (pam_env != nullptr)
+        assert_int_equal(pam_putenv(ph, pam_env), PAM_SUCCESS);
 
     std::vector<struct pam_testcase> cases;
-    for (const auto& s : steps) cases.push_back(pam_test(s.op, s.expected));
+    for (const auto& s : steps)
+        cases.push_back(pam_test(s.op, s.expected));
     // With a handle, libpamtest runs the cases on it and ends it.
     enum pamtest_err perr = _pamtest_conv(service, user, converse, &conv, cases.data(), cases.size(), ph);
     if (perr == PAMTEST_ERR_CASE) {
         const struct pam_testcase* failed = _pamtest_failed_case(cases.data(), cases.size());
-        fail_msg("%s/%s: step %td returned %s (%d), expected %s (%d)\n%s", service, user,
-                 failed - cases.data(), pam_strerror(nullptr, failed->op_rv), failed->op_rv,
-                 pam_strerror(nullptr, failed->expected_rv), failed->expected_rv, conv.all().c_str());
+        fail_msg("%s/%s: step %td returned %s (%d), expected %s (%d)\n%s", service, user, failed - cases.data(),
+                 pam_strerror(nullptr, failed->op_rv), failed->op_rv, pam_strerror(nullptr, failed->expected_rv),
+                 failed->expected_rv, conv.all().c_str());
     }
-    if (perr != PAMTEST_ERR_OK) fail_msg("%s/%s: %s", service, user, pamtest_strerror(perr));
+    if (perr != PAMTEST_ERR_OK)
+        fail_msg("%s/%s: %s", service, user, pamtest_strerror(perr));
     return conv;
 }
 
 std::vector<std::string> recorded() {
     std::vector<std::string> lines;
     std::ifstream in(suite->record_path);
-    for (std::string line; std::getline(in, line);) lines.push_back(line);
+    for (std::string line; std::getline(in, line);)
+        lines.push_back(line);
     return lines;
 }
 
 bool recorded_line(const std::string& line) {
     for (const auto& l : recorded())
-        if (l == line) return true;
+        if (l == line)
+            return true;
     return false;
 }
 
 bool recorded_any_for(const std::string& user) {
     for (const auto& l : recorded())
-        if (l.find("|" + user + "|") != std::string::npos) return true;
+        if (l.find("|" + user + "|") != std::string::npos)
+            return true;
     return false;
 }
 
 int start_stub(const char* mode) {
     unlink(suite->record_path.c_str());
     setenv("DBUS_SYSTEM_BUS_ADDRESS", suite->bus.address().c_str(), 1);
-    if (!lockbox::test::start_stub_enforcer(&suite->stub, suite->stub_path, suite->bus.address(),
-                                            mode, suite->record_path)) {
+    if (!lockbox::test::start_stub_enforcer(&suite->stub, suite->stub_path, suite->bus.address(), mode,
+                                            suite->record_path)) {
         fprintf(stderr, "cannot start stub_enforcer --mode=%s\n", mode);
         return -1;
     }
@@ -177,8 +193,7 @@ void test_gate_group_member_is_checked_like_an_engineer(void**) {
 }
 
 void test_session_open_and_close_reach_enforcer_with_arguments(void**) {
-    auto conv = run("lockbox", MANAGED,
-                    {{PAMTEST_OPEN_SESSION, PAM_SUCCESS}, {PAMTEST_CLOSE_SESSION, PAM_SUCCESS}},
+    auto conv = run("lockbox", MANAGED, {{PAMTEST_OPEN_SESSION, PAM_SUCCESS}, {PAMTEST_CLOSE_SESSION, PAM_SUCCESS}},
                     "XDG_SESSION_ID=c42");
     std::string open_line = "OpenSession|eng-carol|" + std::to_string(getpid()) + "|pts/3|198.51.100.7|c42";
     assert_true(recorded_line(open_line));
@@ -270,9 +285,7 @@ void test_account_denies_without_grant_and_says_why(void**) {
     assert_false(conv.said(conv.errors, "unavailable"));
 }
 
-void test_auth_denies_without_grant(void**) {
-    run("lockbox", MANAGED, {{PAMTEST_AUTHENTICATE, PAM_AUTH_ERR}});
-}
+void test_auth_denies_without_grant(void**) { run("lockbox", MANAGED, {{PAMTEST_AUTHENTICATE, PAM_AUTH_ERR}}); }
 
 void test_gate_group_member_denied_without_grant(void**) {
     run("lockbox", GATED, {{PAMTEST_ACCOUNT, PAM_PERM_DENIED}});
@@ -283,9 +296,8 @@ void test_sufficient_line_does_not_admit_denied_engineer(void**) {
 }
 
 void test_bad_option_values_are_service_errors(void**) {
-    for (const char* service : {"lockbox-bad-timeout-zero", "lockbox-bad-timeout-suffix",
-                                "lockbox-bad-timeout-large", "lockbox-bad-config-path",
-                                "lockbox-bad-gate-group"}) {
+    for (const char* service : {"lockbox-bad-timeout-zero", "lockbox-bad-timeout-suffix", "lockbox-bad-timeout-large",
+                                "lockbox-bad-config-path", "lockbox-bad-gate-group"}) {
         run(service, MANAGED, {{PAMTEST_ACCOUNT, PAM_SERVICE_ERR}});
         run(service, UNMANAGED, {{PAMTEST_ACCOUNT, PAM_SERVICE_ERR}});
     }
@@ -450,8 +462,7 @@ int main() {
     failed += cmocka_run_group_tests_name("stub malformed", malformed, setup_malformed, teardown_stub);
     failed += cmocka_run_group_tests_name("stub silent", hang, setup_hang, teardown_stub);
     failed += cmocka_run_group_tests_name("no enforcer", absent, setup_absent, teardown_stub);
-    failed += cmocka_run_group_tests_name("session refused", session_error, setup_session_error,
-                                          teardown_stub);
+    failed += cmocka_run_group_tests_name("session refused", session_error, setup_session_error, teardown_stub);
     s.stub.stop();
     s.bus.stop();
     suite = nullptr;

@@ -47,9 +47,11 @@ uint64_t now_usec() {
 }
 
 void record(const Stub& stub, const std::string& line) {
-    if (stub.record_path.empty()) return;
+    if (stub.record_path.empty())
+        return;
     int fd = open(stub.record_path.c_str(), O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0600);
-    if (fd < 0) return;
+    if (fd < 0)
+        return;
     std::string text = line + "\n";
     ssize_t n = write(fd, text.data(), text.size());
     (void)n;
@@ -64,21 +66,20 @@ int hang(Stub& stub, sd_bus_message* m) {
 int check_access(Stub& stub, sd_bus_message* m) {
     const char *user, *service, *rhost, *tty;
     int r = sd_bus_message_read(m, "ssss", &user, &service, &rhost, &tty);
-    if (r < 0) return r;
+    if (r < 0)
+        return r;
     record(stub, std::string("CheckAccess|") + user + "|" + service + "|" + rhost + "|" + tty);
     switch (stub.mode) {
-        case Mode::allow:
-        case Mode::session_error:
-            return sd_bus_reply_method_return(m, "bsst", 1, "allowed", GRANT_ID,
-                                              now_usec() + ONE_HOUR_USEC);
-        case Mode::deny:
-            return sd_bus_reply_method_return(m, "bsst", 0, "no-grant", "", static_cast<uint64_t>(0));
-        case Mode::hang:
-            return hang(stub, m);
-        case Mode::malformed:
-            // "allowed" as a string where a boolean belongs: must not count as a yes.
-            return sd_bus_reply_method_return(m, "ssst", "true", "allowed", GRANT_ID,
-                                              now_usec() + ONE_HOUR_USEC);
+    case Mode::allow:
+    case Mode::session_error:
+        return sd_bus_reply_method_return(m, "bsst", 1, "allowed", GRANT_ID, now_usec() + ONE_HOUR_USEC);
+    case Mode::deny:
+        return sd_bus_reply_method_return(m, "bsst", 0, "no-grant", "", static_cast<uint64_t>(0));
+    case Mode::hang:
+        return hang(stub, m);
+    case Mode::malformed:
+        // "allowed" as a string where a boolean belongs: must not count as a yes.
+        return sd_bus_reply_method_return(m, "ssst", "true", "allowed", GRANT_ID, now_usec() + ONE_HOUR_USEC);
     }
     return -EINVAL;
 }
@@ -87,21 +88,20 @@ int open_session(Stub& stub, sd_bus_message* m) {
     const char *user, *tty, *rhost, *logind;
     uint32_t pid = 0;
     int r = sd_bus_message_read(m, "susss", &user, &pid, &tty, &rhost, &logind);
-    if (r < 0) return r;
-    record(stub, std::string("OpenSession|") + user + "|" + std::to_string(pid) + "|" + tty + "|" +
-                     rhost + "|" + logind);
+    if (r < 0)
+        return r;
+    record(stub,
+           std::string("OpenSession|") + user + "|" + std::to_string(pid) + "|" + tty + "|" + rhost + "|" + logind);
     switch (stub.mode) {
-        case Mode::allow:
-            return sd_bus_reply_method_return(m, "ssst", SESSION_ID, GRANT_ID, TICKET,
-                                              now_usec() + ONE_HOUR_USEC);
-        case Mode::hang:
-            return hang(stub, m);
-        case Mode::malformed:
-            return sd_bus_reply_method_return(m, "s", SESSION_ID);
-        case Mode::deny:
-        case Mode::session_error:
-            return sd_bus_reply_method_errorf(m, lockbox::bus::ERROR_NOT_FOUND,
-                                              "no active grant for %s", user);
+    case Mode::allow:
+        return sd_bus_reply_method_return(m, "ssst", SESSION_ID, GRANT_ID, TICKET, now_usec() + ONE_HOUR_USEC);
+    case Mode::hang:
+        return hang(stub, m);
+    case Mode::malformed:
+        return sd_bus_reply_method_return(m, "s", SESSION_ID);
+    case Mode::deny:
+    case Mode::session_error:
+        return sd_bus_reply_method_errorf(m, lockbox::bus::ERROR_NOT_FOUND, "no active grant for %s", user);
     }
     return -EINVAL;
 }
@@ -109,9 +109,11 @@ int open_session(Stub& stub, sd_bus_message* m) {
 int close_session(Stub& stub, sd_bus_message* m) {
     const char* id;
     int r = sd_bus_message_read(m, "s", &id);
-    if (r < 0) return r;
+    if (r < 0)
+        return r;
     record(stub, std::string("CloseSession|") + id);
-    if (stub.mode == Mode::hang) return hang(stub, m);
+    if (stub.mode == Mode::hang)
+        return hang(stub, m);
     return sd_bus_reply_method_return(m, "");
 }
 
@@ -127,12 +129,18 @@ int on_message(sd_bus_message* m, void* userdata, sd_bus_error*) {
 }
 
 bool parse_mode(std::string_view s, Mode* mode) {
-    if (s == "allow") *mode = Mode::allow;
-    else if (s == "deny") *mode = Mode::deny;
-    else if (s == "hang") *mode = Mode::hang;
-    else if (s == "malformed") *mode = Mode::malformed;
-    else if (s == "session-error") *mode = Mode::session_error;
-    else return false;
+    if (s == "allow")
+        *mode = Mode::allow;
+    else if (s == "deny")
+        *mode = Mode::deny;
+    else if (s == "hang")
+        *mode = Mode::hang;
+    else if (s == "malformed")
+        *mode = Mode::malformed;
+    else if (s == "session-error")
+        *mode = Mode::session_error;
+    else
+        return false;
     return true;
 }
 
@@ -166,7 +174,8 @@ int main(int argc, char** argv) {
     }
     lockbox::BusPtr bus(raw);
     r = sd_bus_add_object(bus.get(), nullptr, lockbox::bus::ENFORCER_PATH, on_message, &stub);
-    if (r >= 0) r = sd_bus_request_name(bus.get(), lockbox::bus::ENFORCER_NAME, 0);
+    if (r >= 0)
+        r = sd_bus_request_name(bus.get(), lockbox::bus::ENFORCER_NAME, 0);
     if (r < 0) {
         fprintf(stderr, "stub_enforcer: cannot serve %s: %s\n", lockbox::bus::ENFORCER_NAME, strerror(-r));
         return 1;
@@ -182,10 +191,13 @@ int main(int argc, char** argv) {
             fprintf(stderr, "stub_enforcer: bus: %s\n", strerror(-r));
             break;
         }
-        if (r > 0) continue;
+        if (r > 0)
+            continue;
         r = sd_bus_wait(bus.get(), UINT64_MAX);  // killed by the test when done
-        if (r < 0 && r != -EINTR) break;
+        if (r < 0 && r != -EINTR)
+            break;
     }
-    for (auto* m : stub.unanswered) sd_bus_message_unref(m);
+    for (auto* m : stub.unanswered)
+        sd_bus_message_unref(m);
     return 0;
 }

@@ -37,8 +37,8 @@ void test_unavailable_differs_from_denial(void**) {
 }
 
 void test_every_documented_reason_has_a_sentence(void**) {
-    for (const char* r : {"no-grant", "not-yet-valid", "expired", "revoked", "wrong-host", "not-managed",
-                          "name-conflict"})
+    for (const char* r :
+         {"no-grant", "not-yet-valid", "expired", "revoked", "wrong-host", "not-managed", "name-conflict"})
         assert_false(contains(reason_text(r), "access refused ("));
     assert_true(contains(reason_text("quota"), "access refused (quota)"));
 }

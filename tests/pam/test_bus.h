@@ -31,9 +31,8 @@ private:
 // Starts argv[0] with exactly env; its write end of a pipe is passed as fd 3.
 // Reads from the pipe until a newline or the timeout; returns the first line in
 // *line. On failure the process is killed and pid() is -1.
-ChildProcess spawn_with_ready_line(const std::vector<std::string>& argv,
-                                   const std::vector<std::string>& env, int timeout_ms,
-                                   std::string* line);
+ChildProcess spawn_with_ready_line(const std::vector<std::string>& argv, const std::vector<std::string>& env,
+                                   int timeout_ms, std::string* line);
 
 // A scratch directory removed (files inside it, then itself) on destruction.
 class ScratchDir {
@@ -62,8 +61,7 @@ private:
 };
 
 // tests/pam/stub_enforcer on the given bus, owning org.lockbox.Enforcer1.
-bool start_stub_enforcer(ChildProcess* out, const std::string& stub_path,
-                         const std::string& bus_address, const std::string& mode,
-                         const std::string& record_path);
+bool start_stub_enforcer(ChildProcess* out, const std::string& stub_path, const std::string& bus_address,
+                         const std::string& mode, const std::string& record_path);
 
 }  // namespace lockbox::test

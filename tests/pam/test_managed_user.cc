@@ -25,7 +25,8 @@ Config config() {
 
 Membership classify(const char* user, const char* group = "") {
     auto m = classify_user(user, config(), group);
-    if (!m) fail_msg("%s: %s", user, m.error().message.c_str());
+    if (!m)
+        fail_msg("%s: %s", user, m.error().message.c_str());
     return *m;
 }
 
@@ -77,7 +78,8 @@ int main() {
     // LD_PRELOADed cwrap wrappers this test needs cannot coexist with it.
     return 77;
 #endif
-    if (getenv("NSS_WRAPPER_PASSWD") == nullptr) return 77;
+    if (getenv("NSS_WRAPPER_PASSWD") == nullptr)
+        return 77;
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_uid_inside_range_is_managed),
         cmocka_unit_test(test_local_user_outside_range_is_unmanaged),

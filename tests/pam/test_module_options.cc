@@ -46,10 +46,11 @@ void test_timeout_bounds_are_inclusive(void**) {
 }
 
 void test_bad_timeouts_are_refused(void**) {
-    for (const char* bad : {"timeout=", "timeout=0", "timeout=31", "timeout=2s", "timeout=-1",
-                            "timeout=1.5", "timeout= 2", "timeout=99999999999999999999"}) {
+    for (const char* bad : {"timeout=", "timeout=0", "timeout=31", "timeout=2s", "timeout=-1", "timeout=1.5",
+                            "timeout= 2", "timeout=99999999999999999999"}) {
         auto o = parse({bad});
-        if (o.ok()) fail_msg("accepted %s", bad);
+        if (o.ok())
+            fail_msg("accepted %s", bad);
         assert_errc(o.error().code, lockbox::Errc::BadConfig);
     }
 }
@@ -60,9 +61,10 @@ void test_relative_or_empty_config_is_refused(void**) {
 }
 
 void test_bad_gate_group_is_refused(void**) {
-    for (const char* bad : {"gate_group=", "gate_group=-ops", "gate_group=ops admins",
-                            "gate_group=ops\nx", "gate_group=a:b"})
-        if (parse({bad}).ok()) fail_msg("accepted %s", bad);
+    for (const char* bad :
+         {"gate_group=", "gate_group=-ops", "gate_group=ops admins", "gate_group=ops\nx", "gate_group=a:b"})
+        if (parse({bad}).ok())
+            fail_msg("accepted %s", bad);
 }
 
 void test_unknown_words_are_collected_not_fatal(void**) {
