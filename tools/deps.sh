@@ -12,6 +12,8 @@ LOCKBOX_PACKAGES=(
   util-linux procps iproute2 sqlite3
   # robustness: fuzzers and sanitizers (clang's libFuzzer runtime), SELinux devel
   clang libclang-rt-14-dev selinux-policy-dev
+  # one formatting (.clang-format), checked by tools/test
+  clang-format
   # system integration: man pages from scdoc sources, completion test harness
   scdoc bash-completion groff-base
 )
