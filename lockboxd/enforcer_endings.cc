@@ -1,0 +1,160 @@
+// How an engineer's access ends: the SIGTERM notice and terminal warnings
+// ahead of the end, the kill (session_killer.h) when the last grant ends, is
+// revoked or a session is killed, and what follows it: session-killed audit,
+// home and leftovers removed (docs/enforcement.md, "Sessions and the kill").
+#include <algorithm>
+#include <csignal>
+#include <set>
+
+#include "enforcer.h"
+#include "home_provisioner.h"
+#include "join_words.h"
+#include "log.h"
+#include "process_table.h"
+#include "terminal_finder.h"
+#include "terminal_warner.h"
+#include "time_format.h"
+
+namespace lockboxd {
+
+using lockbox::AuditEvent;
+using lockbox::usec_t;
+
+void Enforcer::warn_sessions(const Grant& grant, usec_t lead) {
+    auto uid = uids_.find(grant.claims.sub);
+    if (!uid || !uids_.in_range(*uid))
+        return;
+    // KillGrace before exp: SIGTERM, from root, so programs that handle it can
+    // end cleanly. A lead that passed while lockboxd was down folds into a later
+    // one, so any lead inside the grace sends it.
+    if (config_.kill_grace > 0 && lead <= config_.kill_grace) {
+        size_t n = signal_processes_of_uid(*uid, SIGTERM);
+        log_info("SIGTERM to " + std::to_string(n) + " processes of " + grant.claims.sub + ", " +
+                 std::to_string(lead / lockbox::USEC_PER_MSEC) + " ms before the end");
+    }
+    if (std::find(config_.warn_before.begin(), config_.warn_before.end(), lead) == config_.warn_before.end())
+        return;  // the grace alone: no terminal line
+    std::string text = expiry_warning_text(grant.claims.jti, lead / lockbox::USEC_PER_SEC);
+    // The terminals the engineer's processes hold, plus any PAM named (login,
+    // su): sshd's PAM session says "ssh", its pty comes later.
+    std::set<std::string> ttys;
+    for (const auto& path : terminals_of_uid(*uid))
+        ttys.insert(path);
+    for (const auto& s : sessions_.of_user(grant.claims.sub))
+        if (s.tty.starts_with("/dev/") || s.tty.starts_with("pts/") || s.tty.starts_with("tty"))
+            ttys.insert(terminal_device_path(s.tty));
+    for (const auto& tty : ttys)
+        if (auto st = write_to_terminal(tty, *uid, text); !st)
+            log_info("no warning on " + tty + ": " + st.error().message);
+}
+
+void Enforcer::end_access(const std::string& user, const std::string& jti, usec_t deadline, const char* cause) {
+    auto uid = uids_.find(user);
+    if (!uid || !uids_.in_range(*uid))
+        return;  // never sweep a uid outside the lockbox range
+    std::vector<Session> sessions = sessions_.of_user(user);
+    if (LogindClient::logind_running()) {
+        for (const auto& s : sessions)
+            logind_.terminate_session(s.logind_session);
+        logind_.kill_user(*uid, SIGTERM);
+    }
+    log_info("ending access of " + user + " (" + cause + ")");
+    killer_.kill_uid(*uid, [this, user, jti, deadline, sessions](const KillReport& report) {
+        after_kill(user, jti, deadline, sessions, report);
+    });
+}
+
+void Enforcer::after_kill(const std::string& user, const std::string& jti, usec_t deadline,
+                          const std::vector<Session>& sessions, const KillReport& report) {
+    // Negative when the kill started KillLead ahead and was over before the end.
+    long long delay_ms = (static_cast<long long>(report.finished_at) - static_cast<long long>(deadline)) /
+                         static_cast<long long>(lockbox::USEC_PER_MSEC);
+    std::string when = delay_ms >= 0 ? std::to_string(delay_ms) + " ms after the end"
+                                     : std::to_string(-delay_ms) + " ms before the end";
+    std::string pids = join_words(report.pids);
+    log_info("kill of " + user + ": " + describe_timing(report, deadline));
+    const Grant* g = jti.empty() ? nullptr : grants_.find(jti);
+    auto fields_for = [&](const std::string& sid) {
+        std::vector<std::pair<std::string, std::string>> f{{"PIDS", pids}, {"DELAY_MS", std::to_string(delay_ms)}};
+        if (!sid.empty())
+            f.emplace_back("SESSION_ID", sid);
+        if (!report.stragglers.empty())
+            f.emplace_back("REASON", "stragglers: " + join_words(report.stragglers));
+        return f;
+    };
+    for (const auto& s : sessions) {
+        // Reported even when sshd closed it (CloseSession) while the kill ran,
+        // which is the usual order on a real host; once only, though another
+        // end_access of the same uid may have joined this kill.
+        if (!note_kill_reported(s.id))
+            continue;
+        const Grant* sg = g ? g : grants_.find(s.grant_id);
+        audit(AuditEvent::SessionKilled, "lockboxd", sg ? &sg->claims : nullptr,
+              "session " + s.id + " of " + user + " ended, " + when, fields_for(s.id));
+        sessions_.remove(s.id);
+        if (on_session_killed)
+            on_session_killed(s.id, s.grant_id);
+    }
+    if (sessions.empty() && !report.pids.empty())
+        audit(AuditEvent::SessionKilled, "lockboxd", g ? &g->claims : nullptr,
+              "processes of " + user + " ended, " + when, fields_for(""));
+    if (!report.stragglers.empty())
+        log_error("processes of " + user + " survived SIGKILL: " + join_words(report.stragglers));
+    persist_sessions();
+    if (grants_.has_active_grant(user, clock_.now()))
+        return;  // a new grant started meanwhile: keep the home
+    auto uid = uids_.find(user);
+    if (!config_.keep_home)
+        if (auto st = remove_home(config_.home_base, user); !st)
+            log_error("cannot remove the home of " + user + ": " + st.error().message);
+    if (uid) {
+        auto left = remove_leftovers(*uid, user, leftover_places);
+        for (const auto& p : left.problems)
+            log_warning("leftover of " + user + ": " + p);
+    }
+}
+
+bool Enforcer::note_kill_reported(const std::string& session_id) {
+    if (!kill_reported_.insert(session_id).second)
+        return false;
+    kill_reported_order_.push_back(session_id);
+    if (kill_reported_order_.size() > MAX_KILL_REPORTED) {  // session ids never recur: forget the oldest
+        kill_reported_.erase(kill_reported_order_.front());
+        kill_reported_order_.pop_front();
+    }
+    return true;
+}
+
+lockbox::Status Enforcer::kill_session(const std::string& id, const std::string& actor) {
+    const Session* s = sessions_.find(id);
+    if (!s)
+        return lockbox::make_error(lockbox::Errc::NotFound, "no session " + id);
+    Session copy = *s;
+    usec_t now = clock_.now();
+    log_info("session " + id + " killed on request of " + actor);
+    logind_.terminate_session(copy.logind_session);
+    auto done = [this, copy, now](const KillReport& r) { after_kill(copy.user, copy.grant_id, now, {copy}, r); };
+    std::vector<Session> mine = sessions_.of_user(copy.user);
+    if (mine.size() == 1) {
+        killer_.kill_uid(copy.uid, done);
+        return {};
+    }
+    // Other sessions of the engineer stay. The audit session holds what escaped
+    // with setsid; it is only usable when no other session shares it.
+    SessionScope scope;
+    bool audit_unique =
+        copy.audit_session != UINT32_MAX && std::none_of(mine.begin(), mine.end(), [&](const Session& o) {
+            return o.id != copy.id && o.audit_session == copy.audit_session;
+        });
+    if (audit_unique)
+        scope.audit_session = copy.audit_session;
+    else if (copy.pid > 0)
+        scope.sid = ::getsid(copy.pid);
+    if (scope.audit_session != UINT32_MAX || scope.sid > 0)
+        killer_.kill_session(scope, copy.uid, done);
+    else
+        done(KillReport{copy.uid, {}, {}, clock_.now()});  // its leader is gone and nothing else marks it
+    return {};
+}
+
+}  // namespace lockboxd
