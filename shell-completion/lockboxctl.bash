@@ -17,6 +17,12 @@ _lockboxctl()
 
     local verbs="request grant session audit watch key authorized-keys status"
     local states="pending-manager pending-approver approved active denied expired cancelled revoked completed"
+    # liblockbox/audit_event.h
+    local events="request-created manager-approved approver-approved request-denied request-cancelled
+        request-expired call-refused notification-sent notification-failed grant-issued grant-installed
+        grant-refused grant-activated grant-revoked grant-completed access-allowed access-denied
+        session-opened session-closed session-killed calls-refused-summary state-damaged
+        bus-signal-forged grant-untrusted trusted-keys-changed name-conflict nss-cache-failed"
 
     case $prev in
         --config | --ssh-key)
@@ -35,7 +41,12 @@ _lockboxctl()
             COMPREPLY=($(compgen -W "$(_lockboxctl_ids)" -- "$cur"))
             return
             ;;
-        --tenant | --ticket | --host | --duration | --reason | --engineer | --comment | --since | --limit)
+        --event)
+            COMPREPLY=($(compgen -W "$events" -- "$cur"))
+            return
+            ;;
+        --tenant | --ticket | --host | --duration | --reason | --engineer | --comment | --since | --until | \
+            --actor | --limit)
             return
             ;;
     esac
@@ -67,7 +78,7 @@ _lockboxctl()
         grant) subs="list show revoke export import" ;;
         session) subs="list kill" ;;
         key) subs="generate id" ;;
-        audit) opts="--since --request --json --limit" ;;
+        audit) opts="--since --until --event --actor --engineer --host --request --json --csv --limit" ;;
         authorized-keys)
             COMPREPLY=($(compgen -u -- "$cur"))
             return

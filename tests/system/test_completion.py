@@ -5,6 +5,7 @@ options (run in a clean bash with Debian's bash-completion loaded).
 usage: test_completion.py LOCKBOXCTL_BASH
 """
 import os
+import re
 import subprocess
 import sys
 
@@ -18,7 +19,10 @@ CASES = [
     (["lockboxctl", "request", "list", "--state", "pending-"], "pending-manager pending-approver"),
     (["lockboxctl", "request", "create", "--t"], "--tenant --ticket"),
     (["lockboxctl", "request", "approve", "ID", "--"], "--duration --comment"),
-    (["lockboxctl", "audit", "--"], "--since --request --json --limit"),
+    (["lockboxctl", "audit", "--"],
+     "--since --until --event --actor --engineer --host --request --json --csv --limit"),
+    (["lockboxctl", "audit", "--event", "session-k"], "session-killed"),
+    (["lockboxctl", "audit", "--event", "grant-re"], "grant-refused grant-revoked"),
     (["lockboxctl", "key", "generate", ""], "--out"),
 ]
 SCRIPT = """
@@ -32,13 +36,23 @@ echo "${{COMPREPLY[*]}}"
 """
 
 
+def audit_event_names():
+    """The LOCKBOX_EVENT names of liblockbox/audit_event.h, which --event completes."""
+    header = os.path.join(os.environ["LOCKBOX_SOURCE_ROOT"], "liblockbox", "audit_event.h")
+    names = re.findall(r'\{AuditEvent::\w+, "([a-z-]+)", "[0-9a-f]{32}"\}', open(header).read())
+    if len(names) < 20:
+        raise AssertionError(f"cannot read the event names from {header}")
+    return " ".join(names)
+
+
 def main():
     if not os.path.exists(BASH_COMPLETION):
         print("skip: bash-completion is not installed")
         return SKIP
     script = SCRIPT.format(bc=BASH_COMPLETION, script=sys.argv[1])
     passed = failed = 0
-    for words, expected in CASES:
+    cases = CASES + [(["lockboxctl", "audit", "--event", ""], audit_event_names())]
+    for words, expected in cases:
         r = subprocess.run(["bash", "--norc", "--noprofile", "-c", script, "bash"] + words,
                            capture_output=True, text=True, timeout=30)
         got = r.stdout.strip()
