@@ -283,10 +283,14 @@ Status validate_fields(const GrantClaims& c) {
         return malformed("claim 'aud' is not a valid tenant name");
     if (!is_valid_uuid(c.jti))
         return malformed("claim 'jti' is not a canonical lowercase UUID");
-    if (c.iat > c.nbf)
-        return malformed("claim 'iat' is later than 'nbf'");
+    // 'nbf' may precede 'iat': issuers backdate it to absorb clock skew
+    // (Teleport starts certificates a minute early). The verifier bounds the
+    // whole window, backdating included, by exp - nbf <= MaxGrant.
     if (c.nbf >= c.exp)
         return malformed("claim 'exp' is not later than 'nbf'");
+    // A token issued at or after its own end can only come from a broken clock.
+    if (c.iat >= c.exp)
+        return malformed("claim 'iat' is not earlier than 'exp'");
     if (c.hosts.empty() || c.hosts.size() > MAX_HOSTS)
         return malformed("claim 'hosts' must list 1 to " + std::to_string(MAX_HOSTS) + " hosts");
     std::vector<std::string_view> sorted;

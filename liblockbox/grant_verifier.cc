@@ -129,14 +129,24 @@ GrantCheck check_token(const TrustedKeys& keys, const VerifierPolicy& policy, co
                     "grant is for tenant '" + c.aud + "', this host belongs to '" + policy.tenant + "'");
     if (std::find(c.hosts.begin(), c.hosts.end(), policy.host) == c.hosts.end())
         return deny(std::move(check), GrantVerdict::WrongHost, "grant does not list this host '" + policy.host + "'");
+    // The window is nbf..exp whatever iat says: time an issuer backdates nbf
+    // by counts against MaxGrant like any other.
     if (c.exp - c.nbf > policy.max_grant)
         return deny(std::move(check), GrantVerdict::WindowTooLong,
                     "grant window of " + format_duration(c.exp - c.nbf) + " is longer than the maximum " +
-                        format_duration(policy.max_grant));
+                        format_duration(policy.max_grant) +
+                        (c.nbf < c.iat ? " (its 'nbf' is backdated " + format_duration(c.iat - c.nbf) +
+                                             " before 'iat', and that counts)"
+                                       : ""));
     if (now) {
         if (*now < c.nbf - policy.clock_skew)
             return deny(std::move(check), GrantVerdict::NotYetValid,
                         "grant is valid only from " + format_rfc3339(c.nbf));
+        // With iat <= nbf the test above covers this; a backdated nbf must not
+        // let a token through that claims to be issued in this host's future.
+        if (*now < c.iat - policy.clock_skew)
+            return deny(std::move(check), GrantVerdict::NotYetValid,
+                        "grant was issued at " + format_rfc3339(c.iat) + ", later than this host's clock allows");
         if (*now >= c.exp + policy.clock_skew)
             return deny(std::move(check), GrantVerdict::Expired, "grant expired at " + format_rfc3339(c.exp));
     }

@@ -9,6 +9,7 @@ LOCKBOX_PACKAGES=(
   # tests: real services and wrappers
   dbus-daemon systemd openssh-server openssh-client libpam-wrapper libnss-wrapper
   libpamtest0-dev libuid-wrapper tlog python3 python3-aiosmtpd msmtp libxml2-utils
+  python3-nacl  # a second PASETO implementation: the peer-issuer interop test
   util-linux procps iproute2 sqlite3
   # robustness: fuzzers and sanitizers (clang's libFuzzer runtime), SELinux devel
   clang libclang-rt-14-dev selinux-policy-dev

@@ -55,6 +55,24 @@ void test_parses_hand_written_claims(void**) {
     assert_int_equal(r->exp - r->nbf, 4 * core_test::HOUR);
 }
 
+// Issuers backdate nbf for clock skew (Teleport starts certificates a minute
+// early); the claims carry that as they are, and the verifier bounds exp - nbf.
+void test_accepts_nbf_backdated_before_iat(void**) {
+    GrantClaims c = core_test::sample_claims();
+    c.iat = core_test::T0;
+    c.nbf = core_test::T0 - 60 * USEC_PER_SEC;
+    assert_true(validate_grant_claims(c).ok());
+    auto parsed = parse_grant_claims(grant_claims_to_json(c));
+    if (!parsed.ok())
+        fail_msg("nbf a minute before iat: %s", parsed.error().message.c_str());
+    assert_true(*parsed == c);
+    json j = sample_json();
+    j["iat"] = "2026-11-29T21:59:59Z";  // one second before exp: still a token
+    auto late = parse_grant_claims(j.dump());
+    if (!late.ok())
+        fail_msg("iat a second before exp: %s", late.error().message.c_str());
+}
+
 void test_refuses_each_missing_claim(void**) {
     for (const char* name :
          {"iss", "sub", "aud", "jti", "iat", "nbf", "exp", "hosts", "ticket", "reason", "ssh_keys", "approved_by"}) {
@@ -130,7 +148,8 @@ const Mutation MUTATIONS[] = {
     {"an overlong tenant", "aud", [](json& j) { j["aud"] = std::string(MAX_TENANT_NAME + 1, 'a'); }},
     {"an uppercase uuid", "jti", [](json& j) { j["jti"] = "0F8FAD5B-D9CB-469F-A165-70867728950E"; }},
     {"a non-uuid jti", "jti", [](json& j) { j["jti"] = "12345"; }},
-    {"iat after nbf", "iat", [](json& j) { j["iat"] = "2026-11-29T20:00:01Z"; }},
+    {"iat equal to exp", "iat", [](json& j) { j["iat"] = j["exp"]; }},
+    {"iat after exp", "iat", [](json& j) { j["iat"] = "2026-11-29T22:00:01Z"; }},
     {"exp equal to nbf", "exp", [](json& j) { j["exp"] = j["nbf"]; }},
     {"exp before nbf", "exp", [](json& j) { j["exp"] = "2026-11-29T19:00:00Z"; }},
     {"a non-UTC offset", "nbf", [](json& j) { j["nbf"] = "2026-11-29T21:00:00+01:00"; }},
@@ -220,6 +239,7 @@ int main() {
         cmocka_unit_test(test_round_trips_through_json),
         cmocka_unit_test(test_times_are_rfc3339_utc_strings),
         cmocka_unit_test(test_parses_hand_written_claims),
+        cmocka_unit_test(test_accepts_nbf_backdated_before_iat),
         cmocka_unit_test(test_refuses_each_missing_claim),
         cmocka_unit_test(test_refuses_each_claim_of_wrong_type),
         cmocka_unit_test(test_refuses_unknown_claim),

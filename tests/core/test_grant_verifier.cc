@@ -176,6 +176,47 @@ void test_rejects_window_longer_than_maximum(void**) {
     expect(verify_claims(c), GrantVerdict::Allow, "exactly the maximum");
 }
 
+void test_allows_nbf_backdated_a_minute_before_iat(void**) {
+    GrantClaims c = core_test::sample_claims();
+    c.iat = T0;
+    c.nbf = T0 - 60 * USEC_PER_SEC;
+    auto check = verify_claims(c);
+    expect(check, GrantVerdict::Allow, "nbf = iat - 60 s");
+    assert_true(check.claims == c);
+    c.exp = c.nbf + 4 * HOUR;
+    expect(verify_claims(c), GrantVerdict::Allow, "backdated, exp - nbf exactly the maximum");
+    expect(fx->verifier.verify_ignoring_time(sign_grant(fx->key, c)), GrantVerdict::Allow, "backdated, time ignored");
+}
+
+void test_backdated_nbf_counts_against_the_maximum(void**) {
+    GrantClaims c = core_test::sample_claims();
+    c.iat = T0;
+    c.nbf = T0 - 60 * USEC_PER_SEC;
+    c.exp = T0 + 4 * HOUR;  // the maximum from iat, one minute over it from nbf
+    auto check = verify_claims(c);
+    expect(check, GrantVerdict::WindowTooLong, "exp - nbf = 4h1m");
+    if (check.detail.find("4h1m") == std::string::npos || check.detail.find("backdated 1m") == std::string::npos)
+        fail_msg("detail does not say why: %s", check.detail.c_str());
+    expect(fx->verifier.verify_ignoring_time(sign_grant(fx->key, c)), GrantVerdict::WindowTooLong,
+           "exp - nbf = 4h1m, time ignored");
+}
+
+void test_not_yet_valid_while_iat_is_in_the_future(void**) {
+    // nbf has passed, but the token says it was issued an hour from now.
+    GrantClaims c = core_test::sample_claims();
+    c.nbf = T0;
+    c.iat = T0 + 2 * HOUR;
+    c.exp = T0 + 3 * HOUR;
+    const std::string token = sign_grant(fx->key, c);
+    fx->clock.set(c.iat - SKEW - 1);
+    auto check = fx->verifier.verify(token);
+    expect(check, GrantVerdict::NotYetValid, "just before iat - skew");
+    assert_non_null(std::strstr(check.detail.c_str(), "issued at 2026-11-29T22:00:00Z"));
+    fx->clock.set(c.iat - SKEW);
+    expect(fx->verifier.verify(token), GrantVerdict::Allow, "at iat - skew");
+    fx->clock.set(T0 + HOUR);
+}
+
 void test_not_yet_valid_until_nbf_minus_skew(void**) {
     GrantClaims c = core_test::sample_claims();
     c.iat = c.nbf = T0 + 2 * HOUR;
@@ -290,6 +331,9 @@ int main() {
         cmocka_unit_test(test_rejects_wrong_tenant),
         cmocka_unit_test(test_rejects_host_not_listed),
         cmocka_unit_test(test_rejects_window_longer_than_maximum),
+        cmocka_unit_test(test_allows_nbf_backdated_a_minute_before_iat),
+        cmocka_unit_test(test_backdated_nbf_counts_against_the_maximum),
+        cmocka_unit_test(test_not_yet_valid_while_iat_is_in_the_future),
         cmocka_unit_test(test_not_yet_valid_until_nbf_minus_skew),
         cmocka_unit_test(test_expired_from_exp_plus_skew),
         cmocka_unit_test(test_rejects_revoked_grant),

@@ -91,7 +91,7 @@ int main(int argc, char** argv) {
     c.aud = tenant;
     c.jti = jti;
     c.nbf = now + static_cast<lockbox::usec_t>(nbf * lockbox::USEC_PER_SEC);
-    c.iat = std::min(now, c.nbf);  // validators refuse iat after nbf
+    c.iat = std::min(now, c.nbf);  // never after nbf, as approvald writes it
     c.exp = now + static_cast<lockbox::usec_t>(exp * lockbox::USEC_PER_SEC);
     c.hosts = hosts;
     c.ticket = ticket;
