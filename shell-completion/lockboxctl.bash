@@ -68,6 +68,7 @@ _lockboxctl()
         session) subs="list kill" ;;
         key) subs="generate id" ;;
         audit) opts="--since --request --json --limit" ;;
+        status) opts="--json --check" ;;
         authorized-keys)
             COMPREPLY=($(compgen -u -- "$cur"))
             return
