@@ -2,6 +2,7 @@
 // cannot be skipped, `lockbox` in nsswitch.conf, and sshd's effective settings
 // for an engineer as sshd itself computes them (sshd -T).
 #include <grp.h>
+#include <pwd.h>
 
 #include <cctype>
 #include <fstream>
@@ -189,13 +190,18 @@ std::string sshd_value(const std::string& output, const std::string& keyword) {
     return "";
 }
 
-// The first member of lockbox-grantees (an engineer with an active grant), or
-// "": sshd's `Match Group` needs a user that exists and is in the group.
+// The first member of lockbox-grantees (an engineer with an active grant) that
+// resolves as a user, or "": sshd's `Match Group` needs a user that exists and
+// is in the group. Without `lockbox` on the passwd: line the member does not
+// resolve; that is the nsswitch check's failure, not sshd's.
 std::string some_grantee() {
     struct group* gr = ::getgrnam(GRANTEES_GROUP);
-    if (gr == nullptr || gr->gr_mem == nullptr || gr->gr_mem[0] == nullptr)
+    if (gr == nullptr || gr->gr_mem == nullptr)
         return "";
-    return gr->gr_mem[0];
+    for (char** member = gr->gr_mem; *member != nullptr; ++member)
+        if (::getpwnam(*member) != nullptr)
+            return *member;
+    return "";
 }
 
 }  // namespace
@@ -312,8 +318,8 @@ std::vector<CheckResult> check_sshd(const WiringPaths& paths) {
     if (engineer.empty()) {
         for (auto* r : {&keys_file, &forwarding}) {
             r->verdict = Verdict::Warn;
-            r->detail = std::string("cannot check: no engineer holds an active grant, and sshd evaluates `Match "
-                                    "Group ") +
+            r->detail = std::string("cannot check: no engineer with an active grant resolves, and sshd evaluates "
+                                    "`Match Group ") +
                         GRANTEES_GROUP + "` only for a member; run again during a grant";
             results.push_back(*r);
         }
