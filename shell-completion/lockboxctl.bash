@@ -79,6 +79,7 @@ _lockboxctl()
         session) subs="list kill" ;;
         key) subs="generate id" ;;
         audit) opts="--since --until --event --actor --engineer --host --request --json --csv --limit" ;;
+        status) opts="--json --check" ;;
         authorized-keys)
             COMPREPLY=($(compgen -u -- "$cur"))
             return
