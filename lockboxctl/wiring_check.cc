@@ -8,6 +8,7 @@
 
 #include <cerrno>
 #include <cstdio>
+#include <sstream>
 
 #include "libc_handles.h"
 #include "printable_text.h"
@@ -115,6 +116,38 @@ bool print_wiring_results(const std::vector<CheckResult>& results) {
         std::printf("%s\n", line.c_str());
     }
     return all_hold;
+}
+
+std::optional<std::vector<std::string>> nsswitch_sources(const std::string& nsswitch_text,
+                                                         const std::string& database) {
+    std::istringstream in(nsswitch_text);
+    std::string line;
+    while (std::getline(in, line)) {
+        if (auto hash = line.find('#'); hash != std::string::npos)
+            line.erase(hash);
+        auto colon = line.find(':');
+        if (colon == std::string::npos)
+            continue;
+        std::istringstream key_in(line.substr(0, colon));
+        std::string key;
+        key_in >> key;
+        if (key != database)
+            continue;
+        std::vector<std::string> sources;
+        std::istringstream words(line.substr(colon + 1));
+        std::string word;
+        bool in_action = false;
+        while (words >> word) {
+            if (word[0] == '[')
+                in_action = true;
+            if (!in_action)
+                sources.push_back(word);
+            if (word.back() == ']')
+                in_action = false;
+        }
+        return sources;
+    }
+    return std::nullopt;
 }
 
 }  // namespace lockboxctl

@@ -6,6 +6,7 @@
 // it reports is what sshd and PAM will do, not what the package shipped.
 #pragma once
 
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -51,6 +52,11 @@ struct ProgramOutput {
     std::string output;
 };
 ProgramOutput run_program(const std::vector<std::string>& argv);
+
+// The sources of nsswitch.conf's line for database ("passwd", "group"), in
+// order, actions such as [NOTFOUND=return] dropped; nullopt when the file
+// has no such line (glibc then uses its default).
+std::optional<std::vector<std::string>> nsswitch_sources(const std::string& nsswitch_text, const std::string& database);
 
 // Every check, in the order an operator would fix them.
 std::vector<CheckResult> run_wiring_checks(const WiringPaths& paths, const lockbox::Config& config);

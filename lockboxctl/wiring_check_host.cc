@@ -41,36 +41,11 @@ using SetpwentFn = enum nss_status (*)(int);
 using GetpwentFn = enum nss_status (*)(struct passwd*, char*, size_t, int*);
 using EndpwentFn = enum nss_status (*)();
 
-// The sources of the passwd: line, actions ([NOTFOUND=return]) dropped.
+// The sources of the passwd: line (nsswitch_sources).
 std::vector<std::string> passwd_sources(const std::string& nsswitch) {
     std::ifstream in(nsswitch);
-    std::string line;
-    while (std::getline(in, line)) {
-        if (auto hash = line.find('#'); hash != std::string::npos)
-            line.erase(hash);
-        auto colon = line.find(':');
-        if (colon == std::string::npos)
-            continue;
-        std::istringstream key_in(line.substr(0, colon));
-        std::string key;
-        key_in >> key;
-        if (key != "passwd")
-            continue;
-        std::vector<std::string> sources;
-        std::istringstream words(line.substr(colon + 1));
-        std::string word;
-        bool in_action = false;
-        while (words >> word) {
-            if (word[0] == '[')
-                in_action = true;
-            if (!in_action)
-                sources.push_back(word);
-            if (word.back() == ']')
-                in_action = false;
-        }
-        return sources;
-    }
-    return {"files"};  // glibc's default when the line is missing
+    std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+    return nsswitch_sources(text, "passwd").value_or(std::vector<std::string>{"files"});  // glibc's default
 }
 
 std::string uid_name(uid_t uid, const char* name) { return std::to_string(uid) + " (" + name + ")"; }

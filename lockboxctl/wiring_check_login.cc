@@ -4,6 +4,7 @@
 #include <grp.h>
 #include <pwd.h>
 
+#include <algorithm>
 #include <cctype>
 #include <fstream>
 #include <sstream>
@@ -260,27 +261,14 @@ CheckResult check_nsswitch(const WiringPaths& paths, const std::string& database
         r.detail = "cannot read " + paths.nsswitch;
         return r;
     }
-    std::istringstream in(text);
-    std::string line;
-    while (std::getline(in, line)) {
-        if (auto hash = line.find('#'); hash != std::string::npos)
-            line.erase(hash);
-        auto colon = line.find(':');
-        if (colon == std::string::npos)
-            continue;
-        std::istringstream key_in(line.substr(0, colon));
-        std::string key;
-        key_in >> key;
-        if (key != database)
-            continue;
-        std::istringstream sources(line.substr(colon + 1));
-        std::string source;
-        while (sources >> source) {
-            if (source == "lockbox") {
-                r.verdict = Verdict::Pass;
-                r.detail = database + ":" + line.substr(colon + 1);
-                return r;
-            }
+    auto sources = nsswitch_sources(text, database);
+    if (sources) {
+        if (std::find(sources->begin(), sources->end(), "lockbox") != sources->end()) {
+            r.verdict = Verdict::Pass;
+            r.detail = database + ":";
+            for (const auto& s : *sources)
+                r.detail += " " + s;
+            return r;
         }
         r.detail = "`" + database + ":` names no `lockbox` source";
         return r;
