@@ -17,6 +17,12 @@ LOCKBOX_PACKAGES=(
   clang-format
   # system integration: man pages from scdoc sources, completion test harness
   scdoc bash-completion groff-base
+  # fleet mode: etcd's gRPC API (client generated from Debian's etcd .proto files),
+  # a real 3-member etcd cluster in the tests
+  libgrpc++-dev protobuf-compiler-grpc protobuf-compiler golang-etcd-server-dev
+  etcd-server etcd-client
+  # the approvers' console: Cockpit standalone, driven by a real headless Chromium
+  cockpit-ws cockpit-bridge cockpit-system chromium chromium-driver python3-selenium
 )
 
 lockbox_install_deps() {
