@@ -46,6 +46,7 @@ public:
     int revoke_grant(sd_bus_message* m, sd_bus_error* e);
     int export_grant(sd_bus_message* m, sd_bus_error* e);
     int get_host_grants(sd_bus_message* m, sd_bus_error* e);
+    int get_caller_roles(sd_bus_message* m, sd_bus_error* e);
 
 private:
     // One method call: the prologue every handler shares (request_methods.cc).

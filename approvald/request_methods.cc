@@ -347,4 +347,28 @@ int ApprovalService::get_host_grants(sd_bus_message* m, sd_bus_error* e) {
     return sd_bus_send(nullptr, reply.get(), nullptr);
 }
 
+// No role gate: a person may always learn their own roles (the console offers
+// only the actions they allow), and the answer tells nothing about anyone else.
+// Read-only and about the caller alone, so nothing is audited.
+int ApprovalService::get_caller_roles(sd_bus_message* m, sd_bus_error* e) {
+    Call call(*this, m, e, "GetCallerRoles");
+    if (!call.admit(Status{}, std::nullopt))
+        return call.reply();
+    sd_bus_message* raw = nullptr;
+    int r = sd_bus_message_new_method_return(m, &raw);
+    BusMessagePtr reply(raw);
+    if (r >= 0)
+        r = sd_bus_message_append(reply.get(), "s", call.actor().name.c_str());
+    if (r >= 0)
+        r = sd_bus_message_open_container(reply.get(), 'a', "s");
+    for (const auto& role : role_names(call.actor()))
+        if (r >= 0)
+            r = sd_bus_message_append_basic(reply.get(), 's', role.c_str());
+    if (r >= 0)
+        r = sd_bus_message_close_container(reply.get());
+    if (r < 0)
+        return call.refuse(make_error(Errc::Internal, std::string("cannot build the reply: ") + std::strerror(-r)));
+    return sd_bus_send(nullptr, reply.get(), nullptr);
+}
+
 }  // namespace lockbox::approval

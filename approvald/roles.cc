@@ -91,4 +91,13 @@ Result<Actor> resolve_actor(uid_t uid, const Config& config) {
     return actor;
 }
 
+std::vector<std::string> role_names(const Actor& actor) {
+    std::vector<std::string> names;
+    for (auto [held, name] : {std::pair{actor.root, "root"}, std::pair{actor.engineer, "engineer"},
+                              std::pair{actor.manager, "manager"}, std::pair{actor.approver, "approver"}})
+        if (held)
+            names.emplace_back(name);
+    return names;
+}
+
 }  // namespace lockbox::approval

@@ -4,6 +4,7 @@
 #pragma once
 
 #include <string>
+#include <vector>
 #include <sys/types.h>
 
 #include "config.h"
@@ -28,5 +29,9 @@ Actor daemon_actor();
 // Resolves uid → passwd entry → group list → roles by the configured group names.
 // A uid unknown to the passwd database gets no role (and is still named).
 Result<Actor> resolve_actor(uid_t uid, const Config& config);
+
+// The actor's roles by name ("root", "engineer", "manager", "approver"), in that
+// order; empty for a user with none. What GetCallerRoles tells the caller.
+std::vector<std::string> role_names(const Actor& actor);
 
 }  // namespace lockbox::approval

@@ -153,6 +153,14 @@ def main():
                            "ss", "contoso", "db02", user="bob")
         assert r.returncode != 0
 
+        # GetCallerRoles: every caller learns their own roles, a person with none an empty list.
+        for user, roles in (("eve", ["engineer"]), ("alice", ["manager"]), ("bob", ["approver"]),
+                            ("carol", ["manager", "approver"]), ("oscar", []), ("root", ["root"])):
+            r = sb.busctl_call(w.BUS_NAME, "/org/lockbox/Approval1", "org.lockbox.Approval1", "GetCallerRoles",
+                               user=user)
+            assert r.returncode == 0, f"GetCallerRoles as {user}: {r.stderr}"
+            assert json.loads(r.stdout)["data"] == [user, roles], (user, r.stdout)
+
         # Deny and cancel at their stages; revoke the grant.
         sb.ctl(["request", "deny", rid2, "--reason", "not this week"], user="bob", check=True)
         assert w.show(sb, rid2)["state"] == "denied"
