@@ -23,6 +23,7 @@ LOCKBOX_PACKAGES=(
   etcd-server etcd-client
   # the approvers' console: Cockpit standalone, driven by a real headless Chromium
   cockpit-ws cockpit-bridge cockpit-system chromium chromium-driver python3-selenium
+  nodejs  # the console's page logic tested without a browser (tests/console)
 )
 
 lockbox_install_deps() {
