@@ -69,9 +69,13 @@ async function loadRequests() {
 }
 
 let refreshTimer = null;
+const changedIds = new Set();
 function scheduleRefresh(changedId) {
+    changedIds.add(changedId);
     clearTimeout(refreshTimer);
     refreshTimer = setTimeout(async () => {
+        const changed = new Set(changedIds);
+        changedIds.clear();
         try {
             await loadRequests();
             showPageError("");
@@ -79,7 +83,7 @@ function scheduleRefresh(changedId) {
             showPageError(ex.message);
         }
         render();
-        if (state.detailsId && (!changedId || changedId === state.detailsId))
+        if (state.detailsId && changed.has(state.detailsId))
             openDetails(state.detailsId, { focus: false });
     }, REFRESH_DEBOUNCE_MS);
 }
@@ -124,8 +128,15 @@ function actionButton(r, action) {
 
 function fillList(listId, emptyId, requests, options) {
     const list = $(listId);
+    // Lists are rebuilt on every signal and clock tick: a keyboard user keeps
+    // their place on the same button of the same request.
+    const focused = list.contains(document.activeElement) ? document.activeElement : null;
+    const place = focused && [focused.getAttribute("data-request"), focused.getAttribute("data-action")];
     list.replaceChildren(...requests.map(r => requestItem(r, options)));
     $(emptyId).hidden = requests.length > 0;
+    if (place)
+        list.querySelector(`button[data-request="${CSS.escape(place[0] ?? "")}"][data-action="${place[1]}"]`)
+            ?.focus();
 }
 
 function render() {

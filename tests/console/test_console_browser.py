@@ -13,7 +13,8 @@ service's state (lockboxctl) and the audit trail must name the person who clicke
 - A refusal that comes anyway (the request was cancelled while alex's dialog was
   open) is shown as the service worded it.
 - alex approves with a shorter duration, then revokes the grant with a reason.
-- At phone width nothing scrolls sideways and Approve stays reachable.
+- Filters narrow the list; Escape closes a dialog; Cockpit's shell links the page.
+- At phone width nothing scrolls sideways and the details stay reachable.
 
 With LOCKBOX_SCREENSHOT_DIR set, saves the screenshots docs/images/ holds.
 """
@@ -103,6 +104,8 @@ def main():
         with lc.Browser(sb) as b:
             # -- a person with no role: nothing to approve
             b.login(sc.OUTSIDER, PASSWORD)
+            assert b.shell_links_page()
+            b.open_page()
             assert "no Lockbox role" in b.one("#whoami").text, b.one("#whoami").text
             assert not b.css("button[data-action=approve]"), "olga is offered an approval"
             assert not b.css("#waiting li"), "something waits for olga"
@@ -157,13 +160,22 @@ def main():
 
             # -- live: filed and approved elsewhere, it appears without a reload
             marker = b.driver.execute_script("window.lockboxNoReload = 1; return 1")
+            b.one(f'#waiting button[data-request="{rid}"][data-action="approve"]').send_keys("")  # focus
             r = sc.create_request(sb, key + ".pub", duration="1h", ticket="INC-LIVE", reason="live update")
             assert r.returncode == 0, r.stderr
             rid2 = r.stdout.strip()
             b.wait(lambda: in_list(b, "all-requests", rid2), "the new request without a reload")
+            focused = b.driver.switch_to.active_element
+            assert (focused.get_attribute("data-request"), focused.get_attribute("data-action")) == (rid, "approve"), \
+                "a live update took the keyboard focus away"
             assert sc.ctl(sb, ["request", "approve", rid2], user=sc.MANAGER).returncode == 0
             b.wait(lambda: in_list(b, "waiting", rid2), "the approved request waiting for alex")
             assert b.driver.execute_script("return window.lockboxNoReload") == marker, "the page reloaded"
+            b.one("#filter-ticket").send_keys("live")
+            b.wait(lambda: not in_list(b, "all-requests", rid), "the ticket filter")
+            assert in_list(b, "all-requests", rid2), "the ticket filter hides the matching request"
+            b.one("#filter-ticket").send_keys(lc_keys().BACKSPACE * len("live"))  # clear() fires no input event
+            b.wait(lambda: in_list(b, "all-requests", rid), "the list without filter")
 
             # -- a refusal that comes anyway is shown verbatim
             b.click(f'#waiting button[data-request="{rid2}"][data-action="deny"]')
@@ -174,7 +186,8 @@ def main():
             expected = f"request {rid2} is cancelled; cannot deny"
             b.wait(lambda: expected in b.one("#confirm-error-text").text, "the service's refusal")
             assert b.one("#confirm-error-text").text == expected, b.one("#confirm-error-text").text
-            b.click("#confirm-cancel")
+            b.one("#confirm-reason").send_keys(lc_keys().ESCAPE)  # the keyboard closes the dialog
+            b.wait(lambda: not b.css("dialog#confirm[open]"), "Escape closing the dialog")
 
             # -- the approver approves, shortening to 1h
             b.click(f'#waiting button[data-request="{rid}"][data-action="approve"]')

@@ -179,6 +179,14 @@ class Browser:
             raise AssertionError(f"login of {user} failed: {outcome}")
         self.open_page()
 
+    def shell_links_page(self):
+        """Cockpit's shell (its navigation, built from every manifest.json) links
+        the Lockbox page."""
+        self.driver.get(f"http://127.0.0.1:{PORT}/")
+        link = self.wait(lambda: [a for a in self.css('a[href$="/lockbox"]') if a.text.strip() == "Lockbox"],
+                         "the shell's link to the Lockbox page")
+        return bool(link)
+
     def open_page(self):
         self.driver.get(PAGE)
         self.wait(lambda: self.driver.execute_script("return document.body && document.body.dataset.ready === '1'"),
