@@ -124,6 +124,27 @@ Status ApprovalService::start() {
     forward_outbox();
     sweep_expired();
     arm_expiry_timer();
+    return start_fleet_role();
+}
+
+Status ApprovalService::start_fleet_role() {
+    switch (config_.fleet.mode) {
+    case FleetMode::None:
+        return {};
+    case FleetMode::Host:
+        fleet_host_ = std::make_unique<FleetHost>(
+            config_, clock_, event_, [this](const char* signal, const std::string& id) { emit(signal, id); });
+        return fleet_host_->start();
+    case FleetMode::Signer:
+        fleet_publisher_ = std::make_unique<FleetPublisher>(config_, clock_);
+        if (auto s = fleet_publisher_->start(); !s)
+            return s;
+        return republish_live_grants();
+    case FleetMode::Workflow:
+        return make_error(Errc::BadConfig,
+                          "[Fleet] Mode=workflow (the request workflow on etcd) is not in this "
+                          "release; run one approval service with Mode=signer (docs/fleet.md)");
+    }
     return {};
 }
 
@@ -329,6 +350,49 @@ void ApprovalService::emit(const char* signal, const std::string& id, const char
                   : sd_bus_emit_signal(bus_, bus::APPROVAL_PATH, bus::APPROVAL_IFACE, signal, "s", id.c_str());
     if (r < 0)
         log_warning("cannot emit {} for {}: {}", signal, id, std::strerror(-r));
+    if (fleet_publisher_)
+        publish_to_fleet(signal, id);
+}
+
+// Signer mode: every grant issued and every revocation (revoked or released)
+// goes to the fleet as well; one place, whichever handler emitted.
+void ApprovalService::publish_to_fleet(const char* signal, const std::string& id) {
+    const bool issued = std::strcmp(signal, "GrantIssued") == 0;
+    if (!issued && std::strcmp(signal, "GrantRevoked") != 0)
+        return;
+    auto r = store_->get(id);
+    if (!r || r->token.empty()) {
+        log_error("fleet: cannot publish {} of {}: {}", signal, id, r ? "no token" : r.error().message);
+        return;
+    }
+    if (issued) {
+        fleet_publisher_->publish_grant(id, r->token);
+    } else if (auto s = fleet_publisher_->publish_revocation(id, r->exp); !s) {
+        log_error("fleet: cannot sign the revocation of {}: {}", id, s.error().message);
+    }
+}
+
+// At start: what is still live goes out again (a crash may have come between a
+// commit and its publication; puts are idempotent).
+Status ApprovalService::republish_live_grants() {
+    auto all = store_->list(std::nullopt);
+    if (!all)
+        return all.error();
+    const usec_t now = clock_.now();
+    size_t n = 0;
+    for (const auto& r : *all) {
+        if (r.token.empty() || r.exp <= now)
+            continue;
+        if (r.state == RequestState::Approved || r.state == RequestState::Revoked) {
+            fleet_publisher_->publish_grant(r.id, r.token);
+            n++;
+        }
+        if (r.state == RequestState::Revoked)
+            if (auto s = fleet_publisher_->publish_revocation(r.id, r.exp); !s)
+                return s;
+    }
+    log_info("fleet: signer mode, {} live grants queued for publication", n);
+    return {};
 }
 
 void ApprovalService::notify_for(const Request& r) {

@@ -13,6 +13,8 @@
 
 #include "clock.h"
 #include "config.h"
+#include "fleet_host.h"
+#include "fleet_publisher.h"
 #include "grant_issuer.h"
 #include "notifier.h"
 #include "refusal_limiter.h"
@@ -72,6 +74,9 @@ private:
     void arm_expiry_timer();
     void sweep_expired();
     void emit(const char* signal, const std::string& id, const char* state = nullptr);
+    Status start_fleet_role();
+    void publish_to_fleet(const char* signal, const std::string& id);
+    Status republish_live_grants();
     void notify_for(const Request& r);
     void on_mail_done(const MailMessage& m, const Status& status);
 
@@ -92,6 +97,10 @@ private:
     EventSourcePtr outbox_retry_;
     RefusalLimiter refusal_limiter_;
     EventSourcePtr refusal_window_timer_;
+    // [Fleet] Mode=host: grants come from the fleet's mirror; Mode=signer:
+    // grants and revocations also go to the fleet (docs/fleet.md).
+    std::unique_ptr<FleetHost> fleet_host_;
+    std::unique_ptr<FleetPublisher> fleet_publisher_;
 };
 
 }  // namespace lockbox::approval

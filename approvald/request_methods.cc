@@ -95,6 +95,13 @@ public:
             return refused(args.error());
         if (!validation)
             return refused(validation.error());
+        // A host that follows the fleet holds no requests: they are filed and
+        // approved on the tenant's approval service.
+        if (service_.fleet_host_ && std::strcmp(method_, "GetHostGrants") != 0 &&
+            std::strcmp(method_, "GetCallerRoles") != 0)
+            return refused(make_error(Errc::Refused,
+                                      "this host follows the fleet ([Fleet] Mode=host): file, approve "
+                                      "and revoke requests on the tenant's approval service"));
         if (gate)
             if (auto s = authorize(*gate, *caller_, service_.policy_); !s)
                 return refused(s.error());
@@ -319,27 +326,42 @@ int ApprovalService::get_host_grants(sd_bus_message* m, sd_bus_error* e) {
         valid = make_error(Errc::InvalidArgument, "tenant/host: expected a tenant and a host name");
     if (!call.admit(valid, Operation::HostGrants))
         return call.reply();
-    auto grants = store_->grants_for_host(tenant, host);
-    if (!grants)
-        return call.refuse(make_error(Errc::Internal, grants.error().message));
-    const usec_t now = clock_.now();
+    HostGrants answer;
+    if (fleet_host_) {
+        answer = fleet_host_->host_grants(tenant, host);
+    } else {
+        // This host's groups come from its own lockbox.conf, which lockboxd reads too.
+        std::vector<std::string> targets{host};
+        if (host == config_.host_name)
+            for (const auto& g : config_.host_groups)
+                targets.push_back("@" + g);
+        auto grants = store_->grants_for_host(tenant, targets);
+        if (!grants)
+            return call.refuse(make_error(Errc::Internal, grants.error().message));
+        const usec_t now = clock_.now();
+        for (const auto& g : *grants) {
+            const auto state = effective_state(g, now);
+            if (state == RequestState::Approved || state == RequestState::Active)
+                answer.grants.emplace_back(g.id, g.token);
+            else if (g.state == RequestState::Revoked && g.exp > now)
+                answer.revoked_ids.push_back(g.id);
+        }
+    }
     sd_bus_message* raw = nullptr;
     int r = sd_bus_message_new_method_return(m, &raw);
     BusMessagePtr reply(raw);
     if (r >= 0)
         r = sd_bus_message_open_container(reply.get(), 'a', "(ss)");
-    for (const auto& g : *grants) {
-        const auto state = effective_state(g, now);
-        if (r >= 0 && (state == RequestState::Approved || state == RequestState::Active))
-            r = sd_bus_message_append(reply.get(), "(ss)", g.id.c_str(), g.token.c_str());
-    }
+    for (const auto& [id, token] : answer.grants)
+        if (r >= 0)
+            r = sd_bus_message_append(reply.get(), "(ss)", id.c_str(), token.c_str());
     if (r >= 0)
         r = sd_bus_message_close_container(reply.get());
     if (r >= 0)
         r = sd_bus_message_open_container(reply.get(), 'a', "s");
-    for (const auto& g : *grants)
-        if (r >= 0 && g.state == RequestState::Revoked && g.exp > now)
-            r = sd_bus_message_append_basic(reply.get(), 's', g.id.c_str());
+    for (const auto& id : answer.revoked_ids)
+        if (r >= 0)
+            r = sd_bus_message_append_basic(reply.get(), 's', id.c_str());
     if (r >= 0)
         r = sd_bus_message_close_container(reply.get());
     if (r < 0)

@@ -42,8 +42,10 @@ public:
     virtual Result<std::vector<Request>> due_for_expiry(usec_t now) = 0;
     // Earliest pending deadline, nullopt when nothing is pending.
     virtual Result<std::optional<usec_t>> next_pending_deadline() = 0;
-    // Approved or revoked requests whose hosts include host, for the enforcer's resync.
-    virtual Result<std::vector<Request>> grants_for_host(const std::string& tenant, const std::string& host) = 0;
+    // Approved or revoked requests whose hosts include one of targets (a host
+    // name and "@group" for each of its groups), for the enforcer's resync.
+    virtual Result<std::vector<Request>> grants_for_host(const std::string& tenant,
+                                                         const std::vector<std::string>& targets) = 0;
 
     virtual Result<std::vector<OutboxItem>> unsent_audit(size_t limit) = 0;
     // Deletes records journald has taken: the journal is the audit trail, the

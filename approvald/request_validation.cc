@@ -60,8 +60,8 @@ Status validate_new_request(const NewRequest& req, const std::string& served_ten
         return invalid("hosts: at most " + std::to_string(MAX_HOSTS) + " hosts");
     std::set<std::string> seen;
     for (const auto& h : req.hosts) {
-        if (h.empty() || h.size() > MAX_HOST_NAME || !is_valid_host_name(h))
-            return invalid("hosts: '" + h.substr(0, 64) + "' is not a valid host name");
+        if (h.empty() || h.size() > MAX_HOST_NAME || !is_valid_host_target(h))
+            return invalid("hosts: '" + h.substr(0, 64) + "' is neither a host name nor an @group");
         if (!seen.insert(h).second)
             return invalid("hosts: '" + h + "' is listed twice");
     }

@@ -381,11 +381,21 @@ Result<std::optional<usec_t>> SqliteRequestStore::next_pending_deadline() {
     return std::optional<usec_t>{s->int64(0)};
 }
 
-Result<std::vector<Request>> SqliteRequestStore::grants_for_host(const std::string& tenant, const std::string& host) {
+Result<std::vector<Request>> SqliteRequestStore::grants_for_host(const std::string& tenant,
+                                                                 const std::vector<std::string>& targets) {
+    // One placeholder per target: at most 1 + MAX_HOST_GROUPS of them.
+    std::string in;
+    for (size_t i = 0; i < targets.size(); i++)
+        in += i ? ", ?" : "?";
     return load_where(
         "WHERE tenant = ? AND state IN ('approved', 'revoked') AND token IS NOT NULL AND id IN "
-        "(SELECT request_id FROM request_hosts WHERE host = ?) ORDER BY created_at",
-        [&](Statement& s) { s.bind(1, tenant).bind(2, host); });
+        "(SELECT request_id FROM request_hosts WHERE host IN (" +
+            in + ")) ORDER BY created_at",
+        [&](Statement& s) {
+            s.bind(1, tenant);
+            for (size_t i = 0; i < targets.size(); i++)
+                s.bind(static_cast<int>(i + 2), targets[i]);
+        });
 }
 
 Result<std::vector<OutboxItem>> SqliteRequestStore::unsent_audit(size_t limit) {

@@ -26,7 +26,8 @@ public:
     Result<std::vector<Request>> list(std::optional<RequestState> stored_state) override;
     Result<std::vector<Request>> due_for_expiry(usec_t now) override;
     Result<std::optional<usec_t>> next_pending_deadline() override;
-    Result<std::vector<Request>> grants_for_host(const std::string& tenant, const std::string& host) override;
+    Result<std::vector<Request>> grants_for_host(const std::string& tenant,
+                                                 const std::vector<std::string>& targets) override;
     Result<std::vector<OutboxItem>> unsent_audit(size_t limit) override;
     Status remove_sent_audit(const std::vector<int64_t>& seqs) override;
 

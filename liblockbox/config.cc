@@ -14,6 +14,7 @@
 #include <optional>
 #include <string_view>
 
+#include "config_keys.h"
 #include "libc_handles.h"
 #include "lockbox_build_config.h"
 #include "names.h"
@@ -21,19 +22,40 @@
 
 namespace lockbox {
 namespace {
+constexpr size_t MAX_PATH_LENGTH = 4096;
+}
+
+namespace config_keys {
+
+bool has_control(std::string_view s) {
+    return std::any_of(s.begin(), s.end(), [](char c) { return static_cast<unsigned char>(c) < 0x20 || c == 0x7f; });
+}
+
+Expected set_path(std::string& out, const std::string& v) {
+    if (v.empty() || v[0] != '/' || v.size() > MAX_PATH_LENGTH || has_control(v))
+        return "an absolute path";
+    // ".." would let a relative climb escape the directories the units protect.
+    if (v == "/.." || v.find("/../") != std::string::npos || v.ends_with("/.."))
+        return "an absolute path without '..'";
+    std::string p = v;
+    while (p.size() > 1 && p.back() == '/')
+        p.pop_back();
+    out = p;
+    return std::nullopt;
+}
+
+}  // namespace config_keys
+
+namespace {
+using namespace config_keys;
 
 constexpr size_t MAX_LINE = 4096;
 constexpr size_t MAX_PROBLEMS = 20;
-constexpr size_t MAX_PATH = 4096;
 constexpr size_t MAX_APPROVERS = 64;
 constexpr size_t MAX_WARN_BEFORE = 8;
 constexpr uint32_t UID_FLOOR = 1000;
 constexpr uint32_t UID_CEILING = 2147483647;  // 2^31-1: uid_t is signed in places
 constexpr usec_t HOUR = 3600 * USEC_PER_SEC;
-
-// A setter returns nothing on success, else what the value should have been.
-using Expected = std::optional<std::string>;
-using Setter = std::function<Expected(Config&, const std::string&)>;
 
 bool is_space(char c) { return c == ' ' || c == '\t'; }
 
@@ -52,10 +74,6 @@ std::string_view strip_inline_comment(std::string_view value) {
         if ((value[i] == '#' || value[i] == ';') && (i == 0 || is_space(value[i - 1])))
             return trim(value.substr(0, i));
     return trim(value);
-}
-
-bool has_control(std::string_view s) {
-    return std::any_of(s.begin(), s.end(), [](char c) { return static_cast<unsigned char>(c) < 0x20 || c == 0x7f; });
 }
 
 Expected set_duration(usec_t& out, const std::string& v, usec_t min, usec_t max, const char* bounds) {
@@ -84,19 +102,6 @@ Expected set_duration_or_ms(usec_t& out, const std::string& v, usec_t min, usec_
         return std::nullopt;
     }
     return set_duration(out, v, min, max, bounds);
-}
-
-Expected set_path(std::string& out, const std::string& v) {
-    if (v.empty() || v[0] != '/' || v.size() > MAX_PATH || has_control(v))
-        return "an absolute path";
-    // ".." would let a relative climb escape the directories the units protect.
-    if (v == "/.." || v.find("/../") != std::string::npos || v.ends_with("/.."))
-        return "an absolute path without '..'";
-    std::string p = v;
-    while (p.size() > 1 && p.back() == '/')
-        p.pop_back();
-    out = p;
-    return std::nullopt;
 }
 
 // Home and shell land in passwd records: a ':' would end the field, and the
@@ -196,7 +201,9 @@ const std::map<std::string, std::map<std::string, Setter>>& schema() {
                   c.host_name = v;
                   return std::nullopt;
               }},
+             {"Groups", set_host_groups},
          }},
+        {"Fleet", fleet_keys()},
         {"Policy",
          {
              {"MaxGrant",
@@ -456,6 +463,8 @@ Result<Config> parse_config(const std::string& text, const std::string& origin) 
                                                      : 0;
         st.problem(at, "UIDMin=" + std::to_string(c.uid_min) + " must be below UIDMax=" + std::to_string(c.uid_max));
     }
+    if (auto incomplete = fleet_incomplete(c))
+        st.problem(st.seen.count("Fleet.Mode") ? st.seen["Fleet.Mode"] : 0, *incomplete);
     if (!st.problems.empty()) {
         std::string msg;
         for (const auto& p : st.problems)

@@ -19,10 +19,29 @@ namespace lockbox {
 // Files above this size are refused before parsing (a config is a few KiB).
 constexpr size_t MAX_CONFIG_SIZE = 1024 * 1024;
 
+// [Fleet]: how lockbox-approvald takes part in a fleet (docs/fleet.md). No
+// [Fleet] section: one host, requests in SQLite.
+enum class FleetMode { None, Signer, Workflow, Host };
+
+struct FleetConfig {
+    FleetMode mode = FleetMode::None;
+    std::vector<std::string> endpoints;  // "https://host:port", as etcdctl's --endpoints
+    std::string ca_file;                 // the tenant's CA, as etcdctl's --cacert
+    std::string cert_file;               // this identity's certificate (CN = etcd user)
+    std::string key_file;                // its key, checked for owner and mode
+};
+
+const char* fleet_mode_name(FleetMode mode);
+
 struct Config {
     // [Host]
     std::string tenant;     // required by lockboxd and approvald
     std::string host_name;  // default: gethostname()
+    // Groups= the customer puts this host in; a grant for "@group" covers it.
+    std::vector<std::string> host_groups;
+
+    // [Fleet]
+    FleetConfig fleet;
 
     // [Policy]
     usec_t max_grant = 4 * 3600 * USEC_PER_SEC;
@@ -80,6 +99,10 @@ Config default_config();
 // trusted keys and lockbox-approvald, running as lockbox-approval, reads the
 // signing key that tmpfiles and the operator guide give to that user.
 uid_t expected_key_owner(const Config& config);
+
+// Limits of [Fleet] and [Host] Groups= (a config is read by every PAM call).
+constexpr size_t MAX_FLEET_ENDPOINTS = 16;
+constexpr size_t MAX_HOST_GROUPS = 32;
 
 // Reads the file at path over the defaults. A missing file is an error unless
 // missing_ok; every problem names file:line, the key, the value and what is expected.

@@ -296,8 +296,8 @@ Status validate_fields(const GrantClaims& c) {
     std::vector<std::string_view> sorted;
     sorted.reserve(c.hosts.size());
     for (const auto& h : c.hosts) {
-        if (!is_valid_host_name(h))
-            return malformed("claim 'hosts' has an entry that is not a valid host name");
+        if (!is_valid_host_target(h))
+            return malformed("claim 'hosts' has an entry that is neither a host name nor an @group");
         sorted.push_back(h);
     }
     std::sort(sorted.begin(), sorted.end());

@@ -1,4 +1,5 @@
 #include "grant_verifier.h"
+#include "names.h"
 
 #include <algorithm>
 #include <exception>
@@ -27,6 +28,18 @@ GrantCheck deny(GrantCheck check, GrantVerdict verdict, std::string detail) {
 
 Result<std::string> kid_from_json(const std::string& footer);
 
+Result<std::string> kid_from_json(const std::string& footer) {
+    json obj = json::parse(footer, nullptr, /*allow_exceptions=*/false);
+    if (obj.is_discarded() || !obj.is_object() || obj.size() != 1)
+        return make_error(Errc::Malformed, "token footer is not a JSON object with exactly one key, kid");
+    auto it = obj.find("kid");
+    if (it == obj.end() || !it->is_string())
+        return make_error(Errc::Malformed, "token footer has no string 'kid'");
+    return it->get<std::string>();
+}
+
+}  // namespace
+
 Result<std::string> kid_from_footer(const std::string& footer) {
     if (footer.empty())
         return make_error(Errc::Malformed, "token has no footer naming its signing key");
@@ -52,18 +65,6 @@ Result<std::string> kid_from_footer(const std::string& footer) {
         return make_error(Errc::Malformed, "token footer 'kid' is not a k4.pid key id");
     return kid;
 }
-
-Result<std::string> kid_from_json(const std::string& footer) {
-    json obj = json::parse(footer, nullptr, /*allow_exceptions=*/false);
-    if (obj.is_discarded() || !obj.is_object() || obj.size() != 1)
-        return make_error(Errc::Malformed, "token footer is not a JSON object with exactly one key, kid");
-    auto it = obj.find("kid");
-    if (it == obj.end() || !it->is_string())
-        return make_error(Errc::Malformed, "token footer has no string 'kid'");
-    return it->get<std::string>();
-}
-
-}  // namespace
 
 const char* grant_verdict_name(GrantVerdict v) {
     switch (v) {
@@ -127,8 +128,9 @@ GrantCheck check_token(const TrustedKeys& keys, const VerifierPolicy& policy, co
     if (c.aud != policy.tenant)
         return deny(std::move(check), GrantVerdict::WrongTenant,
                     "grant is for tenant '" + c.aud + "', this host belongs to '" + policy.tenant + "'");
-    if (std::find(c.hosts.begin(), c.hosts.end(), policy.host) == c.hosts.end())
-        return deny(std::move(check), GrantVerdict::WrongHost, "grant does not list this host '" + policy.host + "'");
+    if (!targets_cover_host(c.hosts, policy.host, policy.host_groups))
+        return deny(std::move(check), GrantVerdict::WrongHost,
+                    "grant lists neither this host '" + policy.host + "' nor a group of it");
     // The window is nbf..exp whatever iat says: time an issuer backdates nbf
     // by counts against MaxGrant like any other.
     if (c.exp - c.nbf > policy.max_grant)

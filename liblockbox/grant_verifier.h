@@ -42,6 +42,7 @@ struct VerifierPolicy {
     std::string host;
     usec_t max_grant = 0;
     usec_t clock_skew = 0;
+    std::vector<std::string> host_groups;  // [Host] Groups=: "@group" targets that cover this host
 };
 
 class GrantVerifier {
@@ -59,6 +60,9 @@ private:
     VerifierPolicy policy_;
     const Clock& clock_;
 };
+
+// The key id of a footer {"kid":"k4.pid.…"} (untrusted until the signature verifies).
+Result<std::string> kid_from_footer(const std::string& footer);
 
 // Signs claims with footer {"kid":"k4.pid.…"} of the key's public half.
 std::string sign_grant(const SecretKey& key, const GrantClaims& claims);

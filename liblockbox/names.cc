@@ -1,5 +1,7 @@
 #include "names.h"
 
+#include <algorithm>
+
 #include "printable_text.h"
 
 namespace lockbox {
@@ -33,6 +35,24 @@ bool is_valid_user_name(std::string_view name) {
         if (!is_lower(c) && !is_digit(c) && c != '_' && c != '-')
             return false;
     return true;
+}
+
+bool is_valid_host_target(std::string_view target) {
+    if (target.starts_with('@'))
+        return is_valid_user_name(target.substr(1));
+    return is_valid_host_name(target);
+}
+
+bool targets_cover_host(const std::vector<std::string>& targets, std::string_view host,
+                        const std::vector<std::string>& groups) {
+    for (const auto& t : targets) {
+        if (t == host)
+            return true;
+        if (t.starts_with('@') &&
+            std::find(groups.begin(), groups.end(), std::string_view(t).substr(1)) != groups.end())
+            return true;
+    }
+    return false;
 }
 
 bool is_valid_host_name(std::string_view name) {

@@ -4,7 +4,9 @@
 #pragma once
 
 #include <cstddef>
+#include <string>
 #include <string_view>
+#include <vector>
 
 namespace lockbox {
 
@@ -22,6 +24,12 @@ constexpr size_t MAX_SSH_KEYS = 16;
 bool is_valid_user_name(std::string_view name);
 // RFC 1123 host names, lowercase letters, digits, '-' and '.'.
 bool is_valid_host_name(std::string_view name);
+// A grant's target: a host name, or "@group" for every host whose [Host]
+// Groups= names group (docs/tokens.md); group as is_valid_user_name.
+bool is_valid_host_target(std::string_view target);
+// Does a grant for targets cover the host host, member of groups?
+bool targets_cover_host(const std::vector<std::string>& targets, std::string_view host,
+                        const std::vector<std::string>& groups);
 // [a-z0-9][a-z0-9._-]*
 bool is_valid_tenant_name(std::string_view name);
 // Printable ASCII without spaces: "INC-12345", "SR#991".

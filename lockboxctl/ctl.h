@@ -46,5 +46,6 @@ void register_session_verbs(CLI::App& app, Context& ctx, int& exit_code);
 void register_authorized_keys_verb(CLI::App& app, Context& ctx, int& exit_code);
 void register_status_verb(CLI::App& app, Context& ctx, int& exit_code);
 void register_audit_verb(CLI::App& app, Context& ctx, int& exit_code);
+void register_fleet_verbs(CLI::App& app, Context& ctx, int& exit_code);
 
 }  // namespace lockboxctl

@@ -27,6 +27,7 @@ int main(int argc, char** argv) {
     register_authorized_keys_verb(app, ctx, exit_code);
     register_status_verb(app, ctx, exit_code);
     register_audit_verb(app, ctx, exit_code);
+    register_fleet_verbs(app, ctx, exit_code);
 
     try {
         app.parse(argc, argv);

@@ -24,7 +24,9 @@ void Enforcer::use_trusted_keys(lockbox::TrustedKeys keys) {
         log_warning("no trusted key in " + config_.trusted_dir + ": every grant will be refused");
     verifier_ = std::make_unique<lockbox::GrantVerifier>(
         std::move(keys),
-        lockbox::VerifierPolicy{config_.tenant, config_.host_name, config_.max_grant, config_.clock_skew}, clock_);
+        lockbox::VerifierPolicy{config_.tenant, config_.host_name, config_.max_grant, config_.clock_skew,
+                                config_.host_groups},
+        clock_);
 }
 
 size_t Enforcer::reload_trusted_keys(const std::string& trigger) {

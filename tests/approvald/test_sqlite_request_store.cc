@@ -95,6 +95,7 @@ void test_unknown_id_is_not_found(void**) {
 void test_update_stores_approvals_and_grant(void**) {
     Dir d;
     Request r = sample();
+    r.hosts.push_back("@payments");
     auto store = open_store(d);
     assert_true(store->insert(r, {}).ok());
     auto m = approve_request(r, alice(), 0, "looks fine", policy(), T0 + 1);
@@ -112,10 +113,13 @@ void test_update_stores_approvals_and_grant(void**) {
     assert_true(got->nbf == T0 + 2);
     assert_true(got->exp == T0 + 2 + HOUR);
     assert_string_equal(got->token.c_str(), "v4.public.test");
-    auto grants = store->grants_for_host("contoso", "db02.contoso.example");
+    auto grants = store->grants_for_host("contoso", {"db02.contoso.example"});
     assert_int_equal(grants->size(), 1);
-    assert_int_equal(store->grants_for_host("contoso", "db03")->size(), 0);
-    assert_int_equal(store->grants_for_host("fabrikam", "db01")->size(), 0);
+    assert_int_equal(store->grants_for_host("contoso", {"db03"})->size(), 0);
+    assert_int_equal(store->grants_for_host("fabrikam", {"db01"})->size(), 0);
+    // A host's groups are targets too; a group the request did not name is not.
+    assert_int_equal(store->grants_for_host("contoso", {"db03", "@payments"})->size(), 1);
+    assert_int_equal(store->grants_for_host("contoso", {"db03", "@web"})->size(), 0);
 }
 
 void test_update_is_compare_and_set_on_state(void**) {

@@ -366,7 +366,8 @@ void test_documented_example_loads_and_every_key_is_documented(void**) {
                           "KillLead",     "WarnBefore",    "TrustedDir", "SigningKey",     "KeyOwner",  "EngineerGroup",
                           "ManagerGroup", "ApproverGroup", "UIDMin",     "UIDMax",         "Shell",     "Record",
                           "RecordShell",  "HomeBase",      "KeepHome",   "KeyOptions",     "Command",   "Approvers",
-                          "MailDomain",   "StateDir",      "RuntimeDir"};
+                          "MailDomain",   "StateDir",      "RuntimeDir", "Groups",         "Mode",      "Endpoints",
+                          "CAFile",       "CertFile",      "KeyFile"};
     for (const char* k : keys) {
         // Each documented key is accepted by the parser (an empty value may be
         // refused, but never as an unknown key).
@@ -382,6 +383,36 @@ void test_documented_example_loads_and_every_key_is_documented(void**) {
         if (!r && r.error().message.find("unknown") != std::string::npos)
             fail_msg("%s %s= documented but unknown to the parser: %s", header.c_str(), k, r.error().message.c_str());
     }
+}
+
+// [Fleet] and [Host] Groups= (docs/fleet.md): complete or refused with what is
+// missing, https only, bounded lists, names validated.
+void test_fleet_section_and_host_groups(void**) {
+    auto none = parse_ok("[Host]\nTenant=t\n");
+    assert_true(none.fleet.mode == FleetMode::None);
+    assert_true(none.host_groups.empty());
+    auto c = parse_ok(
+        "[Host]\nTenant=t\nGroups=payments, eu payments\n[Fleet]\nMode=host\n"
+        "Endpoints=https://127.0.0.1:2379,https://etcd-2.example:2379 https://[::1]:2379\n"
+        "CAFile=/etc/lockbox/fleet/ca.crt\nCertFile=/etc/lockbox/fleet/h.crt\nKeyFile=/etc/lockbox/fleet/h.key\n");
+    assert_true(c.fleet.mode == FleetMode::Host);
+    assert_int_equal(c.fleet.endpoints.size(), 3);
+    assert_string_equal(c.fleet.endpoints[1].c_str(), "https://etcd-2.example:2379");
+    assert_int_equal(c.host_groups.size(), 2);  // the duplicate is dropped
+    assert_string_equal(c.host_groups[1].c_str(), "eu");
+    parse_bad("[Fleet]\nMode=signer\nEndpoints=https://a:1\n", {"test.conf:2", "needs", "CAFile=", "KeyFile="});
+    parse_bad("[Fleet]\nEndpoints=https://a:1\n", {"needs Mode="});
+    parse_bad("[Fleet]\nMode=leader\n", {"signer, workflow or host"});
+    for (const char* bad : {"http://a:2379", "https://a", "https://a:0", "https://a:65536", "https://a:1/x",
+                            "https://user@a:1", "https://A_B:1", "https://[zz]:1"})
+        parse_bad(std::string("[Fleet]\nEndpoints=") + bad + "\n", {"https://HOST:PORT"});
+    std::string many = "[Fleet]\nEndpoints=";
+    for (int i = 0; i < 17; i++)
+        many += "https://e" + std::to_string(i) + ":1,";
+    parse_bad(many + "\n", {"at most 16"});
+    parse_bad("[Fleet]\nCAFile=relative/ca.crt\n", {"absolute path"});
+    parse_bad("[Host]\nGroups=Payments\n", {"group names"});
+    parse_bad("[Host]\nGroups=@payments\n", {"group names"});
 }
 
 }  // namespace
@@ -401,6 +432,7 @@ int main() {
         cmocka_unit_test(test_names_paths_and_addresses_are_validated),
         cmocka_unit_test(test_load_config_reads_files_and_refuses_missing_large_and_odd),
         cmocka_unit_test(test_documented_example_loads_and_every_key_is_documented),
+        cmocka_unit_test(test_fleet_section_and_host_groups),
     };
     return cmocka_run_group_tests(tests, nullptr, nullptr);
 }

@@ -4,6 +4,7 @@
 #include "base64url.h"
 #include "grant_verifier.h"
 #include "paseto.h"
+#include "revocation_token.h"
 
 using namespace lockbox;
 using core_test::HOUR;
@@ -168,6 +169,49 @@ void test_rejects_host_not_listed(void**) {
     expect(verify_claims(c), GrantVerdict::WrongHost, "other hosts");
 }
 
+// "@group" covers the hosts whose [Host] Groups= name it, and no other host.
+void test_host_groups_cover_their_members_only(void**) {
+    GrantClaims c = core_test::sample_claims();
+    c.hosts = {"@payments", "web-9"};
+    GrantVerifier member(Fixture::trusted(fx->key),
+                         VerifierPolicy{"contoso", "db01", 4 * HOUR, SKEW, {"eu", "payments"}}, fx->clock);
+    expect(member.verify(sign_grant(fx->key, c)), GrantVerdict::Allow, "db01 is in @payments");
+    GrantVerifier other(Fixture::trusted(fx->key), VerifierPolicy{"contoso", "db01", 4 * HOUR, SKEW, {"eu"}},
+                        fx->clock);
+    expect(other.verify(sign_grant(fx->key, c)), GrantVerdict::WrongHost, "db01 is not in @payments");
+    // A host named like a group does not match it, nor does "@" alone.
+    GrantVerifier named(Fixture::trusted(fx->key), VerifierPolicy{"contoso", "payments", 4 * HOUR, SKEW, {}},
+                        fx->clock);
+    expect(named.verify(sign_grant(fx->key, c)), GrantVerdict::WrongHost, "host 'payments' is not @payments");
+    c.hosts = {"@"};
+    assert_false(validate_grant_claims(c).ok());
+    c.hosts = {"@Payments"};
+    assert_false(validate_grant_claims(c).ok());
+}
+
+// Revocation tokens (docs/tokens.md): signed by a trusted key, for this tenant,
+// and never mistaken for a grant or the other way round.
+void test_revocation_tokens(void**) {
+    const std::string jti = core_test::sample_claims().jti;
+    TrustedKeys keys = Fixture::trusted(fx->key);
+    std::string token = sign_revocation(fx->key, RevocationClaims{"contoso", jti, T0, T0 + HOUR});
+    auto ok = verify_revocation(keys, token, "contoso");
+    if (!ok)
+        fail_msg("revocation refused: %s", ok.error().message.c_str());
+    assert_string_equal(ok->jti.c_str(), jti.c_str());
+    assert_true(ok->exp == T0 + HOUR);
+    assert_false(verify_revocation(keys, token, "fabrikam").ok());
+    std::string forged = sign_revocation(fx->stranger, RevocationClaims{"contoso", jti, T0, T0 + HOUR});
+    assert_false(verify_revocation(keys, forged, "contoso").ok());
+    // Neither passes for the other.
+    expect(fx->verifier.verify(token), GrantVerdict::Malformed, "a revocation offered as a grant");
+    assert_false(verify_revocation(keys, sign_grant(fx->key, core_test::sample_claims()), "contoso").ok());
+    // A store that edits one byte breaks the signature.
+    std::string tampered = token;
+    tampered[20] = tampered[20] == 'A' ? 'B' : 'A';
+    assert_false(verify_revocation(keys, tampered, "contoso").ok());
+}
+
 void test_rejects_window_longer_than_maximum(void**) {
     GrantClaims c = core_test::sample_claims();
     c.exp = c.nbf + 4 * HOUR + USEC_PER_SEC;
@@ -330,6 +374,8 @@ int main() {
         cmocka_unit_test(test_rejects_tampered_payload_as_bad_signature),
         cmocka_unit_test(test_rejects_wrong_tenant),
         cmocka_unit_test(test_rejects_host_not_listed),
+        cmocka_unit_test(test_host_groups_cover_their_members_only),
+        cmocka_unit_test(test_revocation_tokens),
         cmocka_unit_test(test_rejects_window_longer_than_maximum),
         cmocka_unit_test(test_allows_nbf_backdated_a_minute_before_iat),
         cmocka_unit_test(test_backdated_nbf_counts_against_the_maximum),

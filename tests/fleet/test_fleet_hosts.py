@@ -1,0 +1,200 @@
+#!/usr/bin/env python3
+"""One approval, the fleet's hosts (docs/fleet.md), on a real sshd.
+
+A 3-member etcd cluster with TLS and auth; the tenant's approval service in
+signer mode on a bus of its own; host db01 (groups: payments) with lockboxd,
+lockbox-approvald in host mode and sshd. A request for "@payments" is approved
+once on the signer: db01 admits the engineer. A request naming only web-1 never
+reaches db01. The etcd leader is killed, then the grant revoked on the signer:
+the engineer's session on db01 dies. With all of etcd down, a restarted
+host-mode approvald still answers lockboxd from its mirror.
+"""
+import json
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import time
+
+import lockbox_e2e as e2e
+import lockbox_fixture as lf
+import lockbox_scenario as sc
+from etcd_cluster import EtcdCluster, have_etcd
+
+lf.enter_namespace()
+if not have_etcd():
+    lf.log("etcd or etcdctl missing (tools/deps.sh installs etcd-server, etcd-client); skipping")
+    sys.exit(lf.SKIP)
+
+SIGNER_BUS_DIR = "/run/dbus-signer"
+SIGNER_CONF = "/etc/lockbox/signer.conf"
+FLEET_DIR = "/etc/lockbox/fleet"
+
+
+def start_signer_bus(sb):
+    """A second system bus for the tenant's approval service: on a real fleet it
+    runs on its own machine; here it only needs its own bus."""
+    os.makedirs(SIGNER_BUS_DIR, exist_ok=True)
+    with open("/usr/share/dbus-1/system.conf") as f:
+        text = f.read()
+    text = text.replace("<listen>unix:path=/run/dbus/system_bus_socket</listen>",
+                        f"<listen>unix:path={SIGNER_BUS_DIR}/socket</listen>")
+    text = text.replace("<pidfile>/run/dbus/pid</pidfile>", "")
+    text = text.replace("<includedir>system.d</includedir>", "<includedir>/usr/share/dbus-1/system.d</includedir>")
+    conf = os.path.join(SIGNER_BUS_DIR, "system.conf")
+    with open(conf, "w") as f:
+        f.write(text)
+    sb.spawn(["dbus-daemon", f"--config-file={conf}", "--nofork", "--nopidfile"])
+    address = f"unix:path={SIGNER_BUS_DIR}/socket"
+    lf.wait_until(lambda: os.path.exists(f"{SIGNER_BUS_DIR}/socket"), 10, what="the signer's bus")
+    return address
+
+
+def install_identity(cluster, name):
+    """The etcd client identity of a fleet component, as the operator guide
+    installs it: key owned by lockbox-approval, mode 0600."""
+    os.makedirs(FLEET_DIR, exist_ok=True)
+    shutil.copy(cluster.ca.cert, os.path.join(FLEET_DIR, "ca.crt"))
+    cert, key = cluster.identity(name)
+    shutil.copy(cert, os.path.join(FLEET_DIR, f"{name}.crt"))
+    shutil.copy(key, os.path.join(FLEET_DIR, f"{name}.key"))
+    os.chmod(os.path.join(FLEET_DIR, f"{name}.key"), 0o600)
+    shutil.chown(os.path.join(FLEET_DIR, f"{name}.key"), "lockbox-approval", "lockbox-approval")
+    for f in ("ca.crt", f"{name}.crt"):
+        os.chmod(os.path.join(FLEET_DIR, f), 0o644)
+    return {"Endpoints": ",".join(cluster.endpoints), "CAFile": os.path.join(FLEET_DIR, "ca.crt"),
+            "CertFile": os.path.join(FLEET_DIR, f"{name}.crt"), "KeyFile": os.path.join(FLEET_DIR, f"{name}.key")}
+
+
+def on_signer(sb, address, args, user):
+    argv = sb._as_user(["lockboxctl", "--config", SIGNER_CONF] + list(args), user)
+    return subprocess.run(argv, capture_output=True, text=True, timeout=30,
+                          env=dict(os.environ, DBUS_SYSTEM_BUS_ADDRESS=address))
+
+
+def approve(sb, address, key_pub, hosts, engineer, ticket):
+    args = ["request", "create", "--tenant", sc.TENANT, "--ticket", ticket, "--duration", "10m",
+            "--reason", "fleet test", "--ssh-key", key_pub, "--engineer", engineer]
+    for h in hosts:
+        args += ["--host", h]
+    r = on_signer(sb, address, args, sc.CREATOR)
+    assert r.returncode == 0, r.stderr
+    rid = r.stdout.strip()
+    for who in (sc.MANAGER, sc.APPROVER):
+        r = on_signer(sb, address, ["request", "approve", rid], who)
+        assert r.returncode == 0, (who, r.stderr)
+    return rid, time.monotonic()
+
+
+def start_signer(sb, address):
+    log_path = os.path.join(sb.dir, "signer-approvald.log")
+    with open(log_path, "ab") as logf:
+        proc = sb.spawn(sb.unit_credentials("/usr/sbin/lockbox-approvald") +
+                        ["/usr/sbin/lockbox-approvald", "--config", SIGNER_CONF], stdout=logf,
+                        stderr=subprocess.STDOUT, env=dict(os.environ, DBUS_SYSTEM_BUS_ADDRESS=address))
+    daemon = lf.Daemon("signer-approvald", proc, log_path)
+
+    def owned():
+        r = subprocess.run(["busctl", "--address", address, "status", "org.lockbox.Approval1"],
+                           capture_output=True, timeout=10)
+        return r.returncode == 0 or proc.poll() is not None
+    lf.wait_until(owned, 15, what="the signer on its bus")
+    if proc.poll() is not None:
+        raise RuntimeError(f"signer exited {proc.returncode}:\n{daemon.log_text()}")
+    return daemon
+
+
+def main():
+    with e2e.E2ESandbox() as sb:
+        sb.install()
+        sb.start_journald()
+        for name, gid in sc.GROUPS.items():
+            sc.ensure_group(sb, name, gid)
+        sb.add_user(sc.CREATOR, 2801, groups=["lockbox-managers"])
+        sb.add_user(sc.MANAGER, 2802, groups=["lockbox-managers"])
+        sb.add_user(sc.APPROVER, 2803, groups=["lockbox-approvers"])
+        sb.generate_signing_key()
+        cluster = EtcdCluster(sb).start()
+        root_cert, root_key = cluster.identity("root")
+        r = subprocess.run(["lockboxctl", "fleet", "bootstrap", "--endpoints", ",".join(cluster.endpoints),
+                            "--cacert", cluster.ca.cert, "--cert", root_cert, "--key", root_key,
+                            "--tenant", sc.TENANT, "--signer", "approval", "--host", "db01", "--host", "web-1"],
+                           capture_output=True, text=True, timeout=60)
+        assert r.returncode == 0, r.stderr
+
+        policy = {"MaxGrant": "4h", "PendingTimeout": "12h", "ClockSkew": "2s", "KillGrace": "1s"}
+        base = {"Policy": policy, "Accounts": {"Record": "no"}, "Notify": {"Command": "/bin/true"}}
+        os.makedirs("/var/lib/lockbox-signer", exist_ok=True)
+        shutil.chown("/var/lib/lockbox-signer", "lockbox-approval", "lockbox-approval")
+        sb.write_config_file(SIGNER_CONF, dict(base, Host={"Tenant": sc.TENANT, "Name": "approval"},
+                                               Paths={"StateDir": "/var/lib/lockbox-signer"},
+                                               Fleet=dict(install_identity(cluster, "approval"), Mode="signer")))
+        sb.write_system_config(dict(base, Host={"Tenant": sc.TENANT, "Name": "db01", "Groups": "payments"},
+                                    Fleet=dict(install_identity(cluster, "db01"), Mode="host")))
+        sb.start_system_bus()
+        host_approvald = sb.start_lockbox_daemon("/usr/sbin/lockbox-approvald", "org.lockbox.Approval1")
+        sb.start_lockbox_daemon("/usr/sbin/lockboxd", "org.lockbox.Enforcer1")
+        sb.configure_login_stack()
+        sb.start_sshd()
+        signer_bus = start_signer_bus(sb)
+        start_signer(sb, signer_bus)
+        key = sb.make_ssh_key("eve")
+
+        # A host that follows the fleet files nothing itself.
+        r = sc.ctl(sb, ["request", "create", "--tenant", sc.TENANT, "--ticket", "INC-1", "--host", "db01",
+                        "--duration", "1h", "--reason", "x", "--ssh-key", key + ".pub", "--engineer", "eve"],
+                   user=sc.CREATOR)
+        assert r.returncode == 1 and "follows the fleet" in r.stderr, (r.returncode, r.stderr)
+
+        # 1. A request for web-1 alone, then one for the group: db01 learns the
+        # second (etcd keeps the order) and never the first.
+        approve(sb, signer_bus, key + ".pub", ["web-1"], "fred", "INC-2001")
+        rid, approved_at = approve(sb, signer_bus, key + ".pub", ["@payments", "web-9"], "eve", "INC-2002")
+        e2e.wait_for(lambda: e2e.getent("passwd", "eve") is not None, 15, "eve resolves on db01")
+        print(f"approval on the signer -> engineer resolves on db01: {(time.monotonic() - approved_at) * 1000:.0f} ms")
+        assert e2e.getent("passwd", "fred") is None, "a grant for web-1 alone reached db01"
+        r = sb.ssh("eve", key, "id -un")
+        assert r.returncode == 0 and r.stdout.strip() == "eve", (r.returncode, r.stderr)
+
+        # 2. The leader dies; the revocation still reaches db01 and ends the session.
+        session = sb.ssh_spawn("eve", key, "sleep 600", stdin=subprocess.DEVNULL,
+                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        uid = sc.engineer_uid()
+        e2e.wait_for(lambda: e2e.processes_of_uid(uid), 15, "eve's session on db01")
+        leader = cluster.leader()
+        cluster.kill_member(leader)
+        print(f"killed the etcd leader {leader}")
+        r = on_signer(sb, signer_bus, ["grant", "revoke", rid, "--reason", "fleet test revocation"], sc.APPROVER)
+        assert r.returncode == 0, r.stderr
+        revoked_at = time.monotonic()
+        e2e.wait_for(lambda: session.poll() is not None and not e2e.processes_of_uid(uid), 30,
+                     "eve's session on db01 to end after the revocation")
+        print(f"revocation on the signer -> last process on db01 gone: {(time.monotonic() - revoked_at) * 1000:.0f} ms "
+              "(with the etcd leader killed just before)")
+        r = sb.ssh("eve", key, "true")
+        assert r.returncode == 255, "eve still admitted after the revocation"
+
+        # 3. etcd entirely down: a new grant cannot arrive, but the mirror
+        # answers a restarted host-mode approvald's GetHostGrants.
+        rid2, _ = approve(sb, signer_bus, key + ".pub", ["db01"], "gina", "INC-2003")
+        e2e.wait_for(lambda: e2e.getent("passwd", "gina") is not None, 15, "gina resolves on db01")
+        for name in list(cluster.procs):
+            cluster.kill_member(name)
+        sb.stop_daemon(host_approvald)
+        host_approvald = sb.start_lockbox_daemon("/usr/sbin/lockbox-approvald", "org.lockbox.Approval1")
+        r = sb.busctl_call("org.lockbox.Approval1", "/org/lockbox/Approval1", "org.lockbox.Approval1",
+                           "GetHostGrants", "ss", sc.TENANT, "db01")
+        assert r.returncode == 0, r.stderr
+        reply = json.loads(r.stdout)["data"]
+        assert [g[0] for g in reply[0]] == [rid2], reply
+        assert rid in reply[1], reply
+        mirror = "/var/lib/lockbox/approval/fleet-mirror.json"
+        st = os.stat(mirror)
+        assert st.st_mode & 0o077 == 0, oct(st.st_mode)
+        assert "etcd not reachable" in host_approvald.log_text(), host_approvald.log_text()
+    lf.log("PASS")
+
+
+if __name__ == "__main__":
+    main()
