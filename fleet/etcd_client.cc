@@ -114,9 +114,11 @@ Result<std::unique_ptr<EtcdClient>> EtcdClient::open(const std::vector<std::stri
         grpc::ChannelArguments args;
         // Reconnect fast after a member comes back: the default backoff grows to
         // two minutes, longer than a test or an outage should cost.
+        // (GRPC_ARG_MIN_RECONNECT_BACKOFF_MS is gRPC's connect timeout, not a
+        // backoff: it stays at its 20 s default, or a TLS handshake on a busy
+        // host is cut short again and again.)
         args.SetInt(GRPC_ARG_MAX_RECONNECT_BACKOFF_MS, 2000);
         args.SetInt(GRPC_ARG_INITIAL_RECONNECT_BACKOFF_MS, 100);
-        args.SetInt(GRPC_ARG_MIN_RECONNECT_BACKOFF_MS, 100);
         // A link cut without a reset (a host's network gone) would leave a watch
         // waiting forever: ping while a stream is open. 10 s is above etcd's
         // --grpc-keepalive-min-time (5 s), below which it hangs up on pingers.

@@ -171,7 +171,8 @@ bool IssuedFollower::watch_from(int64_t revision, bool* compacted) {
                 revision_ = resp.header().revision();
         }
     }
-    ctx.TryCancel();
+    if (!why.empty())  // we stopped reading ourselves: end the call first
+        ctx.TryCancel();
     auto status = stream->Finish();
     {
         std::lock_guard lock(mutex_);

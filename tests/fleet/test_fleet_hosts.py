@@ -6,7 +6,10 @@ signer mode on a bus of its own; host db01 (groups: payments) with lockboxd,
 lockbox-approvald in host mode and sshd. A request for "@payments" is approved
 once on the signer: db01 admits the engineer. A request naming only web-1 never
 reaches db01. The etcd leader is killed, then the grant revoked on the signer:
-the engineer's session on db01 dies. With all of etcd down, a restarted
+the engineer's session on db01 dies. db01's link to etcd is cut (nftables in
+the test's network namespace drops its packets, no reset): it misses a grant
+and a revocation and catches up when the link returns, once from its revision
+and once after a forced compaction. With all of etcd down, a restarted
 host-mode approvald still answers lockboxd from its mirror.
 """
 import json
@@ -27,6 +30,7 @@ if not have_etcd():
     lf.log("etcd or etcdctl missing (tools/deps.sh installs etcd-server, etcd-client); skipping")
     sys.exit(lf.SKIP)
 
+SIGNER_USER = "lockbox-signer"  # its own uid, so nftables can cut db01 off and not the signer
 SIGNER_BUS_DIR = "/run/dbus-signer"
 SIGNER_CONF = "/etc/lockbox/signer.conf"
 FLEET_DIR = "/etc/lockbox/fleet"
@@ -42,6 +46,10 @@ def start_signer_bus(sb):
                         f"<listen>unix:path={SIGNER_BUS_DIR}/socket</listen>")
     text = text.replace("<pidfile>/run/dbus/pid</pidfile>", "")
     text = text.replace("<includedir>system.d</includedir>", "<includedir>/usr/share/dbus-1/system.d</includedir>")
+    # The installed policy lets lockbox-approval own the name; here the signer
+    # runs as a user of its own.
+    text = text.replace("</busconfig>", f'<policy user="{SIGNER_USER}"><allow own="org.lockbox.Approval1"/>'
+                                         "</policy>\n</busconfig>")
     conf = os.path.join(SIGNER_BUS_DIR, "system.conf")
     with open(conf, "w") as f:
         f.write(text)
@@ -51,16 +59,16 @@ def start_signer_bus(sb):
     return address
 
 
-def install_identity(cluster, name):
+def install_identity(cluster, name, owner="lockbox-approval"):
     """The etcd client identity of a fleet component, as the operator guide
-    installs it: key owned by lockbox-approval, mode 0600."""
+    installs it: key owned by the service's user, mode 0600."""
     os.makedirs(FLEET_DIR, exist_ok=True)
     shutil.copy(cluster.ca.cert, os.path.join(FLEET_DIR, "ca.crt"))
     cert, key = cluster.identity(name)
     shutil.copy(cert, os.path.join(FLEET_DIR, f"{name}.crt"))
     shutil.copy(key, os.path.join(FLEET_DIR, f"{name}.key"))
     os.chmod(os.path.join(FLEET_DIR, f"{name}.key"), 0o600)
-    shutil.chown(os.path.join(FLEET_DIR, f"{name}.key"), "lockbox-approval", "lockbox-approval")
+    shutil.chown(os.path.join(FLEET_DIR, f"{name}.key"), owner, owner)
     for f in ("ca.crt", f"{name}.crt"):
         os.chmod(os.path.join(FLEET_DIR, f), 0o644)
     return {"Endpoints": ",".join(cluster.endpoints), "CAFile": os.path.join(FLEET_DIR, "ca.crt"),
@@ -90,8 +98,8 @@ def approve(sb, address, key_pub, hosts, engineer, ticket):
 def start_signer(sb, address):
     log_path = os.path.join(sb.dir, "signer-approvald.log")
     with open(log_path, "ab") as logf:
-        proc = sb.spawn(sb.unit_credentials("/usr/sbin/lockbox-approvald") +
-                        ["/usr/sbin/lockbox-approvald", "--config", SIGNER_CONF], stdout=logf,
+        proc = sb.spawn(["setpriv", f"--reuid={SIGNER_USER}", f"--regid={sb.gid_of(SIGNER_USER)}", "--clear-groups",
+                         "--", "/usr/sbin/lockbox-approvald", "--config", SIGNER_CONF], stdout=logf,
                         stderr=subprocess.STDOUT, env=dict(os.environ, DBUS_SYSTEM_BUS_ADDRESS=address))
     daemon = lf.Daemon("signer-approvald", proc, log_path)
 
@@ -105,6 +113,48 @@ def start_signer(sb, address):
     return daemon
 
 
+def cut_link(cut):
+    """Drops (no reset, as a cable pulled) every packet db01's approval service
+    sends to etcd, or lets them through again."""
+    uid = subprocess.run(["id", "-u", "lockbox-approval"], capture_output=True, text=True).stdout.strip()
+    if cut:
+        script = ("add table inet cut\n"
+                  "add chain inet cut out { type filter hook output priority 0; }\n"
+                  f"add rule inet cut out meta skuid {uid} tcp dport 23791-23793 drop\n")
+    else:
+        script = "delete table inet cut\n"
+    subprocess.run(["nft", "-f", "-"], input=script, text=True, check=True, timeout=10)
+
+
+def losses(daemon):
+    return daemon.log_text().count("etcd not reachable")
+
+
+def catch_up(sb, signer_bus, key, cluster, host_approvald, newcomer, leaver, compact):
+    """Cut db01 off, approve newcomer and revoke leaver's grant on the signer,
+    compact etcd if asked, restore the link; db01 must end up with both."""
+    before = losses(host_approvald)
+    cut_link(True)
+    started = time.monotonic()
+    lf.wait_until(lambda: losses(host_approvald) > before, 60, interval=0.2, what="db01 to notice the cut")
+    print(f"db01 noticed the cut link after {time.monotonic() - started:.1f} s (gRPC keepalive)")
+    rid, _ = approve(sb, signer_bus, key + ".pub", ["db01"], newcomer, "INC-30" + newcomer[:2])
+    r = on_signer(sb, signer_bus, ["grant", "revoke", leaver, "--reason", "while cut off"], sc.APPROVER)
+    assert r.returncode == 0, r.stderr
+    time.sleep(1)
+    assert e2e.getent("passwd", newcomer) is None, "a grant reached db01 through a cut link"
+    if compact:
+        status = json.loads(cluster.etcdctl(["endpoint", "status", "-w", "json"]).stdout)
+        revision = max(e["Status"]["header"]["revision"] for e in status)
+        cluster.etcdctl(["compact", str(revision), "--physical"])
+    cut_link(False)
+    restored = time.monotonic()
+    e2e.wait_for(lambda: e2e.getent("passwd", newcomer) is not None, 60, f"{newcomer} resolves after the link returned")
+    print(f"link restored -> db01 caught up{' (after a compaction)' if compact else ''}: "
+          f"{(time.monotonic() - restored) * 1000:.0f} ms")
+    return rid
+
+
 def main():
     with e2e.E2ESandbox() as sb:
         sb.install()
@@ -114,7 +164,12 @@ def main():
         sb.add_user(sc.CREATOR, 2801, groups=["lockbox-managers"])
         sb.add_user(sc.MANAGER, 2802, groups=["lockbox-managers"])
         sb.add_user(sc.APPROVER, 2803, groups=["lockbox-approvers"])
+        sb.add_user(SIGNER_USER, 2810)
         sb.generate_signing_key()
+        os.makedirs("/etc/lockbox/signer", mode=0o700)
+        shutil.copy("/etc/lockbox/private/signing.secret", "/etc/lockbox/signer/signing.secret")
+        for path in ("/etc/lockbox/signer", "/etc/lockbox/signer/signing.secret"):
+            shutil.chown(path, SIGNER_USER, SIGNER_USER)
         cluster = EtcdCluster(sb).start()
         root_cert, root_key = cluster.identity("root")
         r = subprocess.run(["lockboxctl", "fleet", "bootstrap", "--endpoints", ",".join(cluster.endpoints),
@@ -126,10 +181,12 @@ def main():
         policy = {"MaxGrant": "4h", "PendingTimeout": "12h", "ClockSkew": "2s", "KillGrace": "1s"}
         base = {"Policy": policy, "Accounts": {"Record": "no"}, "Notify": {"Command": "/bin/true"}}
         os.makedirs("/var/lib/lockbox-signer", exist_ok=True)
-        shutil.chown("/var/lib/lockbox-signer", "lockbox-approval", "lockbox-approval")
-        sb.write_config_file(SIGNER_CONF, dict(base, Host={"Tenant": sc.TENANT, "Name": "approval"},
-                                               Paths={"StateDir": "/var/lib/lockbox-signer"},
-                                               Fleet=dict(install_identity(cluster, "approval"), Mode="signer")))
+        shutil.chown("/var/lib/lockbox-signer", SIGNER_USER, SIGNER_USER)
+        signer_uid = subprocess.run(["id", "-u", SIGNER_USER], capture_output=True, text=True).stdout.strip()
+        sb.write_config_file(SIGNER_CONF, dict(
+            base, Host={"Tenant": sc.TENANT, "Name": "approval"}, Paths={"StateDir": "/var/lib/lockbox-signer"},
+            Keys={"SigningKey": "/etc/lockbox/signer/signing.secret", "KeyOwner": signer_uid},
+            Fleet=dict(install_identity(cluster, "approval", owner=SIGNER_USER), Mode="signer")))
         sb.write_system_config(dict(base, Host={"Tenant": sc.TENANT, "Name": "db01", "Groups": "payments"},
                                     Fleet=dict(install_identity(cluster, "db01"), Mode="host")))
         sb.start_system_bus()
@@ -175,10 +232,20 @@ def main():
         r = sb.ssh("eve", key, "true")
         assert r.returncode == 255, "eve still admitted after the revocation"
 
-        # 3. etcd entirely down: a new grant cannot arrive, but the mirror
-        # answers a restarted host-mode approvald's GetHostGrants.
-        rid2, _ = approve(sb, signer_bus, key + ".pub", ["db01"], "gina", "INC-2003")
+        # 3. A cut link: db01 misses a grant and a revocation and catches up,
+        # from its revision, then again after a forced compaction.
+        cluster.start_member(leader)
+        lf.wait_until(cluster.healthy, 30, interval=0.2, what="the cluster whole again")
+        gina, _ = approve(sb, signer_bus, key + ".pub", ["db01"], "gina", "INC-2003")
         e2e.wait_for(lambda: e2e.getent("passwd", "gina") is not None, 15, "gina resolves on db01")
+        hal = catch_up(sb, signer_bus, key, cluster, host_approvald, "hal", gina, compact=False)
+        e2e.wait_for(lambda: e2e.getent("passwd", "gina") is None, 15, "gina's revocation on db01")
+        rid2 = catch_up(sb, signer_bus, key, cluster, host_approvald, "ida", hal, compact=True)
+        e2e.wait_for(lambda: e2e.getent("passwd", "hal") is None, 15, "hal's revocation on db01")
+        assert "compacted" in host_approvald.log_text(), host_approvald.log_text()
+
+        # 4. etcd entirely down: a new grant cannot arrive, but the mirror
+        # answers a restarted host-mode approvald's GetHostGrants.
         for name in list(cluster.procs):
             cluster.kill_member(name)
         sb.stop_daemon(host_approvald)
@@ -188,7 +255,7 @@ def main():
         assert r.returncode == 0, r.stderr
         reply = json.loads(r.stdout)["data"]
         assert [g[0] for g in reply[0]] == [rid2], reply
-        assert rid in reply[1], reply
+        assert rid in reply[1] and gina in reply[1] and hal in reply[1], reply
         mirror = "/var/lib/lockbox/approval/fleet-mirror.json"
         st = os.stat(mirror)
         assert st.st_mode & 0o077 == 0, oct(st.st_mode)
