@@ -299,6 +299,26 @@ int ApprovalService::revoke_grant(sd_bus_message* m, sd_bus_error* e) {
     return sd_bus_reply_method_return(m, "");
 }
 
+// The same end as a revocation (state, GrantRevoked signal, the kill on every
+// host), but its own audit event: an auditor tells "I'm done" from a withdrawal.
+int ApprovalService::release_grant(sd_bus_message* m, sd_bus_error* e) {
+    Call call(*this, m, e, "ReleaseGrant");
+    const std::string id = call.args.str("id", MAX_ARG);
+    if (!call.admit(validate_request_id(id), Operation::Release, &id))
+        return call.reply();
+    const Actor& actor = call.actor();
+    const Request& r = call.request();
+    auto next = approval::release_grant(r, actor, policy_, clock_.now());
+    if (!next)
+        return call.refuse(next.error());
+    auto a = audit_for(AuditEvent::GrantReleased, actor.name, *next, actor.name + " released grant " + id);
+    a.fields["REASON"] = next->close_reason;
+    if (auto s = commit_transition(r, *next, {a}); !s)
+        return call.refuse(commit_error(s.error()));
+    emit("GrantRevoked", id);
+    return sd_bus_reply_method_return(m, "");
+}
+
 int ApprovalService::export_grant(sd_bus_message* m, sd_bus_error* e) {
     Call call(*this, m, e, "ExportGrant");
     const std::string id = call.args.str("id", MAX_ARG);
@@ -335,11 +355,13 @@ int ApprovalService::get_host_grants(sd_bus_message* m, sd_bus_error* e) {
     }
     if (r >= 0)
         r = sd_bus_message_close_container(reply.get());
+    // Grants ended early, with how and by whom: lockboxd's audit and the last
+    // line on the engineer's terminals say it.
     if (r >= 0)
-        r = sd_bus_message_open_container(reply.get(), 'a', "s");
+        r = sd_bus_message_open_container(reply.get(), 'a', "(sss)");
     for (const auto& g : *grants)
-        if (r >= 0 && g.state == RequestState::Revoked && g.exp > now)
-            r = sd_bus_message_append_basic(reply.get(), 's', g.id.c_str());
+        if (r >= 0 && is_ended_early(g.state) && g.exp > now)
+            r = sd_bus_message_append(reply.get(), "(sss)", g.id.c_str(), state_name(g.state), g.closed_by.c_str());
     if (r >= 0)
         r = sd_bus_message_close_container(reply.get());
     if (r < 0)

@@ -42,7 +42,7 @@ public:
     virtual Result<std::vector<Request>> due_for_expiry(usec_t now) = 0;
     // Earliest pending deadline, nullopt when nothing is pending.
     virtual Result<std::optional<usec_t>> next_pending_deadline() = 0;
-    // Approved or revoked requests whose hosts include host, for the enforcer's resync.
+    // Approved, revoked or released requests whose hosts include host, for the enforcer's resync.
     virtual Result<std::vector<Request>> grants_for_host(const std::string& tenant, const std::string& host) = 0;
 
     virtual Result<std::vector<OutboxItem>> unsent_audit(size_t limit) = 0;

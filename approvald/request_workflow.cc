@@ -61,6 +61,11 @@ Status authorize(Operation op, const Actor& actor, const WorkflowPolicy& policy)
         if (!(actor.root || actor.approver))
             return access_denied("revoking a grant", approver);
         return {};
+    case Operation::Release:
+        // Engineers may try; release_grant then allows only the grant's own.
+        if (!(actor.root || actor.manager || actor.engineer))
+            return access_denied("releasing a grant", engineer + " or " + manager);
+        return {};
     case Operation::HostGrants:
         if (!actor.root)
             return make_error(Errc::AccessDenied, "access denied: GetHostGrants is for root (lockboxd) only");
@@ -180,6 +185,23 @@ Result<Request> revoke_grant(const Request& r, const Actor& actor, const std::st
     next.closed_by = actor.name;
     next.closed_at = now;
     next.close_reason = reason;
+    next.updated_at = now;
+    return next;
+}
+
+Result<Request> release_grant(const Request& r, const Actor& actor, const WorkflowPolicy& policy, usec_t now) {
+    if (auto s = authorize(Operation::Release, actor, policy); !s)
+        return s.error();
+    if (!(actor.root || actor.manager || actor.name == r.engineer))
+        return access_denied("releasing grant " + r.id, "its engineer, " + role("manager", policy.manager_group));
+    const RequestState state = effective_state(r, now);
+    if (state != RequestState::Approved && state != RequestState::Active)
+        return invalid_state(r, now, "release");
+    Request next = r;
+    next.state = RequestState::Released;
+    next.closed_by = actor.name;
+    next.closed_at = now;
+    next.close_reason = "released by " + actor.name;
     next.updated_at = now;
     return next;
 }

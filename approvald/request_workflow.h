@@ -28,7 +28,7 @@ struct WorkflowPolicy {
 };
 
 // What a caller asks to do, for the role gate.
-enum class Operation { Create, Approve, Deny, Cancel, Read, Export, Revoke, HostGrants };
+enum class Operation { Create, Approve, Deny, Cancel, Read, Export, Revoke, Release, HostGrants };
 
 // The role gate, decided from the caller's roles alone, before any request is
 // loaded: a caller who could not do op to any request is refused here, so an id
@@ -51,6 +51,10 @@ Result<Request> deny_request(const Request& r, const Actor& actor, const std::st
 Result<Request> cancel_request(const Request& r, const Actor& actor, usec_t now);
 Result<Request> revoke_grant(const Request& r, const Actor& actor, const std::string& reason,
                              const WorkflowPolicy& policy, usec_t now);
+// "I'm done": the grant's engineer, a manager or root ends an approved or
+// active grant early. The result is Released; hosts end access as for a
+// revocation.
+Result<Request> release_grant(const Request& r, const Actor& actor, const WorkflowPolicy& policy, usec_t now);
 // The expired request if r is pending past its deadline, else nullopt.
 std::optional<Request> expire_if_due(const Request& r, usec_t now);
 

@@ -383,7 +383,7 @@ Result<std::optional<usec_t>> SqliteRequestStore::next_pending_deadline() {
 
 Result<std::vector<Request>> SqliteRequestStore::grants_for_host(const std::string& tenant, const std::string& host) {
     return load_where(
-        "WHERE tenant = ? AND state IN ('approved', 'revoked') AND token IS NOT NULL AND id IN "
+        "WHERE tenant = ? AND state IN ('approved', 'revoked', 'released') AND token IS NOT NULL AND id IN "
         "(SELECT request_id FROM request_hosts WHERE host = ?) ORDER BY created_at",
         [&](Statement& s) { s.bind(1, tenant).bind(2, host); });
 }

@@ -275,7 +275,7 @@ void register_request_verbs(CLI::App& app, Context& ctx, int& exit_code) {
     auto* list = req->add_subcommand("list", "List requests you may see");
     list->add_option("--state", a->state, "only requests in this state")
         ->check(CLI::IsMember({"pending-manager", "pending-approver", "approved", "active", "denied", "expired",
-                               "cancelled", "revoked", "completed"}));
+                               "cancelled", "revoked", "released", "completed"}));
     list->add_flag("--json", ctx.json, "print a JSON array");
     list->callback([&ctx, a, &exit_code] { exit_code = run_list(ctx, *a); });
 

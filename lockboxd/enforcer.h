@@ -67,10 +67,13 @@ public:
     lockbox::Result<std::string> install(std::string_view token, const std::string& actor, const std::string& source,
                                          const std::string& claimed_id = {});
     // Full list from the approval service: installs new grants, revokes listed ids.
-    void sync(const std::vector<std::pair<std::string, std::string>>& grants, const std::vector<std::string>& revoked,
+    void sync(const std::vector<std::pair<std::string, std::string>>& grants, const std::vector<EndedGrant>& ended,
               const std::string& actor);
     // Code "not-found" for an id never seen (the id is still remembered as revoked).
-    lockbox::Status revoke(const std::string& jti, const std::string& reason, const std::string& actor);
+    // released: the engineer or a manager ended it ("I'm done"), audited as
+    // grant-released; either way by (when known) is who ended it.
+    lockbox::Status revoke(const std::string& jti, const std::string& reason, const std::string& actor,
+                           bool released = false, const std::string& by = {});
 
     // Reads [Keys] TrustedDir again (SIGHUP, or a change inside it). Every
     // installed or active grant whose signing key is no longer trusted is
@@ -125,7 +128,11 @@ public:
 private:
     void audit(lockbox::AuditEvent event, const std::string& actor, const lockbox::GrantClaims* claims,
                std::string message, std::vector<std::pair<std::string, std::string>> fields = {});
-    void end_access(const std::string& user, const std::string& jti, lockbox::usec_t deadline, const char* cause);
+    // Writes the last line on the engineer's terminals, then kills. cause:
+    // completed, revoked, released, key-withdrawn, recovered...; by: who
+    // revoked or released, when known.
+    void end_access(const std::string& user, const std::string& jti, lockbox::usec_t deadline, const char* cause,
+                    const std::string& by = {});
     void after_kill(const std::string& user, const std::string& jti, lockbox::usec_t deadline,
                     const std::vector<Session>& sessions, const KillReport& report);
     void activate(const Grant& grant);

@@ -4,14 +4,13 @@
 // home and leftovers removed (docs/enforcement.md, "Sessions and the kill").
 #include <algorithm>
 #include <csignal>
-#include <set>
 
 #include "enforcer.h"
 #include "home_provisioner.h"
 #include "join_words.h"
 #include "log.h"
 #include "process_table.h"
-#include "terminal_finder.h"
+#include "terminal_notice.h"
 #include "terminal_warner.h"
 #include "time_format.h"
 
@@ -34,25 +33,44 @@ void Enforcer::warn_sessions(const Grant& grant, usec_t lead) {
     }
     if (std::find(config_.warn_before.begin(), config_.warn_before.end(), lead) == config_.warn_before.end())
         return;  // the grace alone: no terminal line
-    std::string text = expiry_warning_text(grant.claims.jti, lead / lockbox::USEC_PER_SEC);
-    // The terminals the engineer's processes hold, plus any PAM named (login,
-    // su): sshd's PAM session says "ssh", its pty comes later.
-    std::set<std::string> ttys;
-    for (const auto& path : terminals_of_uid(*uid))
-        ttys.insert(path);
+    std::vector<std::string> pam_ttys;
     for (const auto& s : sessions_.of_user(grant.claims.sub))
-        if (s.tty.starts_with("/dev/") || s.tty.starts_with("pts/") || s.tty.starts_with("tty"))
-            ttys.insert(terminal_device_path(s.tty));
-    for (const auto& tty : ttys)
-        if (auto st = write_to_terminal(tty, *uid, text); !st)
-            log_info("no warning on " + tty + ": " + st.error().message);
+        pam_ttys.push_back(s.tty);
+    write_to_terminals(engineer_terminals(*uid, pam_ttys), *uid,
+                       expiry_warning_text(grant.claims.jti, lead / lockbox::USEC_PER_SEC));
 }
 
-void Enforcer::end_access(const std::string& user, const std::string& jti, usec_t deadline, const char* cause) {
+namespace {
+
+// The "(…)" of the last line on the engineer's terminals.
+std::string why_access_ended(const std::string& cause, const std::string& by) {
+    if (cause == "completed")
+        return "expired";
+    if (cause == "revoked" || cause == "released")
+        return by.empty() ? cause : cause + " by " + by;
+    if (cause == "key-withdrawn")
+        return "the grant's signing key is no longer trusted";
+    return "no grant of yours is live";
+}
+
+}  // namespace
+
+void Enforcer::end_access(const std::string& user, const std::string& jti, usec_t deadline, const char* cause,
+                          const std::string& by) {
     auto uid = uids_.find(user);
     if (!uid || !uids_.in_range(*uid))
         return;  // never sweep a uid outside the lockbox range
     std::vector<Session> sessions = sessions_.of_user(user);
+    // Before anything ends: the engineer learns why the terminal goes dead.
+    // Non-blocking writes only, so the kill below starts as early as without.
+    {
+        std::vector<std::string> pam_ttys;
+        for (const auto& s : sessions)
+            pam_ttys.push_back(s.tty);
+        const Grant* g = jti.empty() ? nullptr : grants_.find(jti);
+        write_to_terminals(engineer_terminals(*uid, pam_ttys), *uid,
+                           access_ended_text(g ? g->claims.ticket : "", why_access_ended(cause, by)));
+    }
     if (LogindClient::logind_running()) {
         for (const auto& s : sessions)
             logind_.terminate_session(s.logind_session);

@@ -205,6 +205,26 @@ void test_revoke_by_approver_while_approved_or_active(void**) {
     assert_code(revoke_grant(a, bob(), "x", policy(), a.exp), lockbox::Errc::InvalidState);  // completed
 }
 
+// "I'm done": the grant's own engineer and managers (and root); not another
+// engineer, not an approver who is neither, not after the window.
+void test_release_by_its_engineer_or_a_manager_while_approved_or_active(void**) {
+    Request a = approved();
+    auto r = release_grant(a, eve(), policy(), a.nbf + HOUR);  // active, its engineer
+    assert_true(r.ok());
+    assert_int_equal(static_cast<int>(r->state), static_cast<int>(RequestState::Released));
+    assert_string_equal(r->closed_by.c_str(), "eve");
+    assert_true(r->closed_at == a.nbf + HOUR);
+    assert_true(release_grant(a, alice(), policy(), a.nbf - 1).ok());  // approved, a manager
+    assert_true(release_grant(a, root(), policy(), a.nbf).ok());
+    assert_code(release_grant(a, mallory(), policy(), a.nbf), lockbox::Errc::AccessDenied);
+    assert_code(release_grant(a, bob(), policy(), a.nbf), lockbox::Errc::AccessDenied);
+    assert_code(release_grant(a, nobody(), policy(), a.nbf), lockbox::Errc::AccessDenied);
+    assert_code(release_grant(a, eve(), policy(), a.exp), lockbox::Errc::InvalidState);  // completed
+    assert_code(release_grant(filed_by_eve(), eve(), policy(), T0 + 1), lockbox::Errc::InvalidState);
+    assert_code(release_grant(*r, eve(), policy(), a.nbf + HOUR + 1), lockbox::Errc::InvalidState);  // twice
+    assert_int_equal(static_cast<int>(a.state), static_cast<int>(RequestState::Approved));
+}
+
 // Every stored state × every action: only the legal pairs succeed, the rest say
 // invalid-state and name the current state.
 void test_illegal_transitions_name_the_current_state(void**) {
@@ -322,7 +342,7 @@ void test_export_gives_the_token_to_readers_of_a_valid_grant(void**) {
 void test_role_gate_refuses_callers_without_any_fitting_role(void**) {
     const WorkflowPolicy p = policy();
     for (Operation op : {Operation::Approve, Operation::Deny, Operation::Cancel, Operation::Read, Operation::Export,
-                         Operation::Revoke, Operation::HostGrants, Operation::Create}) {
+                         Operation::Revoke, Operation::Release, Operation::HostGrants, Operation::Create}) {
         assert_refused(authorize(op, nobody(), p), Errc::AccessDenied);
         assert_true(authorize(op, root(), p).ok());
     }
@@ -335,6 +355,9 @@ void test_role_gate_refuses_callers_without_any_fitting_role(void**) {
     assert_true(authorize(Operation::Export, eve(), p).ok());
     assert_refused(authorize(Operation::Revoke, alice(), p), Errc::AccessDenied);
     assert_true(authorize(Operation::Revoke, bob(), p).ok());
+    assert_true(authorize(Operation::Release, eve(), p).ok());
+    assert_true(authorize(Operation::Release, alice(), p).ok());
+    assert_refused(authorize(Operation::Release, bob(), p), Errc::AccessDenied);
     assert_refused(authorize(Operation::HostGrants, carol(), p), Errc::AccessDenied);
     assert_true(authorize(Operation::HostGrants, root(), p).ok());
     // The message names the roles (and groups) that would do.
@@ -372,6 +395,7 @@ int main() {
         cmocka_unit_test(test_readers),
         cmocka_unit_test(test_export_gives_the_token_to_readers_of_a_valid_grant),
         cmocka_unit_test(test_role_gate_refuses_callers_without_any_fitting_role),
+        cmocka_unit_test(test_release_by_its_engineer_or_a_manager_while_approved_or_active),
     };
     return cmocka_run_group_tests(tests, nullptr, nullptr);
 }
