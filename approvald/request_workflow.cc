@@ -62,8 +62,10 @@ Status authorize(Operation op, const Actor& actor, const WorkflowPolicy& policy)
             return access_denied("revoking a grant", approver);
         return {};
     case Operation::Release:
-        // Engineers may try; release_grant then allows only the grant's own.
-        if (!(actor.root || actor.manager || actor.engineer))
+        // Engineers may try, also from inside their Lockbox session (a
+        // lockbox account has no role group); release_grant then allows
+        // only the grant's own.
+        if (!(actor.root || actor.manager || actor.engineer || actor.lockbox_account))
             return access_denied("releasing a grant", engineer + " or " + manager);
         return {};
     case Operation::HostGrants:

@@ -194,6 +194,7 @@ std::optional<usec_t> Enforcer::tick() {
                 if (auto uid = uids_.find(g->claims.sub))
                     ended.insert(*uid);
             }
+            last_line_sent_.erase(g->claims.jti);  // end_access took it, or another grant goes on
             access_ended |= ev.was_active;
             audit(AuditEvent::GrantCompleted, "lockboxd", &g->claims,
                   "grant " + g->claims.jti + " ended at " + lockbox::format_rfc3339(g->claims.exp));

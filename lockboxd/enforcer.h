@@ -26,6 +26,7 @@
 #include "local_account_guard.h"
 #include "logind_client.h"
 #include "result.h"
+#include "sd_handles.h"
 #include "session_killer.h"
 #include "session_registry.h"
 #include "uid_allocator.h"
@@ -133,6 +134,17 @@ private:
     // revoked or released, when known.
     void end_access(const std::string& user, const std::string& jti, lockbox::usec_t deadline, const char* cause,
                     const std::string& by = {});
+    // Writes the last line (terminal_notice.h) to uid's terminals and runs
+    // next NOTICE_PAUSE later (at once when no terminal took it), so that
+    // sshd's session process, which runs as the engineer and dies in the
+    // kill or at the grace's SIGTERM, forwards it first.
+    static constexpr lockbox::usec_t NOTICE_PAUSE = 100 * lockbox::USEC_PER_MSEC;
+    void last_line_then(uid_t uid, const std::string& user, const std::string& text, std::function<void()> next);
+    std::set<std::string> last_line_sent_;  // jtis whose grace SIGTERM came after the last line
+    void start_kill(const std::string& user, uid_t uid, const std::string& jti, lockbox::usec_t deadline,
+                    const std::vector<Session>& sessions, const std::string& cause);
+    static int on_notice_pause(sd_event_source* s, uint64_t usec, void* userdata);
+    std::map<sd_event_source*, std::pair<lockbox::EventSourcePtr, std::function<void()>>> paused_kills_;
     void after_kill(const std::string& user, const std::string& jti, lockbox::usec_t deadline,
                     const std::vector<Session>& sessions, const KillReport& report);
     void activate(const Grant& grant);

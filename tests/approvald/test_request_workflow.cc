@@ -358,6 +358,13 @@ void test_role_gate_refuses_callers_without_any_fitting_role(void**) {
     assert_true(authorize(Operation::Release, eve(), p).ok());
     assert_true(authorize(Operation::Release, alice(), p).ok());
     assert_refused(authorize(Operation::Release, bob(), p), Errc::AccessDenied);
+    Actor logged_in_through_lockbox = actor("eve", false, false, false);
+    logged_in_through_lockbox.lockbox_account = true;
+    assert_true(authorize(Operation::Release, logged_in_through_lockbox, p).ok());
+    assert_refused(authorize(Operation::Read, logged_in_through_lockbox, p), Errc::AccessDenied);
+    assert_true(release_grant(approved(), logged_in_through_lockbox, p, T0 + HOUR).ok());
+    logged_in_through_lockbox.name = "mallory";
+    assert_code(release_grant(approved(), logged_in_through_lockbox, p, T0 + HOUR), Errc::AccessDenied);
     assert_refused(authorize(Operation::HostGrants, carol(), p), Errc::AccessDenied);
     assert_true(authorize(Operation::HostGrants, root(), p).ok());
     // The message names the roles (and groups) that would do.
