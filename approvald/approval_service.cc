@@ -39,11 +39,11 @@ int dispatch(sd_bus_message* m, void* userdata, sd_bus_error* e) noexcept {
 
 const sd_bus_vtable APPROVAL_VTABLE[] = {
     SD_BUS_VTABLE_START(0),
-    SD_BUS_METHOD_WITH_NAMES("CreateRequest", "ssastsass",
-                             SD_BUS_PARAM(tenant) SD_BUS_PARAM(ticket) SD_BUS_PARAM(hosts) SD_BUS_PARAM(duration_sec)
-                                 SD_BUS_PARAM(reason) SD_BUS_PARAM(ssh_keys) SD_BUS_PARAM(engineer),
-                             "s", SD_BUS_PARAM(id), dispatch<&ApprovalService::create_request>,
-                             SD_BUS_VTABLE_UNPRIVILEGED),
+    SD_BUS_METHOD_WITH_NAMES(
+        "CreateRequest", "ssastsasst",
+        SD_BUS_PARAM(tenant) SD_BUS_PARAM(ticket) SD_BUS_PARAM(hosts) SD_BUS_PARAM(duration_sec) SD_BUS_PARAM(reason)
+            SD_BUS_PARAM(ssh_keys) SD_BUS_PARAM(engineer) SD_BUS_PARAM(start_usec),
+        "s", SD_BUS_PARAM(id), dispatch<&ApprovalService::create_request>, SD_BUS_VTABLE_UNPRIVILEGED),
     SD_BUS_METHOD_WITH_NAMES("ApproveRequest", "sts", SD_BUS_PARAM(id) SD_BUS_PARAM(duration_sec) SD_BUS_PARAM(comment),
                              "s", SD_BUS_PARAM(new_state), dispatch<&ApprovalService::approve_request>,
                              SD_BUS_VTABLE_UNPRIVILEGED),

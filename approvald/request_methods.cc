@@ -140,6 +140,7 @@ int ApprovalService::create_request(sd_bus_message* m, sd_bus_error* e) {
     in.reason = call.args.str("reason", MAX_ARG);
     in.ssh_keys = call.args.strv("ssh_keys", MAX_SSH_KEYS, MAX_SSH_KEY);
     in.engineer = call.args.str("engineer", MAX_ARG);
+    in.start_usec = call.args.u64("start_usec");
     // No role gate: who may file for whom depends on the request (create_request).
     if (!call.admit(validate_new_request(in, config_.tenant, config_.max_grant), std::nullopt))
         return call.reply();
@@ -152,15 +153,18 @@ int ApprovalService::create_request(sd_bus_message* m, sd_bus_error* e) {
         return call.refuse(r.error());
     if (auto s = refuse_system_account(r->engineer); !s)
         return call.refuse(s.error());
-    auto a = audit_for(AuditEvent::RequestCreated, actor.name, *r,
-                       actor.name + " requested access for " + r->engineer + " to " + r->tenant + " (ticket " +
-                           r->ticket + ") for " + format_duration(r->duration));
+    auto a =
+        audit_for(AuditEvent::RequestCreated, actor.name, *r,
+                  actor.name + " requested access for " + r->engineer + " to " + r->tenant + " (ticket " + r->ticket +
+                      ") for " + format_duration(r->duration) + (r->nbf != 0 ? " from " + format_rfc3339(r->nbf) : ""));
     a.fields["REASON"] = r->reason;
     a.fields["DURATION"] = std::to_string(r->duration / USEC_PER_SEC);
     std::string hosts;
     for (const auto& h : r->hosts)
         hosts += (hosts.empty() ? "" : " ") + h;
     a.fields["HOSTS"] = hosts;
+    if (r->nbf != 0)
+        a.fields["START"] = format_rfc3339(r->nbf);
     if (auto s = store_->insert(*r, {a}); !s)
         return call.refuse(make_error(Errc::Internal, s.error().message));
     forward_outbox();

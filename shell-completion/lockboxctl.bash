@@ -92,7 +92,7 @@ _lockboxctl()
     fi
 
     case "$verb $sub" in
-        "request create") opts="--tenant --ticket --host --duration --reason --ssh-key --engineer" ;;
+        "request create") opts="--tenant --ticket --host --duration --reason --ssh-key --engineer --start" ;;
         "request list") opts="--state --json" ;;
         "request show" | "grant show") opts="--json" ;;
         "request approve") opts="--duration --comment" ;;
