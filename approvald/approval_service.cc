@@ -39,11 +39,11 @@ int dispatch(sd_bus_message* m, void* userdata, sd_bus_error* e) noexcept {
 
 const sd_bus_vtable APPROVAL_VTABLE[] = {
     SD_BUS_VTABLE_START(0),
-    SD_BUS_METHOD_WITH_NAMES("CreateRequest", "ssastsass",
-                             SD_BUS_PARAM(tenant) SD_BUS_PARAM(ticket) SD_BUS_PARAM(hosts) SD_BUS_PARAM(duration_sec)
-                                 SD_BUS_PARAM(reason) SD_BUS_PARAM(ssh_keys) SD_BUS_PARAM(engineer),
-                             "s", SD_BUS_PARAM(id), dispatch<&ApprovalService::create_request>,
-                             SD_BUS_VTABLE_UNPRIVILEGED),
+    SD_BUS_METHOD_WITH_NAMES(
+        "CreateRequest", "ssastsasst",
+        SD_BUS_PARAM(tenant) SD_BUS_PARAM(ticket) SD_BUS_PARAM(hosts) SD_BUS_PARAM(duration_sec) SD_BUS_PARAM(reason)
+            SD_BUS_PARAM(ssh_keys) SD_BUS_PARAM(engineer) SD_BUS_PARAM(start_usec),
+        "s", SD_BUS_PARAM(id), dispatch<&ApprovalService::create_request>, SD_BUS_VTABLE_UNPRIVILEGED),
     SD_BUS_METHOD_WITH_NAMES("ApproveRequest", "sts", SD_BUS_PARAM(id) SD_BUS_PARAM(duration_sec) SD_BUS_PARAM(comment),
                              "s", SD_BUS_PARAM(new_state), dispatch<&ApprovalService::approve_request>,
                              SD_BUS_VTABLE_UNPRIVILEGED),
@@ -57,11 +57,13 @@ const sd_bus_vtable APPROVAL_VTABLE[] = {
                              dispatch<&ApprovalService::list_requests>, SD_BUS_VTABLE_UNPRIVILEGED),
     SD_BUS_METHOD_WITH_NAMES("RevokeGrant", "ss", SD_BUS_PARAM(id) SD_BUS_PARAM(reason), "", "",
                              dispatch<&ApprovalService::revoke_grant>, SD_BUS_VTABLE_UNPRIVILEGED),
+    SD_BUS_METHOD_WITH_NAMES("ReleaseGrant", "s", SD_BUS_PARAM(id), "", "", dispatch<&ApprovalService::release_grant>,
+                             SD_BUS_VTABLE_UNPRIVILEGED),
     SD_BUS_METHOD_WITH_NAMES("ExportGrant", "s", SD_BUS_PARAM(id), "s", SD_BUS_PARAM(token),
                              dispatch<&ApprovalService::export_grant>, SD_BUS_VTABLE_UNPRIVILEGED),
-    SD_BUS_METHOD_WITH_NAMES("GetHostGrants", "ss", SD_BUS_PARAM(tenant) SD_BUS_PARAM(host), "a(ss)as",
-                             SD_BUS_PARAM(grants) SD_BUS_PARAM(revoked_ids),
-                             dispatch<&ApprovalService::get_host_grants>, SD_BUS_VTABLE_UNPRIVILEGED),
+    SD_BUS_METHOD_WITH_NAMES("GetHostGrants", "ss", SD_BUS_PARAM(tenant) SD_BUS_PARAM(host), "a(ss)a(sss)",
+                             SD_BUS_PARAM(grants) SD_BUS_PARAM(ended), dispatch<&ApprovalService::get_host_grants>,
+                             SD_BUS_VTABLE_UNPRIVILEGED),
     SD_BUS_METHOD_WITH_NAMES("GetCallerRoles", "", "", "sas", SD_BUS_PARAM(user) SD_BUS_PARAM(roles),
                              dispatch<&ApprovalService::get_caller_roles>, SD_BUS_VTABLE_UNPRIVILEGED),
     SD_BUS_SIGNAL_WITH_NAMES("RequestChanged", "ss", SD_BUS_PARAM(id) SD_BUS_PARAM(state), 0),
@@ -367,7 +369,7 @@ void ApprovalService::publish_to_fleet(const char* signal, const std::string& id
     }
     if (issued) {
         fleet_publisher_->publish_grant(id, r->token);
-    } else if (auto s = fleet_publisher_->publish_revocation(id, r->exp); !s) {
+    } else if (auto s = fleet_publisher_->publish_revocation(id, r->exp, state_name(r->state), r->closed_by); !s) {
         log_error("fleet: cannot sign the revocation of {}: {}", id, s.error().message);
     }
 }
@@ -383,12 +385,12 @@ Status ApprovalService::republish_live_grants() {
     for (const auto& r : *all) {
         if (r.token.empty() || r.exp <= now)
             continue;
-        if (r.state == RequestState::Approved || r.state == RequestState::Revoked) {
+        if (r.state == RequestState::Approved || is_ended_early(r.state)) {
             fleet_publisher_->publish_grant(r.id, r.token);
             n++;
         }
-        if (r.state == RequestState::Revoked)
-            if (auto s = fleet_publisher_->publish_revocation(r.id, r.exp); !s)
+        if (is_ended_early(r.state))
+            if (auto s = fleet_publisher_->publish_revocation(r.id, r.exp, state_name(r.state), r.closed_by); !s)
                 return s;
     }
     log_info("fleet: signer mode, {} live grants queued for publication", n);

@@ -46,6 +46,7 @@ public:
     int get_request(sd_bus_message* m, sd_bus_error* e);
     int list_requests(sd_bus_message* m, sd_bus_error* e);
     int revoke_grant(sd_bus_message* m, sd_bus_error* e);
+    int release_grant(sd_bus_message* m, sd_bus_error* e);
     int export_grant(sd_bus_message* m, sd_bus_error* e);
     int get_host_grants(sd_bus_message* m, sd_bus_error* e);
     int get_caller_roles(sd_bus_message* m, sd_bus_error* e);

@@ -97,7 +97,7 @@ bool FleetHost::take_revocation(const std::string& jti, const std::string& token
                     claims ? "its key does not match its jti" : claims.error().message);
         return false;
     }
-    revocations_[jti] = MirroredRevocation{token, claims->exp + config_.clock_skew};
+    revocations_[jti] = MirroredRevocation{token, claims->exp + config_.clock_skew, claims->how, claims->by};
     return true;
 }
 
@@ -180,7 +180,7 @@ HostGrants FleetHost::host_grants(const std::string& tenant, const std::string& 
             out.grants.emplace_back(jti, g.token);
     for (const auto& [jti, r] : revocations_)
         if (r.exp > now)
-            out.revoked_ids.push_back(jti);
+            out.ended.push_back({jti, r.how, r.by});
     return out;
 }
 

@@ -25,9 +25,17 @@
 
 namespace lockbox::approval {
 
+// A grant ended before its exp: how ("revoked" or "released") and by whom.
+struct EndedGrant {
+    std::string id;
+    std::string how;
+    std::string by;
+};
+
+// GetHostGrants's answer, from the store (one host) or the mirror (a fleet).
 struct HostGrants {
     std::vector<std::pair<std::string, std::string>> grants;  // (id, token)
-    std::vector<std::string> revoked_ids;
+    std::vector<EndedGrant> ended;
 };
 
 class FleetHost {
@@ -53,6 +61,8 @@ private:
     struct MirroredRevocation {
         std::string token;
         usec_t exp = 0;
+        std::string how;
+        std::string by;
     };
 
     void on_change(const fleet::IssuedChange& change);

@@ -47,13 +47,14 @@ void FleetPublisher::publish_grant(const std::string& jti, const std::string& to
     enqueue(layout_.grant_key(jti), token);
 }
 
-Status FleetPublisher::publish_revocation(const std::string& jti, usec_t exp) {
+Status FleetPublisher::publish_revocation(const std::string& jti, usec_t exp, const std::string& how,
+                                          const std::string& by) {
     // Loaded per signing and wiped on return, as the grant issuer does.
     auto key = load_secret_key_file(config_.signing_key, expected_key_owner(config_));
     if (!key)
         return key.error();
     enqueue(layout_.revocation_key(jti),
-            sign_revocation(*key, RevocationClaims{config_.tenant, jti, clock_.now(), exp}));
+            sign_revocation(*key, RevocationClaims{config_.tenant, jti, how, by, clock_.now(), exp}));
     return {};
 }
 

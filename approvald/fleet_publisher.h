@@ -29,8 +29,9 @@ public:
 
     Status start();
     void publish_grant(const std::string& jti, const std::string& token);
-    // Signs the revocation of jti (whose grant ends at exp) and queues it.
-    Status publish_revocation(const std::string& jti, usec_t exp);
+    // Signs the revocation of jti (whose grant ends at exp) and queues it; how
+    // is "revoked" or "released", by who ended it.
+    Status publish_revocation(const std::string& jti, usec_t exp, const std::string& how, const std::string& by);
 
     size_t queued() const;
 

@@ -11,7 +11,8 @@ GrantClaims grant_claims_for(const Request& r, const std::string& issuer) {
     c.sub = r.engineer;
     c.aud = r.tenant;
     c.jti = r.id;
-    c.iat = r.nbf;
+    // Issued at the final approval; nbf is then, or the later start asked for.
+    c.iat = r.approver ? r.approver->approval.at : r.nbf;
     c.nbf = r.nbf;
     c.exp = r.exp;
     c.hosts = r.hosts;

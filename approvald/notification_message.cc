@@ -26,6 +26,8 @@ std::string details(const Request& r) {
     b += "Engineer:  " + r.engineer + "\n";
     b += "Hosts:     " + join(r.hosts, ", ") + "\n";
     b += "Duration:  " + format_duration(r.duration) + "\n";
+    if (r.token.empty() && r.nbf != 0)
+        b += "Starts:    " + format_rfc3339(r.nbf) + " (a later start; nobody is admitted before)\n";
     b += "Reason:    " + r.reason + "\n";
     b += "Filed by:  " + r.created_by + " at " + format_rfc3339(r.created_at) + "\n";
     if (r.manager)

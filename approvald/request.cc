@@ -6,7 +6,7 @@
 namespace lockbox::approval {
 
 namespace {
-constexpr std::array<std::pair<RequestState, const char*>, 9> STATE_NAMES = {{
+constexpr std::array<std::pair<RequestState, const char*>, 10> STATE_NAMES = {{
     {RequestState::PendingManager, "pending-manager"},
     {RequestState::PendingApprover, "pending-approver"},
     {RequestState::Approved, "approved"},
@@ -15,6 +15,7 @@ constexpr std::array<std::pair<RequestState, const char*>, 9> STATE_NAMES = {{
     {RequestState::Expired, "expired"},
     {RequestState::Cancelled, "cancelled"},
     {RequestState::Revoked, "revoked"},
+    {RequestState::Released, "released"},
     {RequestState::Completed, "completed"},
 }};
 }  // namespace
@@ -34,6 +35,8 @@ std::optional<RequestState> parse_state(std::string_view name) {
 }
 
 bool is_pending(RequestState s) { return s == RequestState::PendingManager || s == RequestState::PendingApprover; }
+
+bool is_ended_early(RequestState s) { return s == RequestState::Revoked || s == RequestState::Released; }
 
 RequestState effective_state(const Request& r, usec_t now) {
     if (is_pending(r.state) && now >= r.pending_until)

@@ -23,12 +23,15 @@ enum class RequestState {
     Expired,
     Cancelled,
     Revoked,
+    Released,  // ended early by its engineer or a manager ("I'm done")
     Completed,
 };
 
 const char* state_name(RequestState s);
 std::optional<RequestState> parse_state(std::string_view name);
 bool is_pending(RequestState s);
+// Revoked or released: the grant was ended early and every host must end access.
+bool is_ended_early(RequestState s);
 
 struct StageApproval {
     Approval approval;  // role, user, at
@@ -51,11 +54,12 @@ struct Request {
     usec_t pending_until = 0;  // created_at + PendingTimeout, fixed at creation
     std::optional<StageApproval> manager;
     std::optional<StageApproval> approver;
-    // Who ended the request (deny, cancel, revoke, expire), when and why.
+    // Who ended the request (deny, cancel, revoke, release, expire), when and why.
     std::string closed_by;
     usec_t closed_at = 0;
     std::string close_reason;
-    // The signed grant, once approved.
+    // The signed grant, once approved. While pending, nbf is the start the
+    // requester asked for (request create --start), 0 for "at approval".
     usec_t nbf = 0;
     usec_t exp = 0;
     std::string token;

@@ -33,6 +33,8 @@ nlohmann::json request_to_json(const Request& r, usec_t now) {
         j["closed_at"] = format_rfc3339(r.closed_at);
         j["close_reason"] = r.close_reason;
     }
+    if (r.token.empty() && r.nbf != 0)
+        j["start"] = format_rfc3339(r.nbf);  // the later start asked for
     if (!r.token.empty()) {
         j["jti"] = r.id;
         j["nbf"] = format_rfc3339(r.nbf);

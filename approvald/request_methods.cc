@@ -147,6 +147,7 @@ int ApprovalService::create_request(sd_bus_message* m, sd_bus_error* e) {
     in.reason = call.args.str("reason", MAX_ARG);
     in.ssh_keys = call.args.strv("ssh_keys", MAX_SSH_KEYS, MAX_SSH_KEY);
     in.engineer = call.args.str("engineer", MAX_ARG);
+    in.start_usec = call.args.u64("start_usec");
     // No role gate: who may file for whom depends on the request (create_request).
     if (!call.admit(validate_new_request(in, config_.tenant, config_.max_grant), std::nullopt))
         return call.reply();
@@ -159,15 +160,18 @@ int ApprovalService::create_request(sd_bus_message* m, sd_bus_error* e) {
         return call.refuse(r.error());
     if (auto s = refuse_system_account(r->engineer); !s)
         return call.refuse(s.error());
-    auto a = audit_for(AuditEvent::RequestCreated, actor.name, *r,
-                       actor.name + " requested access for " + r->engineer + " to " + r->tenant + " (ticket " +
-                           r->ticket + ") for " + format_duration(r->duration));
+    auto a =
+        audit_for(AuditEvent::RequestCreated, actor.name, *r,
+                  actor.name + " requested access for " + r->engineer + " to " + r->tenant + " (ticket " + r->ticket +
+                      ") for " + format_duration(r->duration) + (r->nbf != 0 ? " from " + format_rfc3339(r->nbf) : ""));
     a.fields["REASON"] = r->reason;
     a.fields["DURATION"] = std::to_string(r->duration / USEC_PER_SEC);
     std::string hosts;
     for (const auto& h : r->hosts)
         hosts += (hosts.empty() ? "" : " ") + h;
     a.fields["HOSTS"] = hosts;
+    if (r->nbf != 0)
+        a.fields["START"] = format_rfc3339(r->nbf);
     if (auto s = store_->insert(*r, {a}); !s)
         return call.refuse(make_error(Errc::Internal, s.error().message));
     forward_outbox();
@@ -306,6 +310,26 @@ int ApprovalService::revoke_grant(sd_bus_message* m, sd_bus_error* e) {
     return sd_bus_reply_method_return(m, "");
 }
 
+// The same end as a revocation (state, GrantRevoked signal, the kill on every
+// host), but its own audit event: an auditor tells "I'm done" from a withdrawal.
+int ApprovalService::release_grant(sd_bus_message* m, sd_bus_error* e) {
+    Call call(*this, m, e, "ReleaseGrant");
+    const std::string id = call.args.str("id", MAX_ARG);
+    if (!call.admit(validate_request_id(id), Operation::Release, &id))
+        return call.reply();
+    const Actor& actor = call.actor();
+    const Request& r = call.request();
+    auto next = approval::release_grant(r, actor, policy_, clock_.now());
+    if (!next)
+        return call.refuse(next.error());
+    auto a = audit_for(AuditEvent::GrantReleased, actor.name, *next, actor.name + " released grant " + id);
+    a.fields["REASON"] = next->close_reason;
+    if (auto s = commit_transition(r, *next, {a}); !s)
+        return call.refuse(commit_error(s.error()));
+    emit("GrantRevoked", id);
+    return sd_bus_reply_method_return(m, "");
+}
+
 int ApprovalService::export_grant(sd_bus_message* m, sd_bus_error* e) {
     Call call(*this, m, e, "ExportGrant");
     const std::string id = call.args.str("id", MAX_ARG);
@@ -343,8 +367,8 @@ int ApprovalService::get_host_grants(sd_bus_message* m, sd_bus_error* e) {
             const auto state = effective_state(g, now);
             if (state == RequestState::Approved || state == RequestState::Active)
                 answer.grants.emplace_back(g.id, g.token);
-            else if (g.state == RequestState::Revoked && g.exp > now)
-                answer.revoked_ids.push_back(g.id);
+            else if (is_ended_early(g.state) && g.exp > now)
+                answer.ended.push_back({g.id, state_name(g.state), g.closed_by});
         }
     }
     sd_bus_message* raw = nullptr;
@@ -357,11 +381,13 @@ int ApprovalService::get_host_grants(sd_bus_message* m, sd_bus_error* e) {
             r = sd_bus_message_append(reply.get(), "(ss)", id.c_str(), token.c_str());
     if (r >= 0)
         r = sd_bus_message_close_container(reply.get());
+    // Grants ended early, with how and by whom: lockboxd's audit and the last
+    // line on the engineer's terminals say it.
     if (r >= 0)
-        r = sd_bus_message_open_container(reply.get(), 'a', "s");
-    for (const auto& id : answer.revoked_ids)
+        r = sd_bus_message_open_container(reply.get(), 'a', "(sss)");
+    for (const auto& g : answer.ended)
         if (r >= 0)
-            r = sd_bus_message_append_basic(reply.get(), 's', id.c_str());
+            r = sd_bus_message_append(reply.get(), "(sss)", g.id.c_str(), g.how.c_str(), g.by.c_str());
     if (r >= 0)
         r = sd_bus_message_close_container(reply.get());
     if (r < 0)

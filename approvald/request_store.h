@@ -42,8 +42,8 @@ public:
     virtual Result<std::vector<Request>> due_for_expiry(usec_t now) = 0;
     // Earliest pending deadline, nullopt when nothing is pending.
     virtual Result<std::optional<usec_t>> next_pending_deadline() = 0;
-    // Approved or revoked requests whose hosts include one of targets (a host
-    // name and "@group" for each of its groups), for the enforcer's resync.
+    // Approved, revoked or released requests whose hosts include one of targets
+    // (a host name and "@group" for each of its groups), for the enforcer's resync.
     virtual Result<std::vector<Request>> grants_for_host(const std::string& tenant,
                                                          const std::vector<std::string>& targets) = 0;
 

@@ -18,10 +18,13 @@ struct NewRequest {
     uint64_t duration_sec = 0;
     std::string reason;
     std::vector<std::string> ssh_keys;
-    std::string engineer;  // "" = the caller
+    std::string engineer;     // "" = the caller
+    uint64_t start_usec = 0;  // a later start (maintenance window); 0 = at the final approval
 };
 
 constexpr size_t MAX_COMMENT = 1024;
+// How far ahead a request may ask its window to start (request create --start).
+constexpr usec_t MAX_START_AHEAD = 7 * 24 * 3600 * USEC_PER_SEC;
 
 // tenant must be the one this service serves; duration 1 s .. max_grant.
 Status validate_new_request(const NewRequest& req, const std::string& served_tenant, usec_t max_grant);

@@ -1,5 +1,7 @@
 #include "request_workflow.h"
 
+#include "time_format.h"
+
 namespace lockbox::approval {
 
 namespace {
@@ -61,6 +63,13 @@ Status authorize(Operation op, const Actor& actor, const WorkflowPolicy& policy)
         if (!(actor.root || actor.approver))
             return access_denied("revoking a grant", approver);
         return {};
+    case Operation::Release:
+        // Engineers may try, also from inside their Lockbox session (a
+        // lockbox account has no role group); release_grant then allows
+        // only the grant's own.
+        if (!(actor.root || actor.manager || actor.engineer || actor.lockbox_account))
+            return access_denied("releasing a grant", engineer + " or " + manager);
+        return {};
     case Operation::HostGrants:
         if (!actor.root)
             return make_error(Errc::AccessDenied, "access denied: GetHostGrants is for root (lockboxd) only");
@@ -78,6 +87,11 @@ Result<Request> create_request(const NewRequest& in, const Actor& actor, const s
         return access_denied("creating a request for another engineer", role("manager", policy.manager_group));
     if (static_cast<usec_t>(in.duration_sec) > policy.max_grant / USEC_PER_SEC)
         return make_error(Errc::InvalidArgument, "duration: exceeds the maximum grant");
+    const usec_t start = static_cast<usec_t>(in.start_usec);
+    if (in.start_usec != 0 && (start <= now || start - now > MAX_START_AHEAD))
+        return make_error(Errc::InvalidArgument, "start: must lie in the future, at most " +
+                                                     std::to_string(MAX_START_AHEAD / (24 * 3600 * USEC_PER_SEC)) +
+                                                     " days ahead");
 
     Request r;
     r.id = id;
@@ -93,6 +107,7 @@ Result<Request> create_request(const NewRequest& in, const Actor& actor, const s
     r.created_by = actor.name;
     r.created_at = now;
     r.pending_until = now + policy.pending_timeout;
+    r.nbf = in.start_usec != 0 ? start : 0;
     r.updated_at = now;
     return r;
 }
@@ -130,8 +145,13 @@ Result<Request> approve_request(const Request& r, const Actor& actor, uint64_t d
     } else {
         next.approver = stage;
         next.state = RequestState::Approved;
-        next.nbf = now;
-        next.exp = now + next.duration;
+        // A later start is the window the customer is asked to approve: it
+        // stays where it was asked, even when approved late.
+        next.nbf = r.nbf != 0 ? r.nbf : now;
+        next.exp = next.nbf + next.duration;
+        if (next.exp <= now)
+            return make_error(Errc::InvalidState, "request " + r.id + " asked for a window that ended at " +
+                                                      format_rfc3339(next.exp) + "; cannot approve");
     }
     next.updated_at = now;
     return next;
@@ -180,6 +200,23 @@ Result<Request> revoke_grant(const Request& r, const Actor& actor, const std::st
     next.closed_by = actor.name;
     next.closed_at = now;
     next.close_reason = reason;
+    next.updated_at = now;
+    return next;
+}
+
+Result<Request> release_grant(const Request& r, const Actor& actor, const WorkflowPolicy& policy, usec_t now) {
+    if (auto s = authorize(Operation::Release, actor, policy); !s)
+        return s.error();
+    if (!(actor.root || actor.manager || actor.name == r.engineer))
+        return access_denied("releasing grant " + r.id, "its engineer, " + role("manager", policy.manager_group));
+    const RequestState state = effective_state(r, now);
+    if (state != RequestState::Approved && state != RequestState::Active)
+        return invalid_state(r, now, "release");
+    Request next = r;
+    next.state = RequestState::Released;
+    next.closed_by = actor.name;
+    next.closed_at = now;
+    next.close_reason = "released by " + actor.name;
     next.updated_at = now;
     return next;
 }

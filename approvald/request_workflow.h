@@ -28,7 +28,7 @@ struct WorkflowPolicy {
 };
 
 // What a caller asks to do, for the role gate.
-enum class Operation { Create, Approve, Deny, Cancel, Read, Export, Revoke, HostGrants };
+enum class Operation { Create, Approve, Deny, Cancel, Read, Export, Revoke, Release, HostGrants };
 
 // The role gate, decided from the caller's roles alone, before any request is
 // loaded: a caller who could not do op to any request is refused here, so an id
@@ -38,12 +38,16 @@ enum class Operation { Create, Approve, Deny, Cancel, Read, Export, Revoke, Host
 Status authorize(Operation op, const Actor& actor, const WorkflowPolicy& policy);
 
 // Authorizes and builds a new request (fields already validated). Engineers file
-// for themselves, managers and root for anyone.
+// for themselves, managers and root for anyone. A later start must lie after
+// now and at most MAX_START_AHEAD ahead; it is kept in nbf while pending, and
+// the pending deadline still counts from now.
 Result<Request> create_request(const NewRequest& in, const Actor& actor, const std::string& id,
                                const WorkflowPolicy& policy, usec_t now);
 // Stage decided by state: managers at pending-manager, approvers at
-// pending-approver (then the result is Approved with nbf = now, exp = now +
-// duration; the caller signs the grant). duration_sec 0 = unchanged, else only shorter.
+// pending-approver (then the result is Approved with nbf = now, or the later
+// start asked for, and exp = nbf + duration; the caller signs the grant).
+// Approving after that window ended is invalid-state. duration_sec 0 =
+// unchanged, else only shorter.
 Result<Request> approve_request(const Request& r, const Actor& actor, uint64_t duration_sec, const std::string& comment,
                                 const WorkflowPolicy& policy, usec_t now);
 Result<Request> deny_request(const Request& r, const Actor& actor, const std::string& reason,
@@ -51,6 +55,10 @@ Result<Request> deny_request(const Request& r, const Actor& actor, const std::st
 Result<Request> cancel_request(const Request& r, const Actor& actor, usec_t now);
 Result<Request> revoke_grant(const Request& r, const Actor& actor, const std::string& reason,
                              const WorkflowPolicy& policy, usec_t now);
+// "I'm done": the grant's engineer, a manager or root ends an approved or
+// active grant early. The result is Released; hosts end access as for a
+// revocation.
+Result<Request> release_grant(const Request& r, const Actor& actor, const WorkflowPolicy& policy, usec_t now);
 // The expired request if r is pending past its deadline, else nullopt.
 std::optional<Request> expire_if_due(const Request& r, usec_t now);
 

@@ -46,6 +46,7 @@ Result<Actor> resolve_actor(uid_t uid, const Config& config) {
     Actor actor;
     actor.uid = uid;
     actor.root = uid == 0;
+    actor.lockbox_account = uid >= config.uid_min && uid <= config.uid_max;
 
     std::vector<char> buf(4096);
     struct passwd pw {};

@@ -19,6 +19,10 @@ struct Actor {
     bool engineer = false;
     bool manager = false;
     bool approver = false;
+    // The uid is in [Accounts] UIDMin..UIDMax: an engineer logged in through
+    // Lockbox on this host, whose account (served by nss_lockbox) is in none of
+    // the role groups. It may release its own grant, nothing else.
+    bool lockbox_account = false;
 
     bool may_read() const { return root || engineer || manager || approver; }
 };

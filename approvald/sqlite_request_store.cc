@@ -388,7 +388,7 @@ Result<std::vector<Request>> SqliteRequestStore::grants_for_host(const std::stri
     for (size_t i = 0; i < targets.size(); i++)
         in += i ? ", ?" : "?";
     return load_where(
-        "WHERE tenant = ? AND state IN ('approved', 'revoked') AND token IS NOT NULL AND id IN "
+        "WHERE tenant = ? AND state IN ('approved', 'revoked', 'released') AND token IS NOT NULL AND id IN "
         "(SELECT request_id FROM request_hosts WHERE host IN (" +
             in + ")) ORDER BY created_at",
         [&](Statement& s) {

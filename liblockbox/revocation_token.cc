@@ -21,8 +21,8 @@ int64_t seconds(usec_t t) { return static_cast<int64_t>(t / USEC_PER_SEC); }
 }  // namespace
 
 std::string sign_revocation(const SecretKey& key, const RevocationClaims& c) {
-    json payload{
-        {"typ", REVOCATION_TYP}, {"aud", c.aud}, {"jti", c.jti}, {"iat", seconds(c.iat)}, {"exp", seconds(c.exp)}};
+    json payload{{"typ", REVOCATION_TYP}, {"aud", c.aud},           {"jti", c.jti},          {"how", c.how},
+                 {"by", c.by},            {"iat", seconds(c.iat)}, {"exp", seconds(c.exp)}};
     const std::string footer = json{{"kid", paserk_pid(key.public_key())}}.dump();
     return paseto_v4_sign(key, payload.dump(), footer);
 }
@@ -45,12 +45,18 @@ Result<RevocationClaims> verify_revocation(const TrustedKeys& keys, std::string_
     json p = json::parse(message->payload, nullptr, /*allow_exceptions=*/false);
     auto text = [&](const char* k) { return p.is_object() && p.contains(k) && p[k].is_string(); };
     auto number = [&](const char* k) { return p.is_object() && p.contains(k) && p[k].is_number_integer(); };
-    if (!text("typ") || p["typ"] != REVOCATION_TYP || !text("aud") || !text("jti") || !number("iat") ||
-        !number("exp") || p.size() != 5)
-        return make_error(Errc::Malformed, "revocation token: claims are not {typ, aud, jti, iat, exp}");
+    if (!text("typ") || p["typ"] != REVOCATION_TYP || !text("aud") || !text("jti") || !text("how") || !text("by") ||
+        !number("iat") || !number("exp") || p.size() != 7)
+        return make_error(Errc::Malformed, "revocation token: claims are not {typ, aud, jti, how, by, iat, exp}");
     RevocationClaims c;
     c.aud = p["aud"].get<std::string>();
     c.jti = p["jti"].get<std::string>();
+    c.how = p["how"].get<std::string>();
+    c.by = p["by"].get<std::string>();
+    if (c.how != "revoked" && c.how != "released")
+        return make_error(Errc::Malformed, "revocation token: 'how' is neither revoked nor released");
+    if (!is_valid_user_name(c.by))
+        return make_error(Errc::Malformed, "revocation token: 'by' is not a login name");
     int64_t iat = p["iat"].get<int64_t>(), exp = p["exp"].get<int64_t>();
     if (c.aud != tenant)
         return make_error(Errc::GrantRefused, "revocation is for tenant '" + c.aud + "', not '" + tenant + "'");

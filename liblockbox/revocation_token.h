@@ -20,6 +20,8 @@ constexpr std::string_view REVOCATION_TYP = "lockbox-revocation";
 struct RevocationClaims {
     std::string aud;  // tenant
     std::string jti;  // the revoked grant
+    std::string how;  // "revoked" or "released" (the engineer's own "I'm done")
+    std::string by;   // who ended it: a login name
     usec_t iat = 0;
     usec_t exp = 0;  // the grant's exp: after it, the revocation has nothing left to do
 };

@@ -1,8 +1,9 @@
-// lockboxctl grant list|show|revoke|export|import. On a tenant host root sees the
+// lockboxctl grant list|show|revoke|release|export|import. On a tenant host root sees the
 // grants lockboxd enforces; everyone else (and --source approval) sees what the
 // approval service issued. Revocation goes through the approval service, which
 // records and signals it; root may revoke locally when it is unreachable
-// (offline hosts) or with --local.
+// (offline hosts) or with --local. Release ("I'm done", the grant's engineer or
+// a manager) takes the same way, through the approval service only.
 #include <cstdio>
 #include <iostream>
 #include <iterator>
@@ -65,7 +66,7 @@ lockbox::Result<nlohmann::json> fetch_grants(const Context& ctx, sd_bus* bus, co
     nlohmann::json out = nlohmann::json::array();
     for (const auto& r : *all) {
         std::string st = json_str(r, "state");
-        if (st == "approved" || st == "active" || st == "revoked" || st == "completed")
+        if (st == "approved" || st == "active" || st == "revoked" || st == "released" || st == "completed")
             out.push_back(r);
     }
     return out;
@@ -147,6 +148,20 @@ int grant_revoke(Context& ctx, const GrantOptions& o) {
     return EXIT_OK;
 }
 
+int grant_release(Context& ctx, const GrantOptions& o) {
+    if (!lockbox::is_valid_uuid(o.id))
+        return fail("not a grant id (expected a UUID): " + o.id);
+    auto bus = ctx.system_bus();
+    if (!bus)
+        return fail(bus.error());
+    CallFailure f;
+    if (!call_method(
+            bus->get(), APPROVAL, "ReleaseGrant",
+            [&o](sd_bus_message* m) { return sd_bus_message_append(m, "s", o.id.c_str()); }, ctx.timeout_usec, &f))
+        return fail(f.message);
+    return EXIT_OK;
+}
+
 int grant_export(Context& ctx, const GrantOptions& o) {
     auto bus = ctx.system_bus();
     if (!bus)
@@ -199,7 +214,7 @@ int grant_import(Context& ctx, const GrantOptions& o) {
 
 void register_grant_verbs(CLI::App& app, Context& ctx, int& exit_code) {
     static GrantOptions opts;
-    auto* grant = app.add_subcommand("grant", "Grants: list, show, revoke, export, import");
+    auto* grant = app.add_subcommand("grant", "Grants: list, show, revoke, release, export, import");
     grant->require_subcommand(1);
 
     auto add_source = [](CLI::App* sub) {
@@ -222,6 +237,11 @@ void register_grant_verbs(CLI::App& app, Context& ctx, int& exit_code) {
     revoke->add_option("--reason", opts.reason, "why")->required();
     revoke->add_flag("--local", opts.local, "revoke on this host only (root; offline hosts)");
     revoke->callback([&ctx, &exit_code] { exit_code = grant_revoke(ctx, opts); });
+
+    auto* release =
+        grant->add_subcommand("release", "End your own grant early (\"I'm done\"): its sessions end at once");
+    release->add_option("ID", opts.id, "grant id")->required();
+    release->callback([&ctx, &exit_code] { exit_code = grant_release(ctx, opts); });
 
     auto* exp = grant->add_subcommand("export", "Print a grant's token");
     exp->add_option("ID", opts.id, "grant id")->required();

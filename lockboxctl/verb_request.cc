@@ -21,6 +21,7 @@ struct RequestArgs {
     std::string reason;
     std::vector<std::string> ssh_key_files;
     std::string engineer;
+    std::string start;
     std::string state;
     std::string id;
     std::string comment;
@@ -73,6 +74,24 @@ lockbox::Result<uint64_t> duration_seconds(const std::string& text) {
     return static_cast<uint64_t>(*d / lockbox::USEC_PER_SEC);
 }
 
+// --start: an RFC 3339 UTC time or "+2h" from now, as microseconds since the
+// epoch for the bus (0 when not given). How far ahead is the service's call.
+lockbox::Result<uint64_t> start_usec(const std::string& text) {
+    if (text.empty())
+        return uint64_t{0};
+    if (text.front() == '+') {
+        auto d = lockbox::parse_duration(std::string_view(text).substr(1));
+        if (!d)
+            return lockbox::make_error(lockbox::Errc::InvalidArgument, "--start: " + d.error().message);
+        return static_cast<uint64_t>(lockbox::system_clock().now() + *d);
+    }
+    auto t = lockbox::parse_rfc3339(text);
+    if (!t || *t <= 0)
+        return lockbox::make_error(lockbox::Errc::InvalidArgument,
+                                   "--start: expected an RFC 3339 UTC time (2026-12-24T02:00:00Z) or +DURATION (+2h)");
+    return static_cast<uint64_t>(*t);
+}
+
 std::string seconds_text(const nlohmann::json& v) {
     if (!v.is_number_integer())
         return json_str(nlohmann::json{{"v", v}}, "v");
@@ -105,6 +124,7 @@ void print_details(const nlohmann::json& r) {
     line("Created by:", json_str(r, "created_by") + " at " + json_str(r, "created_at"));
     if (json_str(r, "state").rfind("pending", 0) == 0)
         line("Pending until:", json_str(r, "pending_until"));
+    line("Starts:", json_str(r, "start"));
     if (r.contains("approvals"))
         for (const auto& a : r["approvals"]) {
             std::string text = json_str(a, "user") + " at " + json_str(a, "at");
@@ -164,6 +184,9 @@ int run_create(Context& ctx, const RequestArgs& a) {
     auto seconds = duration_seconds(a.duration);
     if (!seconds)
         return usage(seconds.error().message);
+    auto start = start_usec(a.start);
+    if (!start)
+        return usage(start.error().message);
     std::vector<std::string> keys;
     for (const auto& file : a.ssh_key_files) {
         auto k = read_ssh_keys(file);
@@ -185,7 +208,7 @@ int run_create(Context& ctx, const RequestArgs& a) {
             if (r >= 0)
                 r = sd_bus_message_append_strv(m, const_cast<char**>(key_strv.data()));
             if (r >= 0)
-                r = sd_bus_message_append(m, "s", a.engineer.c_str());
+                r = sd_bus_message_append(m, "st", a.engineer.c_str(), *start);
             return r;
         },
         &id);
@@ -270,12 +293,14 @@ void register_request_verbs(CLI::App& app, Context& ctx, int& exit_code) {
     create->add_option("--reason", a->reason, "why access is needed")->required();
     create->add_option("--ssh-key", a->ssh_key_files, "OpenSSH public key file (repeat for more)")->required();
     create->add_option("--engineer", a->engineer, "engineer's login name (default: you; managers only)");
+    create->add_option("--start", a->start,
+                       "a later start (maintenance window): RFC 3339 UTC or +DURATION, at most 7 days ahead");
     create->callback([&ctx, a, &exit_code] { exit_code = run_create(ctx, *a); });
 
     auto* list = req->add_subcommand("list", "List requests you may see");
     list->add_option("--state", a->state, "only requests in this state")
         ->check(CLI::IsMember({"pending-manager", "pending-approver", "approved", "active", "denied", "expired",
-                               "cancelled", "revoked", "completed"}));
+                               "cancelled", "revoked", "released", "completed"}));
     list->add_flag("--json", ctx.json, "print a JSON array");
     list->callback([&ctx, a, &exit_code] { exit_code = run_list(ctx, *a); });
 

@@ -225,7 +225,7 @@ int ApprovalClient::on_host_grants_reply(sd_bus_message* m, void* userdata, sd_b
         return 0;
     }
     std::vector<std::pair<std::string, std::string>> grants;
-    std::vector<std::string> revoked;
+    std::vector<EndedGrant> ended;
     bool ok = sd_bus_message_enter_container(m, 'a', "(ss)") >= 0;
     while (ok) {
         const char *id = nullptr, *token = nullptr;
@@ -239,22 +239,27 @@ int ApprovalClient::on_host_grants_reply(sd_bus_message* m, void* userdata, sd_b
             grants.emplace_back(id, token);
     }
     ok = ok && sd_bus_message_exit_container(m) >= 0;
-    ok = ok && sd_bus_message_enter_container(m, 'a', "s") >= 0;
+    ok = ok && sd_bus_message_enter_container(m, 'a', "(sss)") >= 0;
     while (ok) {
-        const char* id = nullptr;
-        int r = sd_bus_message_read(m, "s", &id);
+        const char *id = nullptr, *how = nullptr, *by = nullptr;
+        int r = sd_bus_message_read(m, "(sss)", &id, &how, &by);
         if (r <= 0) {
             ok = r == 0;
             break;
         }
-        if (revoked.size() < MAX_HOST_GRANTS && lockbox::is_valid_uuid(id))
-            revoked.emplace_back(id);
+        if (ended.size() < MAX_HOST_GRANTS && lockbox::is_valid_uuid(id)) {
+            // Anything but "released" is a revocation: the kill is the same.
+            EndedGrant e{id, std::strcmp(how, "released") == 0 ? "released" : "revoked", ""};
+            if (std::strlen(by) <= lockbox::bus::MAX_STRING_ARG)
+                e.by = by;
+            ended.push_back(std::move(e));
+        }
     }
     if (!ok) {
         log_warning("GetHostGrants returned a malformed reply");
     } else {
         self->resyncs_done_++;
-        self->on_host_grants_(grants, revoked);
+        self->on_host_grants_(grants, ended);
     }
     again();
     return 0;

@@ -18,6 +18,7 @@
 
 #include "clock.h"
 #include "forged_signal_audit.h"
+#include "grant_registry.h"
 #include "result.h"
 #include "sd_handles.h"
 
@@ -26,7 +27,7 @@ namespace lockboxd {
 class ApprovalClient {
 public:
     using OnHostGrants = std::function<void(const std::vector<std::pair<std::string, std::string>>& grants,
-                                            const std::vector<std::string>& revoked)>;
+                                            const std::vector<EndedGrant>& ended)>;
 
     ApprovalClient(sd_bus* bus, sd_event* event, std::string tenant, std::string host, lockbox::usec_t resync_interval,
                    OnHostGrants on_host_grants, ForgedSignalAudit::Sink audit);

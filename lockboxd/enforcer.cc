@@ -194,6 +194,7 @@ std::optional<usec_t> Enforcer::tick() {
                 if (auto uid = uids_.find(g->claims.sub))
                     ended.insert(*uid);
             }
+            last_line_sent_.erase(g->claims.jti);  // end_access took it, or another grant goes on
             access_ended |= ev.was_active;
             audit(AuditEvent::GrantCompleted, "lockboxd", &g->claims,
                   "grant " + g->claims.jti + " ended at " + lockbox::format_rfc3339(g->claims.exp));
@@ -304,10 +305,17 @@ lockbox::Result<std::string> Enforcer::install(std::string_view token, const std
 }
 
 void Enforcer::sync(const std::vector<std::pair<std::string, std::string>>& grants,
-                    const std::vector<std::string>& revoked, const std::string& actor) {
-    for (const auto& jti : revoked)
-        if (!grants_.is_revoked(jti) || (grants_.find(jti) && grants_.find(jti)->state != GrantState::Revoked))
-            (void)revoke(jti, "revoked by the approval service", actor);
+                    const std::vector<EndedGrant>& ended, const std::string& actor) {
+    for (const auto& e : ended) {
+        const std::string& jti = e.jti;
+        if (!grants_.is_revoked(jti) || (grants_.find(jti) && grants_.find(jti)->state != GrantState::Revoked)) {
+            const bool released = e.how == "released";
+            std::string reason = std::string(released ? "released" : "revoked") + " through the approval service";
+            if (!e.by.empty())
+                reason += " by " + e.by;
+            (void)revoke(jti, reason, actor, released, e.by);
+        }
+    }
     for (const auto& [id, token] : grants) {
         if (grants_.find(id) || grants_.is_revoked(id) || refused_ids_.count(id))
             continue;  // a refused grant is audited once, not on every resync
@@ -319,7 +327,8 @@ void Enforcer::sync(const std::vector<std::pair<std::string, std::string>>& gran
     }
 }
 
-lockbox::Status Enforcer::revoke(const std::string& jti, const std::string& reason, const std::string& actor) {
+lockbox::Status Enforcer::revoke(const std::string& jti, const std::string& reason, const std::string& actor,
+                                 bool released, const std::string& by) {
     usec_t now = clock_.now();
     auto before = grants_.revoke(jti, now);
     persist_grants();
@@ -330,13 +339,14 @@ lockbox::Status Enforcer::revoke(const std::string& jti, const std::string& reas
     if (*before == GrantState::Revoked)
         return {};
     const Grant* g = grants_.find(jti);
-    audit(AuditEvent::GrantRevoked, actor, &g->claims, "grant " + jti + " revoked: " + reason, {{"REASON", reason}});
+    audit(released ? AuditEvent::GrantReleased : AuditEvent::GrantRevoked, actor, &g->claims,
+          "grant " + jti + (released ? " released: " : " revoked: ") + reason, {{"REASON", reason}});
     if (on_grant_changed)
         on_grant_changed(jti, "revoked");
     if (*before == GrantState::Active) {
         std::set<uid_t> ended;
         if (!grants_.has_active_grant(g->claims.sub, now)) {
-            end_access(g->claims.sub, jti, now, "revoked");
+            end_access(g->claims.sub, jti, now, released ? "released" : "revoked", by.empty() ? actor : by);
             if (auto uid = uids_.find(g->claims.sub))
                 ended.insert(*uid);
         }

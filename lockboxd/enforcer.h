@@ -26,6 +26,7 @@
 #include "local_account_guard.h"
 #include "logind_client.h"
 #include "result.h"
+#include "sd_handles.h"
 #include "session_killer.h"
 #include "session_registry.h"
 #include "uid_allocator.h"
@@ -67,10 +68,13 @@ public:
     lockbox::Result<std::string> install(std::string_view token, const std::string& actor, const std::string& source,
                                          const std::string& claimed_id = {});
     // Full list from the approval service: installs new grants, revokes listed ids.
-    void sync(const std::vector<std::pair<std::string, std::string>>& grants, const std::vector<std::string>& revoked,
+    void sync(const std::vector<std::pair<std::string, std::string>>& grants, const std::vector<EndedGrant>& ended,
               const std::string& actor);
     // Code "not-found" for an id never seen (the id is still remembered as revoked).
-    lockbox::Status revoke(const std::string& jti, const std::string& reason, const std::string& actor);
+    // released: the engineer or a manager ended it ("I'm done"), audited as
+    // grant-released; either way by (when known) is who ended it.
+    lockbox::Status revoke(const std::string& jti, const std::string& reason, const std::string& actor,
+                           bool released = false, const std::string& by = {});
 
     // Reads [Keys] TrustedDir again (SIGHUP, or a change inside it). Every
     // installed or active grant whose signing key is no longer trusted is
@@ -125,7 +129,22 @@ public:
 private:
     void audit(lockbox::AuditEvent event, const std::string& actor, const lockbox::GrantClaims* claims,
                std::string message, std::vector<std::pair<std::string, std::string>> fields = {});
-    void end_access(const std::string& user, const std::string& jti, lockbox::usec_t deadline, const char* cause);
+    // Writes the last line on the engineer's terminals, then kills. cause:
+    // completed, revoked, released, key-withdrawn, recovered...; by: who
+    // revoked or released, when known.
+    void end_access(const std::string& user, const std::string& jti, lockbox::usec_t deadline, const char* cause,
+                    const std::string& by = {});
+    // Writes the last line (terminal_notice.h) to uid's terminals and runs
+    // next NOTICE_PAUSE later (at once when no terminal took it), so that
+    // sshd's session process, which runs as the engineer and dies in the
+    // kill or at the grace's SIGTERM, forwards it first.
+    static constexpr lockbox::usec_t NOTICE_PAUSE = 100 * lockbox::USEC_PER_MSEC;
+    void last_line_then(uid_t uid, const std::string& user, const std::string& text, std::function<void()> next);
+    std::set<std::string> last_line_sent_;  // jtis whose grace SIGTERM came after the last line
+    void start_kill(const std::string& user, uid_t uid, const std::string& jti, lockbox::usec_t deadline,
+                    const std::vector<Session>& sessions, const std::string& cause);
+    static int on_notice_pause(sd_event_source* s, uint64_t usec, void* userdata);
+    std::map<sd_event_source*, std::pair<lockbox::EventSourcePtr, std::function<void()>>> paused_kills_;
     void after_kill(const std::string& user, const std::string& jti, lockbox::usec_t deadline,
                     const std::vector<Session>& sessions, const KillReport& report);
     void activate(const Grant& grant);

@@ -4,14 +4,13 @@
 // home and leftovers removed (docs/enforcement.md, "Sessions and the kill").
 #include <algorithm>
 #include <csignal>
-#include <set>
 
 #include "enforcer.h"
 #include "home_provisioner.h"
 #include "join_words.h"
 #include "log.h"
 #include "process_table.h"
-#include "terminal_finder.h"
+#include "terminal_notice.h"
 #include "terminal_warner.h"
 #include "time_format.h"
 
@@ -27,39 +26,102 @@ void Enforcer::warn_sessions(const Grant& grant, usec_t lead) {
     // KillGrace before exp: SIGTERM, from root, so programs that handle it can
     // end cleanly. A lead that passed while lockboxd was down folds into a later
     // one, so any lead inside the grace sends it.
+    // The last line goes first: SIGTERM ends sshd's session process too.
     if (config_.kill_grace > 0 && lead <= config_.kill_grace) {
-        size_t n = signal_processes_of_uid(*uid, SIGTERM);
-        log_info("SIGTERM to " + std::to_string(n) + " processes of " + grant.claims.sub + ", " +
-                 std::to_string(lead / lockbox::USEC_PER_MSEC) + " ms before the end");
+        auto sigterm = [this, u = *uid, sub = grant.claims.sub, lead] {
+            size_t n = signal_processes_of_uid(u, SIGTERM);
+            log_info("SIGTERM to " + std::to_string(n) + " processes of " + sub + ", " +
+                     std::to_string(lead / lockbox::USEC_PER_MSEC) + " ms before the end");
+        };
+        if (grants_.has_active_grant(grant.claims.sub, clock_.now(), grant.claims.jti) ||
+            !last_line_sent_.insert(grant.claims.jti).second) {
+            sigterm();
+        } else {
+            last_line_then(*uid, grant.claims.sub, access_ended_text(grant.claims.ticket, "expired"), sigterm);
+        }
     }
     if (std::find(config_.warn_before.begin(), config_.warn_before.end(), lead) == config_.warn_before.end())
         return;  // the grace alone: no terminal line
-    std::string text = expiry_warning_text(grant.claims.jti, lead / lockbox::USEC_PER_SEC);
-    // The terminals the engineer's processes hold, plus any PAM named (login,
-    // su): sshd's PAM session says "ssh", its pty comes later.
-    std::set<std::string> ttys;
-    for (const auto& path : terminals_of_uid(*uid))
-        ttys.insert(path);
+    std::vector<std::string> pam_ttys;
     for (const auto& s : sessions_.of_user(grant.claims.sub))
-        if (s.tty.starts_with("/dev/") || s.tty.starts_with("pts/") || s.tty.starts_with("tty"))
-            ttys.insert(terminal_device_path(s.tty));
-    for (const auto& tty : ttys)
-        if (auto st = write_to_terminal(tty, *uid, text); !st)
-            log_info("no warning on " + tty + ": " + st.error().message);
+        pam_ttys.push_back(s.tty);
+    write_to_terminals(engineer_terminals(*uid, pam_ttys), *uid,
+                       expiry_warning_text(grant.claims.jti, lead / lockbox::USEC_PER_SEC));
 }
 
-void Enforcer::end_access(const std::string& user, const std::string& jti, usec_t deadline, const char* cause) {
+namespace {
+
+// The "(…)" of the last line on the engineer's terminals.
+std::string why_access_ended(const std::string& cause, const std::string& by) {
+    if (cause == "completed")
+        return "expired";
+    if (cause == "revoked" || cause == "released")
+        return by.empty() ? cause : cause + " by " + by;
+    if (cause == "key-withdrawn")
+        return "the grant's signing key is no longer trusted";
+    return "no grant of yours is live";
+}
+
+}  // namespace
+
+void Enforcer::end_access(const std::string& user, const std::string& jti, usec_t deadline, const char* cause,
+                          const std::string& by) {
     auto uid = uids_.find(user);
     if (!uid || !uids_.in_range(*uid))
         return;  // never sweep a uid outside the lockbox range
     std::vector<Session> sessions = sessions_.of_user(user);
+    // Before anything ends: the engineer learns why the terminal goes dead
+    // (unless the grace's SIGTERM was preceded by it already).
+    auto kill = [this, user, u = *uid, jti, deadline, sessions, why = std::string(cause)] {
+        start_kill(user, u, jti, deadline, sessions, why);
+    };
+    if (!jti.empty() && last_line_sent_.erase(jti) > 0) {
+        kill();
+        return;
+    }
+    const Grant* g = jti.empty() ? nullptr : grants_.find(jti);
+    last_line_then(*uid, user, access_ended_text(g ? g->claims.ticket : "", why_access_ended(cause, by)), kill);
+}
+
+void Enforcer::last_line_then(uid_t uid, const std::string& user, const std::string& text, std::function<void()> next) {
+    // The writes never wait (terminal_notice.h); the pause after them is
+    // fixed, whatever the terminals do, and only taken when a line went out.
+    std::vector<std::string> pam_ttys;
+    for (const auto& s : sessions_.of_user(user))
+        pam_ttys.push_back(s.tty);
+    size_t told = write_to_terminals(engineer_terminals(uid, pam_ttys), uid, text);
+    sd_event_source* raw = nullptr;
+    if (told == 0 || !event_ ||
+        sd_event_add_time_relative(event_, &raw, CLOCK_MONOTONIC, NOTICE_PAUSE, 1000, on_notice_pause, this) < 0) {
+        next();
+        return;
+    }
+    sd_event_source_set_description(raw, "notice-pause");
+    // At deadline priority, as the kill's own timers (session_killer.cc).
+    sd_event_source_set_priority(raw, SD_EVENT_PRIORITY_IMPORTANT);
+    paused_kills_.emplace(raw, std::make_pair(lockbox::EventSourcePtr(raw), std::move(next)));
+}
+
+int Enforcer::on_notice_pause(sd_event_source* s, uint64_t /*usec*/, void* userdata) {
+    auto* self = static_cast<Enforcer*>(userdata);
+    auto it = self->paused_kills_.find(s);
+    if (it == self->paused_kills_.end())
+        return 0;
+    auto next = std::move(it->second.second);
+    self->paused_kills_.erase(it);  // sd-event frees a dispatching source after its callback
+    next();
+    return 0;
+}
+
+void Enforcer::start_kill(const std::string& user, uid_t uid, const std::string& jti, usec_t deadline,
+                          const std::vector<Session>& sessions, const std::string& cause) {
     if (LogindClient::logind_running()) {
         for (const auto& s : sessions)
             logind_.terminate_session(s.logind_session);
-        logind_.kill_user(*uid, SIGTERM);
+        logind_.kill_user(uid, SIGTERM);
     }
     log_info("ending access of " + user + " (" + cause + ")");
-    killer_.kill_uid(*uid, [this, user, jti, deadline, sessions](const KillReport& report) {
+    killer_.kill_uid(uid, [this, user, jti, deadline, sessions](const KillReport& report) {
         after_kill(user, jti, deadline, sessions, report);
     });
 }

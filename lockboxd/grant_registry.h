@@ -20,6 +20,16 @@ namespace lockboxd {
 
 using lockbox::usec_t;
 
+// A grant the approval service ended before its exp (GetHostGrants): how
+// ("revoked", or "released" by its engineer or a manager) and by whom, for the
+// audit and the last line on the engineer's terminals. Both are the approval
+// service's word, informative only: lockboxd acts on the id alone.
+struct EndedGrant {
+    std::string jti;
+    std::string how = "revoked";
+    std::string by;
+};
+
 enum class GrantState { Installed, Active, Revoked, Completed };
 const char* grant_state_name(GrantState s);  // "installed", "active", "revoked", "completed"
 std::optional<GrantState> parse_grant_state(std::string_view s);

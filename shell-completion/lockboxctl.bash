@@ -16,13 +16,13 @@ _lockboxctl()
     _init_completion || return
 
     local verbs="request grant session audit watch key authorized-keys status"
-    local states="pending-manager pending-approver approved active denied expired cancelled revoked completed"
+    local states="pending-manager pending-approver approved active denied expired cancelled revoked released completed"
     # liblockbox/audit_event.h
     local events="request-created manager-approved approver-approved request-denied request-cancelled
         request-expired call-refused notification-sent notification-failed grant-issued grant-installed
         grant-refused grant-activated grant-revoked grant-completed access-allowed access-denied
         session-opened session-closed session-killed calls-refused-summary state-damaged
-        bus-signal-forged grant-untrusted trusted-keys-changed name-conflict nss-cache-failed"
+        bus-signal-forged grant-untrusted trusted-keys-changed name-conflict nss-cache-failed grant-released"
 
     case $prev in
         --config | --ssh-key)
@@ -75,7 +75,7 @@ _lockboxctl()
     local subs="" opts=""
     case $verb in
         request) subs="create list show approve deny cancel" ;;
-        grant) subs="list show revoke export import" ;;
+        grant) subs="list show revoke release export import" ;;
         session) subs="list kill" ;;
         key) subs="generate id" ;;
         audit) opts="--since --until --event --actor --engineer --host --request --json --csv --limit" ;;
@@ -92,7 +92,7 @@ _lockboxctl()
     fi
 
     case "$verb $sub" in
-        "request create") opts="--tenant --ticket --host --duration --reason --ssh-key --engineer" ;;
+        "request create") opts="--tenant --ticket --host --duration --reason --ssh-key --engineer --start" ;;
         "request list") opts="--state --json" ;;
         "request show" | "grant show") opts="--json" ;;
         "request approve") opts="--duration --comment" ;;
@@ -105,13 +105,13 @@ _lockboxctl()
             ;;
     esac
 
-    if [[ $cur == -* || -z $cur && -n $opts && ! "$verb $sub" =~ ^(request|grant)\ (show|approve|deny|cancel|revoke|export)$ ]]; then
+    if [[ $cur == -* || -z $cur && -n $opts && ! "$verb $sub" =~ ^(request|grant)\ (show|approve|deny|cancel|revoke|release|export)$ ]]; then
         COMPREPLY=($(compgen -W "$opts" -- "$cur"))
         return
     fi
     case "$verb $sub" in
         "request show" | "request approve" | "request deny" | "request cancel" | \
-            "grant show" | "grant revoke" | "grant export")
+            "grant show" | "grant revoke" | "grant release" | "grant export")
             COMPREPLY=($(compgen -W "$(_lockboxctl_ids)" -- "$cur"))
             ;;
     esac

@@ -3,6 +3,7 @@
 // and expiry; no mail without recipients.
 #include "approvald_test.h"
 #include "notification_message.h"
+#include "time_format.h"
 
 using namespace approvald_test;
 
@@ -33,6 +34,20 @@ void test_approver_mail_carries_every_detail_and_how_to_approve(void**) {
         if (!strstr(text.c_str(), needle))
             fail_msg("approver mail lacks '%s':\n%s", needle, text.c_str());
     assert_non_null(strstr(m->subject.c_str(), "INC-1234"));
+}
+
+// The approver sees when a later start puts the window; without one, no line.
+void test_approver_mail_names_a_later_start(void**) {
+    NewRequest n = new_request();
+    n.start_usec = static_cast<uint64_t>(T0 + 48 * HOUR);
+    auto r = create_request(n, eve(), ID, policy(), T0);
+    auto m = approver_mail(*approve_request(*r, alice(), 0, "", policy(), T0 + 1), config());
+    assert_true(m.has_value());
+    const std::string text = render_mail(*m, T0);
+    const std::string line = "Starts:    " + lockbox::format_rfc3339(T0 + 48 * HOUR);
+    if (!strstr(text.c_str(), line.c_str()))
+        fail_msg("approver mail lacks '%s':\n%s", line.c_str(), text.c_str());
+    assert_null(strstr(render_mail(*approver_mail(pending_approver(), config()), T0).c_str(), "Starts:"));
 }
 
 void test_no_approver_mail_without_recipients(void**) {
@@ -77,6 +92,7 @@ int main() {
         cmocka_unit_test(test_no_approver_mail_without_recipients),
         cmocka_unit_test(test_engineer_hears_of_approval_denial_and_expiry),
         cmocka_unit_test(test_headers_have_no_injected_lines),
+        cmocka_unit_test(test_approver_mail_names_a_later_start),
     };
     return cmocka_run_group_tests(tests, nullptr, nullptr);
 }

@@ -205,6 +205,71 @@ void test_revoke_by_approver_while_approved_or_active(void**) {
     assert_code(revoke_grant(a, bob(), "x", policy(), a.exp), lockbox::Errc::InvalidState);  // completed
 }
 
+// request create --start: the window starts where asked, even when approved
+// late; the pending deadline still counts from filing.
+void test_a_later_start_is_the_grants_nbf(void**) {
+    NewRequest n = new_request();
+    const usec_t start = T0 + 3 * 24 * HOUR;
+    n.start_usec = static_cast<uint64_t>(start);
+    auto r = create_request(n, eve(), ID, policy(), T0);
+    assert_true(r.ok());
+    assert_true(r->nbf == start);
+    assert_true(r->pending_until == T0 + 12 * HOUR);
+    auto mid = approve_request(*r, alice(), 0, "", policy(), T0 + HOUR);
+    assert_true(mid.ok());
+    auto a = approve_request(*mid, bob(), HOUR / USEC_PER_SEC, "", policy(), T0 + 2 * HOUR);
+    assert_true(a.ok());
+    assert_true(a->nbf == start && a->exp == start + HOUR);
+    assert_int_equal(static_cast<int>(effective_state(*a, start - 1)), static_cast<int>(RequestState::Approved));
+    assert_int_equal(static_cast<int>(effective_state(*a, start)), static_cast<int>(RequestState::Active));
+    // Still pending past the deadline counted from filing: expired.
+    assert_true(expire_if_due(*mid, T0 + 12 * HOUR).has_value());
+}
+
+void test_a_start_in_the_past_or_over_a_week_ahead_is_refused(void**) {
+    for (usec_t start : {T0, T0 - 1, T0 + 7 * 24 * HOUR + 1}) {
+        NewRequest n = new_request();
+        n.start_usec = static_cast<uint64_t>(start);
+        auto r = create_request(n, eve(), ID, policy(), T0);
+        assert_code(r, lockbox::Errc::InvalidArgument);
+        assert_non_null(strstr(r.error().message.c_str(), "start"));
+    }
+    NewRequest week = new_request();
+    week.start_usec = static_cast<uint64_t>(T0 + 7 * 24 * HOUR);
+    assert_true(create_request(week, eve(), ID, policy(), T0).ok());
+}
+
+void test_approving_after_the_requested_window_ended_is_refused(void**) {
+    NewRequest n = new_request();  // 2 h
+    n.start_usec = static_cast<uint64_t>(T0 + HOUR);
+    auto r = create_request(n, eve(), ID, policy(), T0);
+    auto mid = approve_request(*r, alice(), 0, "", policy(), T0 + 1);
+    assert_code(approve_request(*mid, bob(), 0, "", policy(), T0 + 3 * HOUR), lockbox::Errc::InvalidState);
+    auto late = approve_request(*mid, bob(), 0, "", policy(), T0 + 2 * HOUR);  // inside it: what is left
+    assert_true(late.ok());
+    assert_true(late->nbf == T0 + HOUR && late->exp == T0 + 3 * HOUR);
+}
+
+// "I'm done": the grant's own engineer and managers (and root); not another
+// engineer, not an approver who is neither, not after the window.
+void test_release_by_its_engineer_or_a_manager_while_approved_or_active(void**) {
+    Request a = approved();
+    auto r = release_grant(a, eve(), policy(), a.nbf + HOUR);  // active, its engineer
+    assert_true(r.ok());
+    assert_int_equal(static_cast<int>(r->state), static_cast<int>(RequestState::Released));
+    assert_string_equal(r->closed_by.c_str(), "eve");
+    assert_true(r->closed_at == a.nbf + HOUR);
+    assert_true(release_grant(a, alice(), policy(), a.nbf - 1).ok());  // approved, a manager
+    assert_true(release_grant(a, root(), policy(), a.nbf).ok());
+    assert_code(release_grant(a, mallory(), policy(), a.nbf), lockbox::Errc::AccessDenied);
+    assert_code(release_grant(a, bob(), policy(), a.nbf), lockbox::Errc::AccessDenied);
+    assert_code(release_grant(a, nobody(), policy(), a.nbf), lockbox::Errc::AccessDenied);
+    assert_code(release_grant(a, eve(), policy(), a.exp), lockbox::Errc::InvalidState);  // completed
+    assert_code(release_grant(filed_by_eve(), eve(), policy(), T0 + 1), lockbox::Errc::InvalidState);
+    assert_code(release_grant(*r, eve(), policy(), a.nbf + HOUR + 1), lockbox::Errc::InvalidState);  // twice
+    assert_int_equal(static_cast<int>(a.state), static_cast<int>(RequestState::Approved));
+}
+
 // Every stored state × every action: only the legal pairs succeed, the rest say
 // invalid-state and name the current state.
 void test_illegal_transitions_name_the_current_state(void**) {
@@ -322,7 +387,7 @@ void test_export_gives_the_token_to_readers_of_a_valid_grant(void**) {
 void test_role_gate_refuses_callers_without_any_fitting_role(void**) {
     const WorkflowPolicy p = policy();
     for (Operation op : {Operation::Approve, Operation::Deny, Operation::Cancel, Operation::Read, Operation::Export,
-                         Operation::Revoke, Operation::HostGrants, Operation::Create}) {
+                         Operation::Revoke, Operation::Release, Operation::HostGrants, Operation::Create}) {
         assert_refused(authorize(op, nobody(), p), Errc::AccessDenied);
         assert_true(authorize(op, root(), p).ok());
     }
@@ -335,6 +400,16 @@ void test_role_gate_refuses_callers_without_any_fitting_role(void**) {
     assert_true(authorize(Operation::Export, eve(), p).ok());
     assert_refused(authorize(Operation::Revoke, alice(), p), Errc::AccessDenied);
     assert_true(authorize(Operation::Revoke, bob(), p).ok());
+    assert_true(authorize(Operation::Release, eve(), p).ok());
+    assert_true(authorize(Operation::Release, alice(), p).ok());
+    assert_refused(authorize(Operation::Release, bob(), p), Errc::AccessDenied);
+    Actor logged_in_through_lockbox = actor("eve", false, false, false);
+    logged_in_through_lockbox.lockbox_account = true;
+    assert_true(authorize(Operation::Release, logged_in_through_lockbox, p).ok());
+    assert_refused(authorize(Operation::Read, logged_in_through_lockbox, p), Errc::AccessDenied);
+    assert_true(release_grant(approved(), logged_in_through_lockbox, p, T0 + HOUR).ok());
+    logged_in_through_lockbox.name = "mallory";
+    assert_code(release_grant(approved(), logged_in_through_lockbox, p, T0 + HOUR), Errc::AccessDenied);
     assert_refused(authorize(Operation::HostGrants, carol(), p), Errc::AccessDenied);
     assert_true(authorize(Operation::HostGrants, root(), p).ok());
     // The message names the roles (and groups) that would do.
@@ -372,6 +447,10 @@ int main() {
         cmocka_unit_test(test_readers),
         cmocka_unit_test(test_export_gives_the_token_to_readers_of_a_valid_grant),
         cmocka_unit_test(test_role_gate_refuses_callers_without_any_fitting_role),
+        cmocka_unit_test(test_release_by_its_engineer_or_a_manager_while_approved_or_active),
+        cmocka_unit_test(test_a_later_start_is_the_grants_nbf),
+        cmocka_unit_test(test_a_start_in_the_past_or_over_a_week_ahead_is_refused),
+        cmocka_unit_test(test_approving_after_the_requested_window_ended_is_refused),
     };
     return cmocka_run_group_tests(tests, nullptr, nullptr);
 }

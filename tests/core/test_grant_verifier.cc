@@ -194,14 +194,17 @@ void test_host_groups_cover_their_members_only(void**) {
 void test_revocation_tokens(void**) {
     const std::string jti = core_test::sample_claims().jti;
     TrustedKeys keys = Fixture::trusted(fx->key);
-    std::string token = sign_revocation(fx->key, RevocationClaims{"contoso", jti, T0, T0 + HOUR});
+    std::string token = sign_revocation(fx->key, RevocationClaims{"contoso", jti, "revoked", "alex", T0, T0 + HOUR});
     auto ok = verify_revocation(keys, token, "contoso");
     if (!ok)
         fail_msg("revocation refused: %s", ok.error().message.c_str());
     assert_string_equal(ok->jti.c_str(), jti.c_str());
     assert_true(ok->exp == T0 + HOUR);
+    assert_string_equal(ok->by.c_str(), "alex");
+    std::string odd = sign_revocation(fx->key, RevocationClaims{"contoso", jti, "forgiven", "alex", T0, T0 + HOUR});
+    assert_false(verify_revocation(keys, odd, "contoso").ok());
     assert_false(verify_revocation(keys, token, "fabrikam").ok());
-    std::string forged = sign_revocation(fx->stranger, RevocationClaims{"contoso", jti, T0, T0 + HOUR});
+    std::string forged = sign_revocation(fx->stranger, RevocationClaims{"contoso", jti, "revoked", "alex", T0, T0 + HOUR});
     assert_false(verify_revocation(keys, forged, "contoso").ok());
     // Neither passes for the other.
     expect(fx->verifier.verify(token), GrantVerdict::Malformed, "a revocation offered as a grant");

@@ -88,14 +88,18 @@ def main():
         bus_corpus = [
             ("CreateRequest oversized ticket",
              ["org.lockbox.Approval1", "/org/lockbox/Approval1", "org.lockbox.Approval1", "CreateRequest",
-              "ssastsass", "contoso", "T" * 20000, "1", "db01", "3600", "r", "1", GOOD_KEY, "eve"]),
+              "ssastsasst", "contoso", "T" * 20000, "1", "db01", "3600", "r", "1", GOOD_KEY, "eve", "0"]),
             ("CreateRequest 1000 hosts",
              ["org.lockbox.Approval1", "/org/lockbox/Approval1", "org.lockbox.Approval1", "CreateRequest",
-              "ssastsass", "contoso", "INC-9", "1000"] + [f"h{i}" for i in range(1000)]
-             + ["3600", "r", "1", GOOD_KEY, "eve"]),
+              "ssastsasst", "contoso", "INC-9", "1000"] + [f"h{i}" for i in range(1000)]
+             + ["3600", "r", "1", GOOD_KEY, "eve", "0"]),
             ("CreateRequest zero duration",
              ["org.lockbox.Approval1", "/org/lockbox/Approval1", "org.lockbox.Approval1", "CreateRequest",
-              "ssastsass", "contoso", "INC-9", "1", "db01", "0", "r", "1", GOOD_KEY, "eve"]),
+              "ssastsasst", "contoso", "INC-9", "1", "db01", "0", "r", "1", GOOD_KEY, "eve", "0"]),
+            ("CreateRequest start at the end of time",
+             ["org.lockbox.Approval1", "/org/lockbox/Approval1", "org.lockbox.Approval1", "CreateRequest",
+              "ssastsasst", "contoso", "INC-9", "1", "db01", "3600", "r", "1", GOOD_KEY, "eve",
+              "18446744073709551615"]),
             ("ApproveRequest bad id",
              ["org.lockbox.Approval1", "/org/lockbox/Approval1", "org.lockbox.Approval1", "ApproveRequest",
               "sts", "'; DROP TABLE requests; --", "0", ""]),

@@ -255,7 +255,9 @@ def main():
         assert r.returncode == 0, r.stderr
         reply = json.loads(r.stdout)["data"]
         assert [g[0] for g in reply[0]] == [rid2], reply
-        assert rid in reply[1] and gina in reply[1] and hal in reply[1], reply
+        ended = {e[0]: (e[1], e[2]) for e in reply[1]}
+        assert ended.get(rid) == ("revoked", sc.APPROVER), reply
+        assert gina in ended and hal in ended, reply
         mirror = "/var/lib/lockbox/approval/fleet-mirror.json"
         st = os.stat(mirror)
         assert st.st_mode & 0o077 == 0, oct(st.st_mode)

@@ -1,7 +1,8 @@
 // Stand-in for lockbox-approvald in lockboxd's integration tests.
 //   fake_approval_service --dir DIR
 //     owns org.lockbox.Approval1 and answers GetHostGrants from DIR/*.token
-//     (file name = grant id) and DIR/revoked (one id a line); prints one line
+//     (file name = grant id) and DIR/revoked (a line "ID [revoked|released BY]"
+//     per grant ended early, "revoked" by nobody named when only ID); prints one line
 //     "GetHostGrants" per call on stdout. Reads "issued ID" / "revoked ID" lines
 //     on stdin and emits GrantIssued / GrantRevoked, printing "emitted ID".
 //   fake_approval_service --forge SIGNAL ID
@@ -63,19 +64,24 @@ int get_host_grants(sd_bus_message* m, void* /*userdata*/, sd_bus_error* /*e*/) 
         closedir(d);
     }
     sd_bus_message_close_container(reply.get());
-    sd_bus_message_open_container(reply.get(), 'a', "s");
+    sd_bus_message_open_container(reply.get(), 'a', "(sss)");
     std::ifstream rev(g_dir + "/revoked");
     std::string line;
-    while (std::getline(rev, line))
-        if (!line.empty())
-            sd_bus_message_append(reply.get(), "s", line.c_str());
+    while (std::getline(rev, line)) {
+        std::istringstream words(line);
+        std::string id, how = "revoked", by;
+        if (words >> id) {
+            words >> how >> by;
+            sd_bus_message_append(reply.get(), "(sss)", id.c_str(), how.c_str(), by.c_str());
+        }
+    }
     sd_bus_message_close_container(reply.get());
     return sd_bus_send(nullptr, reply.get(), nullptr);
 }
 
 const sd_bus_vtable vtable[] = {
     SD_BUS_VTABLE_START(0),
-    SD_BUS_METHOD("GetHostGrants", "ss", "a(ss)as", get_host_grants, SD_BUS_VTABLE_UNPRIVILEGED),
+    SD_BUS_METHOD("GetHostGrants", "ss", "a(ss)a(sss)", get_host_grants, SD_BUS_VTABLE_UNPRIVILEGED),
     SD_BUS_SIGNAL("GrantIssued", "s", 0),
     SD_BUS_SIGNAL("GrantRevoked", "s", 0),
     SD_BUS_VTABLE_END,

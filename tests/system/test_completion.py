@@ -14,7 +14,7 @@ BASH_COMPLETION = "/usr/share/bash-completion/bash_completion"
 CASES = [
     (["lockboxctl", ""], "request grant session audit watch key authorized-keys status --config --help"),
     (["lockboxctl", "request", ""], "create list show approve deny cancel"),
-    (["lockboxctl", "grant", ""], "list show revoke export import"),
+    (["lockboxctl", "grant", ""], "list show revoke release export import"),
     (["lockboxctl", "--config", "/x", "gr"], "grant"),
     (["lockboxctl", "request", "list", "--state", "pending-"], "pending-manager pending-approver"),
     (["lockboxctl", "request", "create", "--t"], "--tenant --ticket"),
@@ -22,7 +22,7 @@ CASES = [
     (["lockboxctl", "audit", "--"],
      "--since --until --event --actor --engineer --host --request --json --csv --limit"),
     (["lockboxctl", "audit", "--event", "session-k"], "session-killed"),
-    (["lockboxctl", "audit", "--event", "grant-re"], "grant-refused grant-revoked"),
+    (["lockboxctl", "audit", "--event", "grant-re"], "grant-refused grant-revoked grant-released"),
     (["lockboxctl", "key", "generate", ""], "--out"),
 ]
 SCRIPT = """
