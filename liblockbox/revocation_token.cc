@@ -21,8 +21,8 @@ int64_t seconds(usec_t t) { return static_cast<int64_t>(t / USEC_PER_SEC); }
 }  // namespace
 
 std::string sign_revocation(const SecretKey& key, const RevocationClaims& c) {
-    json payload{{"typ", REVOCATION_TYP}, {"aud", c.aud},           {"jti", c.jti},          {"how", c.how},
-                 {"by", c.by},            {"iat", seconds(c.iat)}, {"exp", seconds(c.exp)}};
+    json payload{{"typ", REVOCATION_TYP}, {"aud", c.aud},         {"jti", c.jti}, {"how", c.how}, {"by", c.by},
+                 {"iat", seconds(c.iat)}, {"exp", seconds(c.exp)}};
     const std::string footer = json{{"kid", paserk_pid(key.public_key())}}.dump();
     return paseto_v4_sign(key, payload.dump(), footer);
 }

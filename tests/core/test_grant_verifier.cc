@@ -204,7 +204,8 @@ void test_revocation_tokens(void**) {
     std::string odd = sign_revocation(fx->key, RevocationClaims{"contoso", jti, "forgiven", "alex", T0, T0 + HOUR});
     assert_false(verify_revocation(keys, odd, "contoso").ok());
     assert_false(verify_revocation(keys, token, "fabrikam").ok());
-    std::string forged = sign_revocation(fx->stranger, RevocationClaims{"contoso", jti, "revoked", "alex", T0, T0 + HOUR});
+    std::string forged =
+        sign_revocation(fx->stranger, RevocationClaims{"contoso", jti, "revoked", "alex", T0, T0 + HOUR});
     assert_false(verify_revocation(keys, forged, "contoso").ok());
     // Neither passes for the other.
     expect(fx->verifier.verify(token), GrantVerdict::Malformed, "a revocation offered as a grant");
