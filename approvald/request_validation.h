@@ -19,6 +19,7 @@ struct NewRequest {
     std::string reason;
     std::vector<std::string> ssh_keys;
     std::string engineer;  // "" = the caller
+    std::string access;    // "" = the least privileged level (access_level.h)
 };
 
 constexpr size_t MAX_COMMENT = 1024;

@@ -7,9 +7,8 @@ namespace lockbox {
 bool is_valid_access_level(std::string_view level) {
     if (level.empty() || level.size() > MAX_ACCESS_LEVEL || level[0] < 'a' || level[0] > 'z')
         return false;
-    return std::all_of(level.begin(), level.end(), [](char c) {
-        return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_' || c == '-';
-    });
+    return std::all_of(level.begin(), level.end(),
+                       [](char c) { return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_' || c == '-'; });
 }
 
 std::string access_group_name(std::string_view level) { return std::string(ACCESS_GROUP_PREFIX) + std::string(level); }

@@ -88,17 +88,17 @@ def main():
         bus_corpus = [
             ("CreateRequest oversized ticket",
              ["org.lockbox.Approval1", "/org/lockbox/Approval1", "org.lockbox.Approval1", "CreateRequest",
-              "ssastsass", "contoso", "T" * 20000, "1", "db01", "3600", "r", "1", GOOD_KEY, "eve"]),
+              "ssastsasss", "contoso", "T" * 20000, "1", "db01", "3600", "r", "1", GOOD_KEY, "eve", ""]),
             ("CreateRequest 1000 hosts",
              ["org.lockbox.Approval1", "/org/lockbox/Approval1", "org.lockbox.Approval1", "CreateRequest",
-              "ssastsass", "contoso", "INC-9", "1000"] + [f"h{i}" for i in range(1000)]
-             + ["3600", "r", "1", GOOD_KEY, "eve"]),
+              "ssastsasss", "contoso", "INC-9", "1000"] + [f"h{i}" for i in range(1000)]
+             + ["3600", "r", "1", GOOD_KEY, "eve", ""]),
             ("CreateRequest zero duration",
              ["org.lockbox.Approval1", "/org/lockbox/Approval1", "org.lockbox.Approval1", "CreateRequest",
-              "ssastsass", "contoso", "INC-9", "1", "db01", "0", "r", "1", GOOD_KEY, "eve"]),
+              "ssastsasss", "contoso", "INC-9", "1", "db01", "0", "r", "1", GOOD_KEY, "eve", ""]),
             ("ApproveRequest bad id",
              ["org.lockbox.Approval1", "/org/lockbox/Approval1", "org.lockbox.Approval1", "ApproveRequest",
-              "sts", "'; DROP TABLE requests; --", "0", ""]),
+              "stss", "'; DROP TABLE requests; --", "0", "", ""]),
             ("ListRequests bad state",
              ["org.lockbox.Approval1", "/org/lockbox/Approval1", "org.lockbox.Approval1", "ListRequests",
               "s", "all-of-them"]),
