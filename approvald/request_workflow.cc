@@ -1,6 +1,7 @@
 #include "request_workflow.h"
 
 #include "access_level.h"
+#include "printable_text.h"
 
 namespace lockbox::approval {
 
@@ -30,7 +31,7 @@ Error unknown_level(const std::string& level, const WorkflowPolicy& policy) {
     for (const auto& l : policy.access_levels)
         known += (known.empty() ? "" : ", ") + l;
     return make_error(Errc::InvalidArgument,
-                      "access: '" + level.substr(0, 64) + "' is not an access level of this service (" + known + ")");
+                      "access: '" + printable(level, 64) + "' is not an access level of this service (" + known + ")");
 }
 
 const char* const ANY_READER_ROLE = "the engineer, manager or approver role";
