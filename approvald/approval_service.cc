@@ -40,11 +40,12 @@ int dispatch(sd_bus_message* m, void* userdata, sd_bus_error* e) noexcept {
 const sd_bus_vtable APPROVAL_VTABLE[] = {
     SD_BUS_VTABLE_START(0),
     SD_BUS_METHOD_WITH_NAMES(
-        "CreateRequest", "ssastsasst",
+        "CreateRequest", "ssastsassts",
         SD_BUS_PARAM(tenant) SD_BUS_PARAM(ticket) SD_BUS_PARAM(hosts) SD_BUS_PARAM(duration_sec) SD_BUS_PARAM(reason)
-            SD_BUS_PARAM(ssh_keys) SD_BUS_PARAM(engineer) SD_BUS_PARAM(start_usec),
+            SD_BUS_PARAM(ssh_keys) SD_BUS_PARAM(engineer) SD_BUS_PARAM(start_usec) SD_BUS_PARAM(access),
         "s", SD_BUS_PARAM(id), dispatch<&ApprovalService::create_request>, SD_BUS_VTABLE_UNPRIVILEGED),
-    SD_BUS_METHOD_WITH_NAMES("ApproveRequest", "sts", SD_BUS_PARAM(id) SD_BUS_PARAM(duration_sec) SD_BUS_PARAM(comment),
+    SD_BUS_METHOD_WITH_NAMES("ApproveRequest", "stss",
+                             SD_BUS_PARAM(id) SD_BUS_PARAM(duration_sec) SD_BUS_PARAM(comment) SD_BUS_PARAM(access),
                              "s", SD_BUS_PARAM(new_state), dispatch<&ApprovalService::approve_request>,
                              SD_BUS_VTABLE_UNPRIVILEGED),
     SD_BUS_METHOD_WITH_NAMES("DenyRequest", "ss", SD_BUS_PARAM(id) SD_BUS_PARAM(reason), "", "",
@@ -89,6 +90,7 @@ ApprovalService::ApprovalService(Config config, const Clock& clock, std::unique_
     policy_.engineer_group = config_.engineer_group;
     policy_.manager_group = config_.manager_group;
     policy_.approver_group = config_.approver_group;
+    policy_.access_levels = config_.access_levels;
 }
 
 ApprovalService::~ApprovalService() {

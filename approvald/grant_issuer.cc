@@ -19,6 +19,8 @@ GrantClaims grant_claims_for(const Request& r, const std::string& issuer) {
     c.ticket = r.ticket;
     c.reason = r.reason;
     c.ssh_keys = r.ssh_keys;
+    // Signed even when it is the default, so no host reads it as its own default.
+    c.access = r.access;
     for (const auto* stage : {&r.manager, &r.approver})
         if (*stage)
             c.approved_by.push_back((*stage)->approval);

@@ -18,12 +18,22 @@ std::string join(const std::vector<std::string>& v, const char* sep) {
     return out;
 }
 
+// "admin", or "dbadmin (requested admin)" once an approver lowered it.
+std::string access_text(const Request& r) {
+    if (r.requested_access.empty() || r.requested_access == r.access)
+        return r.access;
+    return r.access + " (requested " + r.requested_access + ")";
+}
+
 std::string details(const Request& r) {
     std::string b;
     b += "Request:   " + r.id + "\n";
     b += "Tenant:    " + r.tenant + "\n";
     b += "Ticket:    " + r.ticket + "\n";
     b += "Engineer:  " + r.engineer + "\n";
+    // What the engineer may do is the decision's core: right under who.
+    if (!r.access.empty())
+        b += "Access:    " + access_text(r) + "\n";
     b += "Hosts:     " + join(r.hosts, ", ") + "\n";
     b += "Duration:  " + format_duration(r.duration) + "\n";
     if (r.token.empty() && r.nbf != 0)
@@ -45,14 +55,15 @@ std::optional<MailMessage> approver_mail(const Request& r, const Config& config)
     m.kind = "pending-approver";
     m.request_id = r.id;
     m.to = config.approver_emails;
-    m.subject =
-        "[Lockbox] " + r.tenant + ": access request " + r.ticket + " by " + r.engineer + " awaits your approval";
+    m.subject = "[Lockbox] " + r.tenant + ": " + (r.access.empty() ? "" : r.access + " ") + "access request " +
+                r.ticket + " by " + r.engineer + " awaits your approval";
     m.body =
         "An engineer asks for access to your hosts. A support manager has approved;\n"
         "the access starts only when one of the customer's approvers approves too.\n\n" +
         details(r) + "\nUnanswered, the request expires at " + format_rfc3339(r.pending_until) +
         ".\n\n"
-        "To approve (you may shorten the window with --duration):\n"
+        "To approve (you may shorten the window with --duration, and lower the\n"
+        "access level with --access):\n"
         "    lockboxctl request approve " +
         r.id +
         "\n"

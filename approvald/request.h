@@ -49,6 +49,10 @@ struct Request {
     std::string reason;
     usec_t requested_duration = 0;  // as filed
     usec_t duration = 0;            // possibly shortened by an approver
+    // Access level as filed, and as approved (possibly lowered by an approver).
+    // Empty in requests filed before levels existed: the least privileged level.
+    std::string requested_access;
+    std::string access;
     std::string created_by;
     usec_t created_at = 0;
     usec_t pending_until = 0;  // created_at + PendingTimeout, fixed at creation

@@ -15,6 +15,9 @@ nlohmann::json request_to_json(const Request& r, usec_t now) {
     j["hosts"] = r.hosts;
     j["duration"] = r.duration / USEC_PER_SEC;
     j["requested_duration"] = r.requested_duration / USEC_PER_SEC;
+    // "" only for requests filed before access levels existed.
+    j["access"] = r.access;
+    j["requested_access"] = r.requested_access;
     j["reason"] = r.reason;
     j["ssh_keys"] = r.ssh_keys;
     j["created_by"] = r.created_by;

@@ -9,6 +9,7 @@
 #include <systemd/sd-id128.h>
 
 #include "approval_service.h"
+#include "access_level.h"
 #include "bus_api.h"
 #include "bus_args.h"
 #include "daemon_log.h"
@@ -148,6 +149,7 @@ int ApprovalService::create_request(sd_bus_message* m, sd_bus_error* e) {
     in.ssh_keys = call.args.strv("ssh_keys", MAX_SSH_KEYS, MAX_SSH_KEY);
     in.engineer = call.args.str("engineer", MAX_ARG);
     in.start_usec = call.args.u64("start_usec");
+    in.access = call.args.str("access", MAX_ARG);
     // No role gate: who may file for whom depends on the request (create_request).
     if (!call.admit(validate_new_request(in, config_.tenant, config_.max_grant), std::nullopt))
         return call.reply();
@@ -160,10 +162,11 @@ int ApprovalService::create_request(sd_bus_message* m, sd_bus_error* e) {
         return call.refuse(r.error());
     if (auto s = refuse_system_account(r->engineer); !s)
         return call.refuse(s.error());
-    auto a =
-        audit_for(AuditEvent::RequestCreated, actor.name, *r,
-                  actor.name + " requested access for " + r->engineer + " to " + r->tenant + " (ticket " + r->ticket +
-                      ") for " + format_duration(r->duration) + (r->nbf != 0 ? " from " + format_rfc3339(r->nbf) : ""));
+    auto a = audit_for(AuditEvent::RequestCreated, actor.name, *r,
+                       actor.name + " requested " + r->access + " access for " + r->engineer + " to " + r->tenant +
+                           " (ticket " + r->ticket + ") for " + format_duration(r->duration) +
+                           (r->nbf != 0 ? " from " + format_rfc3339(r->nbf) : ""));
+    a.fields["ACCESS"] = r->access;
     a.fields["REASON"] = r->reason;
     a.fields["DURATION"] = std::to_string(r->duration / USEC_PER_SEC);
     std::string hosts;
@@ -185,13 +188,14 @@ int ApprovalService::approve_request(sd_bus_message* m, sd_bus_error* e) {
     const std::string id = call.args.str("id", MAX_ARG);
     const uint64_t duration = call.args.u64("duration_sec");
     const std::string comment = call.args.str("comment", MAX_ARG);
+    const std::string access = call.args.str("access", MAX_ARG);
     if (!call.admit(first_refusal({validate_request_id(id), validate_text("comment", comment, MAX_COMMENT, false),
                                    duration != 0 ? validate_duration(duration, config_.max_grant) : Status{}}),
                     Operation::Approve, &id))
         return call.reply();
     const Actor& actor = call.actor();
     const Request& r = call.request();
-    auto next = approval::approve_request(r, actor, duration, comment, policy_, clock_.now());
+    auto next = approval::approve_request(r, actor, duration, comment, policy_, clock_.now(), access);
     if (!next)
         return call.refuse(next.error());
 
@@ -202,6 +206,8 @@ int ApprovalService::approve_request(sd_bus_message* m, sd_bus_error* e) {
     if (!comment.empty())
         a.fields["COMMENT"] = comment;
     a.fields["DURATION"] = std::to_string(next->duration / USEC_PER_SEC);
+    if (!next->access.empty())
+        a.fields["ACCESS"] = next->access;
     audit.push_back(a);
     if (final_stage) {
         auto token = issuer_.issue(*next);
@@ -209,8 +215,9 @@ int ApprovalService::approve_request(sd_bus_message* m, sd_bus_error* e) {
             return call.refuse(make_error(Errc::Internal, token.error().message));
         next->token = std::move(*token);
         auto g = audit_for(AuditEvent::GrantIssued, actor.name, *next,
-                           "grant " + id + " issued for " + next->engineer + ", valid " + format_rfc3339(next->nbf) +
-                               " to " + format_rfc3339(next->exp));
+                           "grant " + id + " issued for " + next->engineer + ", access " +
+                               effective_access_level(policy_.access_levels, next->access) + ", valid " +
+                               format_rfc3339(next->nbf) + " to " + format_rfc3339(next->exp));
         g.fields["NBF"] = format_rfc3339(next->nbf);
         g.fields["EXP"] = format_rfc3339(next->exp);
         audit.push_back(g);

@@ -20,6 +20,7 @@ struct NewRequest {
     std::vector<std::string> ssh_keys;
     std::string engineer;     // "" = the caller
     uint64_t start_usec = 0;  // a later start (maintenance window); 0 = at the final approval
+    std::string access;       // "" = the least privileged level (access_level.h)
 };
 
 constexpr size_t MAX_COMMENT = 1024;

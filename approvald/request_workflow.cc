@@ -1,6 +1,8 @@
 #include "request_workflow.h"
 
 #include "time_format.h"
+#include "access_level.h"
+#include "printable_text.h"
 
 namespace lockbox::approval {
 
@@ -24,6 +26,14 @@ std::string role(const char* name, const std::string& group) {
 }
 
 bool involved(const Request& r, const Actor& a) { return a.name == r.created_by || a.name == r.engineer; }
+
+Error unknown_level(const std::string& level, const WorkflowPolicy& policy) {
+    std::string known;
+    for (const auto& l : policy.access_levels)
+        known += (known.empty() ? "" : ", ") + l;
+    return make_error(Errc::InvalidArgument,
+                      "access: '" + printable(level, 64) + "' is not an access level of this service (" + known + ")");
+}
 
 const char* const ANY_READER_ROLE = "the engineer, manager or approver role";
 
@@ -92,6 +102,9 @@ Result<Request> create_request(const NewRequest& in, const Actor& actor, const s
         return make_error(Errc::InvalidArgument, "start: must lie in the future, at most " +
                                                      std::to_string(MAX_START_AHEAD / (24 * 3600 * USEC_PER_SEC)) +
                                                      " days ahead");
+    const std::string access = effective_access_level(policy.access_levels, in.access);
+    if (!access_level_rank(policy.access_levels, access))
+        return unknown_level(access, policy);
 
     Request r;
     r.id = id;
@@ -104,6 +117,8 @@ Result<Request> create_request(const NewRequest& in, const Actor& actor, const s
     r.reason = in.reason;
     r.requested_duration = static_cast<usec_t>(in.duration_sec) * USEC_PER_SEC;
     r.duration = r.requested_duration;
+    r.requested_access = access;
+    r.access = access;
     r.created_by = actor.name;
     r.created_at = now;
     r.pending_until = now + policy.pending_timeout;
@@ -113,7 +128,7 @@ Result<Request> create_request(const NewRequest& in, const Actor& actor, const s
 }
 
 Result<Request> approve_request(const Request& r, const Actor& actor, uint64_t duration_sec, const std::string& comment,
-                                const WorkflowPolicy& policy, usec_t now) {
+                                const WorkflowPolicy& policy, usec_t now, const std::string& access) {
     const RequestState state = effective_state(r, now);
     const bool manager_stage = state == RequestState::PendingManager;
     if (!manager_stage && state != RequestState::PendingApprover)
@@ -137,6 +152,18 @@ Result<Request> approve_request(const Request& r, const Actor& actor, uint64_t d
             return make_error(Errc::InvalidArgument, "duration: an approval may only shorten the window (currently " +
                                                          std::to_string(r.duration / USEC_PER_SEC) + " s)");
         next.duration = d;
+    }
+    if (!access.empty()) {
+        auto wanted = access_level_rank(policy.access_levels, access);
+        if (!wanted)
+            return unknown_level(access, policy);
+        // A request from before levels (empty) stands at the least privileged one.
+        auto current = access_level_rank(policy.access_levels, effective_access_level(policy.access_levels, r.access));
+        if (!current || *wanted > *current)
+            return make_error(Errc::InvalidArgument, "access: an approval may only lower the level (currently " +
+                                                         effective_access_level(policy.access_levels, r.access) +
+                                                         "), never raise it");
+        next.access = access;
     }
     StageApproval stage{{manager_stage ? "manager" : "approver", actor.name, now}, comment};
     if (manager_stage) {

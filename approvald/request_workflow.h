@@ -11,6 +11,7 @@
 
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "request.h"
 #include "request_validation.h"
@@ -25,6 +26,8 @@ struct WorkflowPolicy {
     std::string engineer_group = "lockbox-engineers";
     std::string manager_group = "lockbox-managers";
     std::string approver_group = "lockbox-approvers";
+    // [Access] Levels=, least privileged first (access_level.h).
+    std::vector<std::string> access_levels = {"user"};
 };
 
 // What a caller asks to do, for the role gate.
@@ -40,16 +43,19 @@ Status authorize(Operation op, const Actor& actor, const WorkflowPolicy& policy)
 // Authorizes and builds a new request (fields already validated). Engineers file
 // for themselves, managers and root for anyone. A later start must lie after
 // now and at most MAX_START_AHEAD ahead; it is kept in nbf while pending, and
-// the pending deadline still counts from now.
+// the pending deadline still counts from now. The access level is the one
+// asked for, or the least privileged; a level policy does not list is refused.
 Result<Request> create_request(const NewRequest& in, const Actor& actor, const std::string& id,
                                const WorkflowPolicy& policy, usec_t now);
 // Stage decided by state: managers at pending-manager, approvers at
 // pending-approver (then the result is Approved with nbf = now, or the later
 // start asked for, and exp = nbf + duration; the caller signs the grant).
 // Approving after that window ended is invalid-state. duration_sec 0 =
-// unchanged, else only shorter.
+// unchanged, else only shorter. access "" = unchanged, else a level policy
+// lists at or below the current one: an approval may lower the level, never
+// raise it.
 Result<Request> approve_request(const Request& r, const Actor& actor, uint64_t duration_sec, const std::string& comment,
-                                const WorkflowPolicy& policy, usec_t now);
+                                const WorkflowPolicy& policy, usec_t now, const std::string& access = {});
 Result<Request> deny_request(const Request& r, const Actor& actor, const std::string& reason,
                              const WorkflowPolicy& policy, usec_t now);
 Result<Request> cancel_request(const Request& r, const Actor& actor, usec_t now);

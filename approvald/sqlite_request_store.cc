@@ -9,7 +9,7 @@ namespace {
 
 // Forward-only. Each step runs in its own transaction with its version bump;
 // never edit a shipped step, append a new one.
-constexpr std::array<const char*, 3> MIGRATIONS = {
+constexpr std::array<const char*, 4> MIGRATIONS = {
     // 1: requests with their hosts, keys and stage approvals; the audit outbox.
     R"sql(
 CREATE TABLE requests (
@@ -69,11 +69,18 @@ CREATE INDEX audit_outbox_unsent ON audit_outbox(seq) WHERE sent_at IS NULL;
     R"sql(
 DELETE FROM audit_outbox WHERE sent_at IS NOT NULL;
 )sql",
+    // 4: access levels as filed and as approved; '' for requests filed before
+    // levels existed (their grants carry no access claim).
+    R"sql(
+ALTER TABLE requests ADD COLUMN requested_access TEXT NOT NULL DEFAULT '';
+ALTER TABLE requests ADD COLUMN access TEXT NOT NULL DEFAULT '';
+)sql",
 };
 
 constexpr const char* REQUEST_COLUMNS =
     "id, state, tenant, ticket, engineer, reason, requested_duration, duration, created_by, "
-    "created_at, pending_until, closed_by, closed_at, close_reason, nbf, exp, token, updated_at";
+    "created_at, pending_until, closed_by, closed_at, close_reason, nbf, exp, token, updated_at, requested_access, "
+    "access";
 
 Result<Request> row_to_request(const Statement& s) {
     Request r;
@@ -98,6 +105,8 @@ Result<Request> row_to_request(const Statement& s) {
     r.exp = s.int64(15);
     r.token = s.text(16);
     r.updated_at = s.int64(17);
+    r.requested_access = s.text(18);
+    r.access = s.text(19);
     return r;
 }
 
@@ -215,7 +224,7 @@ Status SqliteRequestStore::insert(const Request& r, const std::vector<AuditEntry
     if (!tx)
         return tx.error();
     auto s = Statement::prepare(db_.get(), std::string("INSERT INTO requests (") + REQUEST_COLUMNS +
-                                               ") VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)");
+                                               ") VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)");
     if (!s)
         return s.error();
     s->bind(1, r.id).bind(2, state_name(r.state)).bind(3, r.tenant).bind(4, r.ticket);
@@ -228,7 +237,7 @@ Status SqliteRequestStore::insert(const Request& r, const std::vector<AuditEntry
     bind_opt(*s, 15, r.nbf);
     bind_opt(*s, 16, r.exp);
     bind_opt(*s, 17, r.token);
-    s->bind(18, static_cast<int64_t>(r.updated_at));
+    s->bind(18, static_cast<int64_t>(r.updated_at)).bind(19, r.requested_access).bind(20, r.access);
     if (auto st = s->run(); !st)
         return st.error().message.find("UNIQUE") != std::string::npos
                    ? make_error(Errc::Conflict, "request " + r.id + " exists")
@@ -257,7 +266,7 @@ Status SqliteRequestStore::update(const Request& r, RequestState expected_state,
         return tx.error();
     auto s = Statement::prepare(db_.get(),
                                 "UPDATE requests SET state = ?, duration = ?, closed_by = ?, closed_at = ?, "
-                                "close_reason = ?, nbf = ?, exp = ?, token = ?, updated_at = ? "
+                                "close_reason = ?, nbf = ?, exp = ?, token = ?, updated_at = ?, access = ? "
                                 "WHERE id = ? AND state = ?");
     if (!s)
         return s.error();
@@ -268,7 +277,10 @@ Status SqliteRequestStore::update(const Request& r, RequestState expected_state,
     bind_opt(*s, 6, r.nbf);
     bind_opt(*s, 7, r.exp);
     bind_opt(*s, 8, r.token);
-    s->bind(9, static_cast<int64_t>(r.updated_at)).bind(10, r.id).bind(11, state_name(expected_state));
+    s->bind(9, static_cast<int64_t>(r.updated_at))
+        .bind(10, r.access)
+        .bind(11, r.id)
+        .bind(12, state_name(expected_state));
     if (auto st = s->run(); !st)
         return st;
     if (sqlite3_changes(db_.get()) != 1)

@@ -153,7 +153,7 @@ std::string approve(sd_bus* bus, const std::string& id) {
     sd_bus_error e = SD_BUS_ERROR_NULL;
     sd_bus_message* reply = nullptr;
     if (sd_bus_call_method(bus, "org.lockbox.Approval1", "/org/lockbox/Approval1", "org.lockbox.Approval1",
-                           "ApproveRequest", &e, &reply, "sts", id.c_str(), uint64_t{0}, "") < 0)
+                           "ApproveRequest", &e, &reply, "stss", id.c_str(), uint64_t{0}, "", "") < 0)
         die(std::string("ApproveRequest: ") + (e.message ? e.message : "failed"));
     const char* s = nullptr;
     sd_bus_message_read(reply, "s", &s);
@@ -168,8 +168,8 @@ std::string create(sd_bus* bus) {
     static const char* key =
         "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIOMqqnkVzrm0SdG6UOoqKLsabgH5C9okWi0dh2l9GKJl eve@laptop";
     if (sd_bus_call_method(bus, "org.lockbox.Approval1", "/org/lockbox/Approval1", "org.lockbox.Approval1",
-                           "CreateRequest", &e, &reply, "ssastsasst", "contoso", "INC-1", 1, "db01", uint64_t{3600},
-                           "benchmark", 1, key, "eve", uint64_t{0}) < 0)
+                           "CreateRequest", &e, &reply, "ssastsassts", "contoso", "INC-1", 1, "db01", uint64_t{3600},
+                           "benchmark", 1, key, "eve", uint64_t{0}, "") < 0)
         die(std::string("CreateRequest: ") + (e.message ? e.message : "failed"));
     const char* s = nullptr;
     sd_bus_message_read(reply, "s", &s);

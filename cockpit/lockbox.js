@@ -191,6 +191,10 @@ function describe(dl, r) {
     field(dl, "Tenant", r.tenant);
     field(dl, "Ticket", r.ticket, { "data-field": "ticket" });
     field(dl, "Engineer", r.engineer);
+    // The level decides what the engineer may do as root: shown in capitals,
+    // as the CLI and the mails show it (docs/approval.md).
+    if (r.access)
+        field(dl, "Access level", r.access.toUpperCase(), { "data-field": "access" });
     field(dl, "Hosts", r.hosts.join(", "));
     field(dl, "Access window", windowText(r));
     field(dl, "Reason", r.reason, { "data-field": "reason" });
@@ -325,7 +329,8 @@ async function submitConfirm(event) {
             return;
         }
         method = "ApproveRequest";
-        args = [id, seconds, $("confirm-comment").value];
+        // "" keeps the level asked for; lowering it is lockboxctl's for now.
+        args = [id, seconds, $("confirm-comment").value, ""];
     } else {
         const reason = $("confirm-reason").value.trim();
         if (!reason) {

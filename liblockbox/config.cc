@@ -14,6 +14,7 @@
 #include <optional>
 #include <string_view>
 
+#include "access_level.h"
 #include "config_keys.h"
 #include "libc_handles.h"
 #include "lockbox_build_config.h"
@@ -269,6 +270,28 @@ const std::map<std::string, std::map<std::string, Setter>>& schema() {
              {"ManagerGroup", [](Config& c, const std::string& v) { return set_group(c.manager_group, v); }},
              {"ApproverGroup", [](Config& c, const std::string& v) { return set_group(c.approver_group, v); }},
          }},
+        {"Access",
+         {
+             {"Levels",
+              [](Config& c, const std::string& v) -> Expected {
+                  const char* want =
+                      "1 to 16 distinct level names ([a-z][a-z0-9_-]*, at most 24 characters), "
+                      "comma-separated, least privileged first";
+                  std::string spaced = v;
+                  std::replace(spaced.begin(), spaced.end(), ',', ' ');
+                  auto words = split_words(spaced);
+                  if (words.empty() || words.size() > MAX_ACCESS_LEVELS)
+                      return want;
+                  std::vector<std::string> out;
+                  for (auto w : words) {
+                      if (!is_valid_access_level(w) || access_level_rank(out, w))
+                          return want;
+                      out.emplace_back(w);
+                  }
+                  c.access_levels = std::move(out);
+                  return std::nullopt;
+              }},
+         }},
         {"Accounts",
          {
              {"UIDMin", [](Config& c, const std::string& v) { return set_uid(c.uid_min, v); }},
@@ -465,6 +488,21 @@ Result<Config> parse_config(const std::string& text, const std::string& origin) 
     }
     if (auto incomplete = fleet_incomplete(c))
         st.problem(st.seen.count("Fleet.Mode") ? st.seen["Fleet.Mode"] : 0, *incomplete);
+    // A level's group beside the groups Lockbox already names would merge two
+    // meanings in one name (initgroups adds both sources' memberships).
+    for (const auto& level : c.access_levels) {
+        const std::string group = access_group_name(level);
+        if (group == "lockbox-grantees" || group == c.engineer_group || group == c.manager_group ||
+            group == c.approver_group)
+            st.problem(st.seen.count("Access.Levels") ? st.seen["Access.Levels"] : 0,
+                       "Levels= names '" + level + "', whose group " + group + " Lockbox already uses");
+    }
+    // Level groups take the gids just below UIDMax (nss_cache_publisher.h).
+    if (c.uid_min < c.uid_max && c.uid_max - c.uid_min <= MAX_ACCESS_LEVELS + 1) {
+        auto at = st.seen.count("Accounts.UIDMax") ? st.seen["Accounts.UIDMax"] : 0;
+        st.problem(at, "UIDMin..UIDMax must hold more than " + std::to_string(MAX_ACCESS_LEVELS + 2) +
+                           " ids (the top ones are Lockbox's groups)");
+    }
     if (!st.problems.empty()) {
         std::string msg;
         for (const auto& p : st.problems)

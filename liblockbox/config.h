@@ -66,6 +66,10 @@ struct Config {
     std::string manager_group = "lockbox-managers";
     std::string approver_group = "lockbox-approvers";
 
+    // [Access] Levels=: least privileged first; the first is the default of a
+    // request and the level of a token without an `access` claim (access_level.h).
+    std::vector<std::string> access_levels = {"user"};
+
     // [Accounts]
     uint32_t uid_min = 2100000000;
     uint32_t uid_max = 2100099999;

@@ -7,6 +7,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "access_level.h"
 #include "names.h"
 #include "time_format.h"
 
@@ -15,10 +16,12 @@ namespace {
 
 using nlohmann::json;
 
-enum class Claim { Iss, Sub, Aud, Jti, Iat, Nbf, Exp, Hosts, Ticket, Reason, SshKeys, ApprovedBy, Count };
+// Access is the one optional claim: a token without it (a peer issuer, a grant
+// signed before levels existed) gets the host's least privileged level.
+enum class Claim { Iss, Sub, Aud, Jti, Iat, Nbf, Exp, Hosts, Ticket, Reason, SshKeys, ApprovedBy, Access, Count };
 
 constexpr std::array<std::string_view, static_cast<size_t>(Claim::Count)> CLAIM_NAMES = {
-    "iss", "sub", "aud", "jti", "iat", "nbf", "exp", "hosts", "ticket", "reason", "ssh_keys", "approved_by"};
+    "iss", "sub", "aud", "jti", "iat", "nbf", "exp", "hosts", "ticket", "reason", "ssh_keys", "approved_by", "access"};
 
 constexpr size_t MAX_TIME_TEXT = 64;
 
@@ -46,6 +49,8 @@ size_t max_length(Claim c) {
         return MAX_REASON;
     case Claim::SshKeys:
         return MAX_SSH_KEY;
+    case Claim::Access:
+        return MAX_ACCESS_LEVEL;
     default:
         return MAX_TIME_TEXT;
     }
@@ -144,7 +149,7 @@ public:
         }
         depth_ = 0;
         for (size_t i = 0; i < CLAIM_NAMES.size(); ++i)
-            if (!(seen_ & (1u << i)))
+            if (!(seen_ & (1u << i)) && static_cast<Claim>(i) != Claim::Access)
                 return fail(quoted(static_cast<Claim>(i)) + " is missing");
         return true;
     }
@@ -220,6 +225,12 @@ private:
             break;
         case Claim::Reason:
             claims.reason = std::move(val);
+            break;
+        case Claim::Access:
+            // Present means stated: an empty level would read as "the default".
+            if (val.empty())
+                return fail(quoted(current_) + " is empty");
+            claims.access = std::move(val);
             break;
         case Claim::Iat:
         case Claim::Nbf:
@@ -314,6 +325,9 @@ Status validate_fields(const GrantClaims& c) {
         if (k.size() > MAX_SSH_KEY || !is_valid_ssh_public_key(k))
             return malformed("claim 'ssh_keys' has an entry that is not an OpenSSH public key");
     }
+    if (!c.access.empty() && !is_valid_access_level(c.access))
+        return malformed("claim 'access' is not a level name ([a-z][a-z0-9_-]*, at most " +
+                         std::to_string(MAX_ACCESS_LEVEL) + " characters)");
     if (c.approved_by.size() > MAX_APPROVALS)
         return malformed("claim 'approved_by' has more than " + std::to_string(MAX_APPROVALS) + " entries");
     bool customer_approved = false;
@@ -359,6 +373,8 @@ std::string grant_claims_to_json(const GrantClaims& c) {
         {"ssh_keys", c.ssh_keys},
         {"approved_by", std::move(approvals)},
     };
+    if (!c.access.empty())
+        obj["access"] = c.access;
     // replace, not throw: invalid UTF-8 from a caller must not become an exception.
     return obj.dump(-1, ' ', false, json::error_handler_t::replace);
 }

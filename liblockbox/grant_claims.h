@@ -28,6 +28,9 @@ struct GrantClaims {
     std::string reason;
     std::vector<std::string> ssh_keys;
     std::vector<Approval> approved_by;
+    // Optional claim `access`: the access level (access_level.h); empty when
+    // the token states none, which the host reads as its least privileged level.
+    std::string access;
     bool operator==(const GrantClaims&) const = default;
 };
 

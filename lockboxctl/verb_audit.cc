@@ -25,6 +25,7 @@
 #include "ctl.h"
 #include "names.h"
 #include "printable_text.h"
+#include "sudo_records.h"
 #include "time_format.h"
 
 namespace lockboxctl {
@@ -334,10 +335,13 @@ void print_table(const std::vector<Entry>& entries, bool show_request) {
         if (show_request && req.empty())
             req = "-";
         std::string eng = printable(e.get("LOCKBOX_ENGINEER"), 32);
+        // sudo's own lines (sudo_records.h) carry no Lockbox event.
+        std::string event = e.get("LOCKBOX_EVENT");
+        if (event.empty())
+            event = "(" + e.get("SYSLOG_IDENTIFIER") + ")";
         std::printf("%-20s  %-18s  %-16s  %-*s%-16s  %s\n", lockbox::format_rfc3339(e.realtime).c_str(),
-                    printable(e.get("LOCKBOX_EVENT"), 32).c_str(), printable(e.get("LOCKBOX_ACTOR"), 32).c_str(),
-                    show_request ? 38 : 0, req.c_str(), eng.empty() ? "-" : eng.c_str(),
-                    printable(details(e), 400, ' ').c_str());
+                    printable(event, 32).c_str(), printable(e.get("LOCKBOX_ACTOR"), 32).c_str(), show_request ? 38 : 0,
+                    req.c_str(), eng.empty() ? "-" : eng.c_str(), printable(details(e), 400, ' ').c_str());
     }
 }
 
@@ -391,6 +395,38 @@ void print_csv(const std::vector<Entry>& entries) {
     }
 }
 
+// With --request (and no filter sudo's lines cannot meet: --event, --actor,
+// --host), sudo's own lines of the request's engineer within the grant's window
+// join the trail (sudo_records.h): what an access level was used for.
+lockbox::Status add_sudo_lines(const AuditOptions& o, const TimeWindow& window, std::vector<Entry>& entries) {
+    if (o.request.empty() || !o.event.empty() || !o.actor.empty() || !o.host.empty() || entries.empty())
+        return {};
+    GrantWindow grant;
+    grant.since = entries.front().realtime;
+    grant.until = 0;
+    for (const auto& e : entries) {
+        if (grant.engineer.empty())
+            grant.engineer = e.get("LOCKBOX_ENGINEER");
+        const std::string event = e.get("LOCKBOX_EVENT");
+        if (event == "grant-completed" || event == "grant-revoked")
+            grant.until = std::max(grant.until, e.realtime);
+    }
+    if (grant.until == 0)
+        grant.until = lockbox::system_clock().now();
+    if (!o.engineer.empty() && o.engineer != grant.engineer)
+        return {};
+    grant.since = std::max(grant.since, window.since);
+    grant.until = std::min(grant.until, window.until);
+    auto lines = read_sudo_lines(grant, o.limit);
+    if (!lines)
+        return lines.error();
+    for (auto& line : *lines)
+        entries.push_back(Entry{line.realtime, std::move(line.fields)});
+    std::stable_sort(entries.begin(), entries.end(),
+                     [](const Entry& a, const Entry& b) { return a.realtime < b.realtime; });
+    return {};
+}
+
 int run_audit(const AuditOptions& o) {
     if (auto s = validate_filters(o); !s) {
         std::fprintf(stderr, "lockboxctl: %s\n", s.error().message.c_str());
@@ -409,6 +445,8 @@ int run_audit(const AuditOptions& o) {
     auto entries = read_entries(o, *window, truncated);
     if (!entries)
         return fail(entries.error());
+    if (auto s = add_sudo_lines(o, *window, *entries); !s)
+        return fail(s.error());
     if (o.json)
         print_json(*entries);
     else if (o.csv)

@@ -25,6 +25,7 @@ struct RequestArgs {
     std::string state;
     std::string id;
     std::string comment;
+    std::string access;
 };
 
 constexpr size_t MAX_KEY_FILE = lockbox::MAX_SSH_KEY * lockbox::MAX_SSH_KEYS;
@@ -98,14 +99,31 @@ std::string seconds_text(const nlohmann::json& v) {
     return lockbox::format_duration(v.get<int64_t>() * lockbox::USEC_PER_SEC);
 }
 
+// What the engineer may do, in capitals so that nobody approves past it:
+// "ADMIN", or "USER (requested ADMIN)" once an approver lowered it; "-" for
+// requests filed before access levels.
+std::string access_text(const nlohmann::json& r) {
+    auto upper = [](std::string s) {
+        for (auto& c : s)
+            c = static_cast<char>(c >= 'a' && c <= 'z' ? c - 'a' + 'A' : c);
+        return s;
+    };
+    const std::string access = json_str(r, "access"), requested = json_str(r, "requested_access");
+    if (access.empty())
+        return "-";
+    if (requested.empty() || requested == access)
+        return upper(access);
+    return upper(access) + " (requested " + upper(requested) + ")";
+}
+
 void print_table(const nlohmann::json& list) {
-    std::printf("%-36s  %-16s  %-12s  %-14s  %-8s  %-20s  %s\n", "ID", "STATE", "ENGINEER", "TICKET", "DURATION",
-                "CREATED", "HOSTS");
+    std::printf("%-36s  %-16s  %-12s  %-10s  %-14s  %-8s  %-20s  %s\n", "ID", "STATE", "ENGINEER", "ACCESS", "TICKET",
+                "DURATION", "CREATED", "HOSTS");
     for (const auto& r : list)
-        std::printf("%-36s  %-16s  %-12s  %-14s  %-8s  %-20s  %s\n", json_str(r, "id").c_str(),
-                    json_str(r, "state").c_str(), json_str(r, "engineer").c_str(), json_str(r, "ticket").c_str(),
-                    seconds_text(r.value("duration", nlohmann::json())).c_str(), json_str(r, "created_at").c_str(),
-                    json_str(r, "hosts").c_str());
+        std::printf("%-36s  %-16s  %-12s  %-10s  %-14s  %-8s  %-20s  %s\n", json_str(r, "id").c_str(),
+                    json_str(r, "state").c_str(), json_str(r, "engineer").c_str(), access_text(r).c_str(),
+                    json_str(r, "ticket").c_str(), seconds_text(r.value("duration", nlohmann::json())).c_str(),
+                    json_str(r, "created_at").c_str(), json_str(r, "hosts").c_str());
 }
 
 void print_details(const nlohmann::json& r) {
@@ -118,6 +136,7 @@ void print_details(const nlohmann::json& r) {
     line("Tenant:", json_str(r, "tenant"));
     line("Ticket:", json_str(r, "ticket"));
     line("Engineer:", json_str(r, "engineer"));
+    line("Access:", access_text(r));
     line("Hosts:", json_str(r, "hosts"));
     line("Duration:", seconds_text(r.value("duration", nlohmann::json())));
     line("Reason:", json_str(r, "reason"));
@@ -208,7 +227,7 @@ int run_create(Context& ctx, const RequestArgs& a) {
             if (r >= 0)
                 r = sd_bus_message_append_strv(m, const_cast<char**>(key_strv.data()));
             if (r >= 0)
-                r = sd_bus_message_append(m, "st", a.engineer.c_str(), *start);
+                r = sd_bus_message_append(m, "sts", a.engineer.c_str(), *start, a.access.c_str());
             return r;
         },
         &id);
@@ -260,7 +279,9 @@ int run_approve(Context& ctx, const RequestArgs& a) {
     std::string state;
     int rc = call(
         ctx, "ApproveRequest",
-        [&](sd_bus_message* m) { return sd_bus_message_append(m, "sts", a.id.c_str(), seconds, a.comment.c_str()); },
+        [&](sd_bus_message* m) {
+            return sd_bus_message_append(m, "stss", a.id.c_str(), seconds, a.comment.c_str(), a.access.c_str());
+        },
         &state);
     if (rc == EXIT_OK)
         std::printf("%s\n", state.c_str());
@@ -295,6 +316,8 @@ void register_request_verbs(CLI::App& app, Context& ctx, int& exit_code) {
     create->add_option("--engineer", a->engineer, "engineer's login name (default: you; managers only)");
     create->add_option("--start", a->start,
                        "a later start (maintenance window): RFC 3339 UTC or +DURATION, at most 7 days ahead");
+    create->add_option("--access", a->access,
+                       "access level, one of [Access] Levels= (default: the first, least privileged)");
     create->callback([&ctx, a, &exit_code] { exit_code = run_create(ctx, *a); });
 
     auto* list = req->add_subcommand("list", "List requests you may see");
@@ -313,6 +336,7 @@ void register_request_verbs(CLI::App& app, Context& ctx, int& exit_code) {
     approve->add_option("ID", a->id, "request id")->required();
     approve->add_option("--duration", a->duration, "shorten the window, e.g. 1h");
     approve->add_option("--comment", a->comment, "note kept with the approval");
+    approve->add_option("--access", a->access, "lower the access level (never raise it)");
     approve->callback([&ctx, a, &exit_code] { exit_code = run_approve(ctx, *a); });
 
     auto* deny = req->add_subcommand("deny", "Deny a pending request");

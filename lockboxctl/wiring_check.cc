@@ -89,6 +89,7 @@ std::vector<CheckResult> run_wiring_checks(const WiringPaths& paths, const lockb
     std::vector<CheckResult> results;
     results.push_back(check_pam_stack(paths, "account"));
     results.push_back(check_pam_stack(paths, "session"));
+    results.push_back(check_pam_loginuid(paths));
     results.push_back(check_nsswitch(paths, "passwd"));
     results.push_back(check_nsswitch(paths, "group"));
     for (auto& r : check_sshd(paths))

@@ -34,6 +34,9 @@ struct WiringPaths {
 // PAM, NSS and sshd: who can log in and through which checks
 // (wiring_check_login.cc).
 CheckResult check_pam_stack(const WiringPaths& paths, const std::string& type);
+// pam_loginuid in sshd's session stack, so that lockboxd's kill reaches what
+// the engineer runs through sudo (docs/enforcement.md, Access levels).
+CheckResult check_pam_loginuid(const WiringPaths& paths);
 CheckResult check_nsswitch(const WiringPaths& paths, const std::string& database);
 std::vector<CheckResult> check_sshd(const WiringPaths& paths);
 

@@ -253,6 +253,37 @@ CheckResult check_pam_stack(const WiringPaths& paths, const std::string& type) {
     return r;
 }
 
+CheckResult check_pam_loginuid(const WiringPaths& paths) {
+    CheckResult r{"pam loginuid", Verdict::Pass, "", ""};
+    r.fix = "add `session    required     pam_loginuid.so` to " + paths.pam_dir +
+            "/sshd before pam_lockbox.so: without it what an engineer runs through sudo outlives the grant "
+            "(operator guide §4)";
+    std::string problem;
+    auto stack = pam_stack(paths, problem);
+    if (!problem.empty()) {
+        r.verdict = Verdict::Fail;
+        r.detail = problem;
+        return r;
+    }
+    for (const auto& l : stack) {
+        if (l.type != "session" || l.module != "pam_loginuid.so")
+            continue;
+        if (!fails_on_error(l.control)) {
+            r.verdict = Verdict::Fail;
+            r.detail = "pam_loginuid.so is `" + l.control + "` in " + l.origin +
+                       ": a session without the engineer's login uid would still open";
+            r.fix = "make its control `required`";
+            return r;
+        }
+        r.detail = "pam_loginuid.so `" + l.control + "` in " + l.origin +
+                   ": the kill reaches what the engineer runs through sudo";
+        return r;
+    }
+    r.verdict = Verdict::Fail;
+    r.detail = "no `session ... pam_loginuid.so` line in " + paths.pam_dir + "/sshd";
+    return r;
+}
+
 CheckResult check_nsswitch(const WiringPaths& paths, const std::string& database) {
     CheckResult r{"nsswitch " + database, Verdict::Fail, "", ""};
     r.fix = "add `lockbox` to the `" + database + ":` line of " + paths.nsswitch;

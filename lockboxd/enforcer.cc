@@ -13,6 +13,7 @@
 #include "join_words.h"
 #include "local_account_guard.h"
 #include "log.h"
+#include "access_level.h"
 #include "names.h"
 #include "nss_cache_publisher.h"
 #include "process_table.h"
@@ -49,8 +50,8 @@ Enforcer::Enforcer(lockbox::Config config, const lockbox::Clock& clock, sd_event
       clock_(clock),
       event_(event),
       grants_(grant_policy_of(config_)),
-      // UIDMax is the gid of the grantees group (nss_cache_publisher.h).
-      uids_(config_.uid_min, config_.uid_max - 1),
+      // The top of the range is the grantees and level groups' (nss_cache_publisher.h).
+      uids_(config_.uid_min, highest_engineer_uid(config_)),
       killer_(event, clock) {
     outbox_.attach(event);
 }
@@ -79,9 +80,15 @@ lockbox::Status Enforcer::load() {
     end_lapsed_before_verifying(state->grants, now);
     for (auto& p : state->grants.grants) {
         auto check = verifier_->verify_ignoring_time(p.token);
-        if (check.verdict != lockbox::GrantVerdict::Allow) {
-            log_warning("persisted grant " + p.jti + " no longer verifies (" +
-                        lockbox::grant_verdict_name(check.verdict) + "); dropping it");
+        // A level the configuration no longer defines is refused as at install.
+        std::string why =
+            check.verdict != lockbox::GrantVerdict::Allow ? std::string(lockbox::grant_verdict_name(check.verdict))
+            : !lockbox::access_level_rank(config_.access_levels,
+                                          lockbox::effective_access_level(config_.access_levels, check.claims.access))
+                ? "unknown-access-level"
+                : "";
+        if (!why.empty()) {
+            log_warning("persisted grant " + p.jti + " no longer verifies (" + why + "); dropping it");
             if (p.state == GrantState::Active && !p.sub.empty())
                 unverifiable_active_.emplace_back(p.sub, p.jti);
             dropped_grants_.push_back(p.jti);
@@ -268,6 +275,14 @@ lockbox::Result<std::string> Enforcer::install(std::string_view token, const std
         return refuse("expired", "the window ended at " + lockbox::format_rfc3339(c.exp), &c);
     if (grants_.find(c.jti))
         return c.jti;  // already installed: importing twice is harmless
+    // A level this host does not define has no group, and no customer rule
+    // says what it may do: refused, never read as some other level.
+    const std::string level = lockbox::effective_access_level(config_.access_levels, c.access);
+    if (!lockbox::access_level_rank(config_.access_levels, level))
+        return refuse("unknown-access-level",
+                      "access level '" + level + "' is not in [Access] Levels= of this host (" +
+                          join_words(config_.access_levels) + ")",
+                      &c);
     bool new_name = !uids_.find(c.sub);
     auto uid = uids_.allocate(c.sub);
     if (!uid)
@@ -295,9 +310,9 @@ lockbox::Result<std::string> Enforcer::install(std::string_view token, const std
     grants_.insert(std::move(g), now);
     persist_grants();
     audit(AuditEvent::GrantInstalled, actor, &c,
-          "grant " + c.jti + " for " + c.sub + " installed, window " + lockbox::format_rfc3339(c.nbf) + " to " +
-              lockbox::format_rfc3339(c.exp),
-          {{"SOURCE", source}});
+          "grant " + c.jti + " for " + c.sub + " installed, access " + level + ", window " +
+              lockbox::format_rfc3339(c.nbf) + " to " + lockbox::format_rfc3339(c.exp),
+          {{"SOURCE", source}, {"ACCESS", level}});
     if (on_grant_changed)
         on_grant_changed(c.jti, "installed");
     tick();

@@ -19,6 +19,7 @@
 #include "enforcer_store.h"
 #include "join_words.h"
 #include "log.h"
+#include "nss_cache_publisher.h"
 #include "process_table.h"
 #include "session_killer.h"
 
@@ -92,7 +93,7 @@ lockbox::Result<EnforcerState> Enforcer::open_store(const std::string& dir) {
         return state.error();
     const std::string why = state.error().message;
     store_.reset();
-    uids_ = UidAllocator(config_.uid_min, config_.uid_max - 1);
+    uids_ = UidAllocator(config_.uid_min, highest_engineer_uid(config_));
     log_error("enforcer state is damaged: " + why);
     // The kill first: it must not depend on anything below succeeding.
     RangeSweep sweep = kill_every_process_in_range();
@@ -132,15 +133,15 @@ lockbox::Result<EnforcerState> Enforcer::load_store(const std::string& dir) {
     auto state = store_->load();
     if (!state)
         return state.error();
-    // UIDMax became the gid of the grantees group (nss_cache_publisher.h); a
-    // map from an older release may hold it. That engineer gets a new uid at
-    // the next grant; their processes under the old one are in the range and
-    // swept like any other without a grant.
+    // The top of the range became the gids of the grantees and access level
+    // groups (nss_cache_publisher.h); a map from an older release may hold
+    // one. That engineer gets a new uid at the next grant; their processes
+    // under the old one are in the range and swept like any other without a grant.
     std::erase_if(state->uids, [&](const auto& entry) {
-        if (entry.second != config_.uid_max)
+        if (entry.second <= highest_engineer_uid(config_))
             return false;
         log_warning("uid " + std::to_string(entry.second) + " of " + entry.first +
-                    " is now the lockbox-grantees gid; a new uid is allocated at the next grant");
+                    " is now a Lockbox group's gid; a new uid is allocated at the next grant");
         return true;
     });
     if (auto st = uids_.restore(state->uids); !st)

@@ -8,6 +8,7 @@
 //   when a rebuild fails.
 #include <set>
 
+#include "access_level.h"
 #include "audit.h"
 #include "enforcer.h"
 #include "join_words.h"
@@ -108,7 +109,8 @@ void Enforcer::publish_nss() {
             continue;
         auto uid = uids_.find(g->claims.sub);
         if (uid) {
-            engineers.push_back({g->claims.sub, *uid, g->claims.ticket, g->claims.exp});
+            engineers.push_back({g->claims.sub, *uid, g->claims.ticket, g->claims.exp,
+                                 lockbox::effective_access_level(config_.access_levels, g->claims.access)});
             claims_of[g->claims.sub] = &g->claims;
         }
     }

@@ -4,9 +4,25 @@
 #include <map>
 #include <set>
 
+#include "access_level.h"
 #include "state_files.h"
 
 namespace lockboxd {
+
+uint32_t access_group_gid(const lockbox::Config& config, size_t rank) {
+    return config.uid_max - 1 - static_cast<uint32_t>(rank);
+}
+
+uint32_t highest_engineer_uid(const lockbox::Config& config) {
+    return config.uid_max - 1 - static_cast<uint32_t>(lockbox::MAX_ACCESS_LEVELS);
+}
+
+bool is_lockbox_group_name(const lockbox::Config& config, std::string_view name) {
+    if (name == GRANTEES_GROUP)
+        return true;
+    return name.starts_with(lockbox::ACCESS_GROUP_PREFIX) &&
+           lockbox::access_level_rank(config.access_levels, name.substr(lockbox::ACCESS_GROUP_PREFIX.size()));
+}
 
 std::string engineer_home(const lockbox::Config& config, const std::string& name) {
     return config.home_base + "/" + name;
@@ -28,7 +44,7 @@ NssRecords build_nss_records(const std::vector<NssEngineer>& engineers, const lo
     for (const auto& [name, e] : latest) {
         // An engineer of that name would collide with the group and fail every
         // rebuild of the cache: such a grant gives no account at all.
-        if (name == GRANTEES_GROUP)
+        if (is_lockbox_group_name(config, name))
             continue;
         grantees.members.push_back(name);
         grantees.expires = std::max(grantees.expires, e->expires);
@@ -49,6 +65,24 @@ NssRecords build_nss_records(const std::vector<NssEngineer>& engineers, const lo
     }
     if (!grantees.members.empty())
         out.groups.push_back(std::move(grantees));
+    // Every grant counts here, not only the latest of each engineer: the
+    // customer's rules give the rights of each level the engineer holds.
+    std::map<size_t, lockbox::NssGroupEntry> by_rank;
+    for (const auto& e : engineers) {
+        auto rank = lockbox::access_level_rank(config.access_levels, e.access_level);
+        if (!rank || is_lockbox_group_name(config, e.name))
+            continue;  // lockboxd refuses such grants; never a group it does not define
+        auto& g = by_rank[*rank];
+        g.name = lockbox::access_group_name(e.access_level);
+        g.gid = access_group_gid(config, *rank);
+        if (std::find(g.members.begin(), g.members.end(), e.name) == g.members.end())
+            g.members.push_back(e.name);
+        g.expires = std::max(g.expires, e.expires);
+    }
+    for (auto& [rank, g] : by_rank) {
+        std::sort(g.members.begin(), g.members.end());
+        out.groups.push_back(std::move(g));
+    }
     return out;
 }
 

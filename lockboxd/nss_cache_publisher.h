@@ -5,6 +5,7 @@
 
 #include <cstdint>
 #include <string>
+#include <string_view>
 #include <utility>
 #include <vector>
 
@@ -22,11 +23,20 @@ namespace lockboxd {
 // binds the drop-in to the NSS records, keep the two in step.
 inline constexpr const char* GRANTEES_GROUP = "lockbox-grantees";
 
+// Access level groups (access_level.h): lockbox-<level> takes gid
+// UIDMax - 1 - rank, so the top MAX_ACCESS_LEVELS + 1 ids of the range are
+// groups and engineer uids stop below them.
+uint32_t access_group_gid(const lockbox::Config& config, size_t rank);
+uint32_t highest_engineer_uid(const lockbox::Config& config);
+// GRANTEES_GROUP or a level group of config: no engineer may have that name.
+bool is_lockbox_group_name(const lockbox::Config& config, std::string_view name);
+
 struct NssEngineer {
     std::string name;
     uint32_t uid = 0;
     std::string ticket;
     lockbox::usec_t expires = 0;  // the grant's exp: the record dies with it
+    std::string access_level;     // the grant's level (effective_access_level)
 };
 
 struct NssRecords {
@@ -38,7 +48,9 @@ struct NssRecords {
 // engineer, and GRANTEES_GROUP listing them all; an engineer with several
 // active grants appears once, with the latest exp. The ticket reaches the gecos
 // field through encode_nss_field, so no grant can make the writer refuse the
-// file (docs/nss.md).
+// file (docs/nss.md). Each level of [Access] Levels= that an active grant
+// carries is a group lockbox-<level> whose members are exactly the engineers
+// holding such a grant (one with grants at two levels is in both groups).
 NssRecords build_nss_records(const std::vector<NssEngineer>& engineers, const lockbox::Config& config);
 std::string engineer_home(const lockbox::Config& config, const std::string& name);
 std::string engineer_shell(const lockbox::Config& config);

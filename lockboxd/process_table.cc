@@ -58,6 +58,25 @@ bool read_status(const std::string& proc_root, pid_t pid, ProcessInfo& info) {
     return parse_proc_status(text, info);
 }
 
+uint32_t read_id_file(const std::string& path) {
+    std::string text;
+    if (!read_proc_file(path, text))
+        return UINT32_MAX;
+    char* end = nullptr;
+    unsigned long v = std::strtoul(text.c_str(), &end, 10);
+    if (end == text.c_str() || v > UINT32_MAX)
+        return UINT32_MAX;
+    return static_cast<uint32_t>(v);
+}
+
+// The second read (loginuid) only for processes the uids do not already
+// claim: a scan of the host costs one small read more per foreign process.
+bool belongs_to(const std::string& proc_root, const ProcessInfo& info, uid_t uid) {
+    if (info.ruid == uid || info.euid == uid || info.suid == uid)
+        return true;
+    return login_uid_of(info.pid, proc_root) == uid;
+}
+
 }  // namespace
 
 bool is_gone_state(char state) { return state == 'Z' || state == 'X' || state == 'x'; }
@@ -101,7 +120,7 @@ std::vector<pid_t> live_processes_of_uid(uid_t uid, const std::string& proc_root
         ProcessInfo info;
         if (!read_status(proc_root, pid, info))
             return;  // exited between readdir and open: gone
-        if (info.ruid != uid && info.euid != uid && info.suid != uid)
+        if (!belongs_to(proc_root, info, uid))
             return;
         if (!is_gone_state(info.state))
             out.push_back(pid);
@@ -181,7 +200,7 @@ bool is_live_process_of_uid(pid_t pid, uid_t uid, const std::string& proc_root) 
     ProcessInfo info;
     if (pid <= 0 || !read_status(proc_root, pid, info) || is_gone_state(info.state))
         return false;
-    return info.ruid == uid || info.euid == uid || info.suid == uid;
+    return belongs_to(proc_root, info, uid);
 }
 
 bool is_live_process_in_session(pid_t pid, const SessionScope& scope, uid_t uid, const std::string& proc_root) {
@@ -205,14 +224,11 @@ std::vector<pid_t> live_processes_in_session(const SessionScope& scope, uid_t ui
 }
 
 uint32_t audit_session_of(pid_t pid, const std::string& proc_root) {
-    std::string text;
-    if (pid <= 0 || !read_proc_file(proc_root + "/" + std::to_string(pid) + "/sessionid", text))
-        return UINT32_MAX;
-    char* end = nullptr;
-    unsigned long v = std::strtoul(text.c_str(), &end, 10);
-    if (end == text.c_str() || v > UINT32_MAX)
-        return UINT32_MAX;
-    return static_cast<uint32_t>(v);
+    return pid <= 0 ? UINT32_MAX : read_id_file(proc_root + "/" + std::to_string(pid) + "/sessionid");
+}
+
+uint32_t login_uid_of(pid_t pid, const std::string& proc_root) {
+    return pid <= 0 ? UINT32_MAX : read_id_file(proc_root + "/" + std::to_string(pid) + "/loginuid");
 }
 
 }  // namespace lockboxd

@@ -19,7 +19,11 @@ struct ProcessInfo {
 
 bool is_gone_state(char state);
 
-// Live processes whose real, effective or saved uid is uid; with zombies, the
+// An engineer's processes: live processes whose real, effective or saved uid
+// is uid, or whose login uid (/proc/PID/loginuid, set by pam_loginuid at the
+// engineer's login and inherited by everything started from it, unchangeable
+// without CAP_AUDIT_CONTROL) is uid, whatever uid they run as now: what the
+// engineer started through sudo or su, root included. With zombies, the
 // uid's zombies too (for reporting what a kill ended).
 std::vector<pid_t> live_processes_of_uid(uid_t uid, const std::string& proc_root = "/proc",
                                          std::vector<pid_t>* zombies = nullptr);
@@ -35,13 +39,13 @@ struct SessionScope {
     pid_t sid = 0;                        // kernel session id; 0: unknown
 };
 
-// Whether pid is, right now, a live process whose real, effective or saved
-// uid is uid (and, for the second, a member of scope).
+// Whether pid is, right now, a live process of uid in the sense of
+// live_processes_of_uid (and, for the second, a member of scope).
 bool is_live_process_of_uid(pid_t pid, uid_t uid, const std::string& proc_root = "/proc");
 bool is_live_process_in_session(pid_t pid, const SessionScope& scope, uid_t uid,
                                 const std::string& proc_root = "/proc");
 
-// Live processes of scope whose real, effective or saved uid is uid.
+// Live processes of scope that are processes of uid (live_processes_of_uid).
 std::vector<pid_t> live_processes_in_session(const SessionScope& scope, uid_t uid,
                                              const std::string& proc_root = "/proc");
 
@@ -51,6 +55,8 @@ std::vector<dev_t> controlling_terminals_of_uid(uid_t uid, const std::string& pr
 
 // Parses /proc/PID/status text (exposed for tests).
 bool parse_proc_status(const std::string& text, ProcessInfo& out);
+// The login uid of pid, or UINT32_MAX when unknown/unset (no pam_loginuid).
+uint32_t login_uid_of(pid_t pid, const std::string& proc_root = "/proc");
 // The kernel audit session id of pid, or UINT32_MAX when unknown/unset.
 uint32_t audit_session_of(pid_t pid, const std::string& proc_root = "/proc");
 

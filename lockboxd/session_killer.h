@@ -1,4 +1,6 @@
-// Ends every process of an engineer, or of one of their sessions, from root:
+// Ends every process of an engineer, or of one of their sessions, from root
+// (an engineer's processes include those whose login uid is theirs, so what
+// they run through sudo as root ends with them; process_table.h):
 // rounds of freeze-then-kill (process_freezer.h) until /proc shows no live
 // process left; zombies count as gone. Between rounds the killed processes'
 // pidfds are polled (every 1 ms) until all have exited; only then is /proc

@@ -45,7 +45,7 @@ _lockboxctl()
             COMPREPLY=($(compgen -W "$events" -- "$cur"))
             return
             ;;
-        --tenant | --ticket | --host | --duration | --reason | --engineer | --comment | --since | --until | \
+        --tenant | --ticket | --host | --duration | --reason | --engineer | --comment | --access | --since | --until | \
             --actor | --limit)
             return
             ;;
@@ -92,10 +92,10 @@ _lockboxctl()
     fi
 
     case "$verb $sub" in
-        "request create") opts="--tenant --ticket --host --duration --reason --ssh-key --engineer --start" ;;
+        "request create") opts="--tenant --ticket --host --duration --reason --ssh-key --engineer --start --access" ;;
         "request list") opts="--state --json" ;;
         "request show" | "grant show") opts="--json" ;;
-        "request approve") opts="--duration --comment" ;;
+        "request approve") opts="--duration --comment --access" ;;
         "request deny" | "grant revoke") opts="--reason" ;;
         "grant list" | "session list") opts="--json" ;;
         "key generate") opts="--out" ;;

@@ -11,6 +11,7 @@ LOCKBOX_PACKAGES=(
   libpamtest0-dev libuid-wrapper tlog python3 python3-aiosmtpd msmtp libxml2-utils
   python3-nacl  # a second PASETO implementation: the peer-issuer interop test
   util-linux procps iproute2 sqlite3
+  sudo  # access levels: the e2e runs sudo under the sandbox's own sudoers
   # robustness: fuzzers and sanitizers (clang's libFuzzer runtime), SELinux devel
   clang libclang-rt-14-dev selinux-policy-dev
   # one formatting (.clang-format), checked by tools/test

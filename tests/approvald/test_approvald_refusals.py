@@ -22,7 +22,7 @@ def main():
         d = w.start(sb)
         for i in range(AUDITED + 5):
             r = sb.busctl_call(w.BUS_NAME, "/org/lockbox/Approval1", "org.lockbox.Approval1", "ApproveRequest",
-                               "sts", UNKNOWN_ID, "0", "", user="oscar")
+                               "stss", UNKNOWN_ID, "0", "", "", user="oscar")
             assert r.returncode != 0 and "denied" in (r.stdout + r.stderr).lower(), (r.returncode, r.stderr)
         w.expect_refused(sb, ["request", "approve", UNKNOWN_ID], "mallory", "denied")
 

@@ -34,6 +34,20 @@ void test_approver_mail_carries_every_detail_and_how_to_approve(void**) {
         if (!strstr(text.c_str(), needle))
             fail_msg("approver mail lacks '%s':\n%s", needle, text.c_str());
     assert_non_null(strstr(m->subject.c_str(), "INC-1234"));
+    // The level stands in the subject and under the engineer.
+    assert_non_null(strstr(m->subject.c_str(), "user access request"));
+    assert_non_null(strstr(text.c_str(), "Engineer:  eve\nAccess:    user\n"));
+}
+
+void test_engineer_mail_says_when_the_level_was_lowered(void**) {
+    Request p = pending_approver();
+    p.requested_access = "admin";
+    p.access = "admin";
+    auto approved = approve_request(p, bob(), 0, "", policy(), T0 + 2);
+    assert_true(approved.ok());
+    approved->access = "user";
+    auto m = engineer_mail(*approved, config());
+    assert_non_null(strstr(m->body.c_str(), "Access:    user (requested admin)\n"));
 }
 
 // The approver sees when a later start puts the window; without one, no line.
@@ -91,6 +105,7 @@ int main() {
         cmocka_unit_test(test_approver_mail_carries_every_detail_and_how_to_approve),
         cmocka_unit_test(test_no_approver_mail_without_recipients),
         cmocka_unit_test(test_engineer_hears_of_approval_denial_and_expiry),
+        cmocka_unit_test(test_engineer_mail_says_when_the_level_was_lowered),
         cmocka_unit_test(test_headers_have_no_injected_lines),
         cmocka_unit_test(test_approver_mail_names_a_later_start),
     };

@@ -63,6 +63,55 @@ void test_create_by_engineer_for_self_is_pending_manager(void**) {
     assert_true(r.duration == 2 * HOUR);
 }
 
+WorkflowPolicy levels_policy() {
+    WorkflowPolicy p = policy();
+    p.access_levels = {"user", "dbadmin", "admin"};
+    return p;
+}
+
+// A request carries the level asked for, else the least privileged; a level
+// the service does not list is refused, naming the ones it does.
+void test_create_sets_the_access_level_and_refuses_unknown_ones(void**) {
+    auto plain = create_request(new_request(), eve(), ID, levels_policy(), T0);
+    assert_true(plain.ok());
+    assert_string_equal(plain->access.c_str(), "user");
+    NewRequest n = new_request();
+    n.access = "admin";
+    auto admin = create_request(n, eve(), ID, levels_policy(), T0);
+    assert_true(admin.ok());
+    assert_string_equal(admin->access.c_str(), "admin");
+    assert_string_equal(admin->requested_access.c_str(), "admin");
+    n.access = "root";
+    auto unknown = create_request(n, eve(), ID, levels_policy(), T0);
+    assert_code(unknown, lockbox::Errc::InvalidArgument);
+    assert_non_null(strstr(unknown.error().message.c_str(), "user, dbadmin, admin"));
+}
+
+// Either stage may lower the level; nobody may raise it, nor name an unknown one.
+void test_approval_may_lower_the_access_level_never_raise_it(void**) {
+    NewRequest n = new_request();
+    n.access = "dbadmin";
+    auto r = create_request(n, eve(), ID, levels_policy(), T0);
+    assert_true(r.ok());
+    assert_code(approve_request(*r, alice(), 0, "", levels_policy(), T0 + 1, "admin"), lockbox::Errc::InvalidArgument);
+    assert_code(approve_request(*r, alice(), 0, "", levels_policy(), T0 + 1, "root"), lockbox::Errc::InvalidArgument);
+    auto same = approve_request(*r, alice(), 0, "", levels_policy(), T0 + 1, "dbadmin");
+    assert_true(same.ok());
+    auto m = approve_request(*r, alice(), 0, "", levels_policy(), T0 + 1);
+    assert_true(m.ok());
+    assert_string_equal(m->access.c_str(), "dbadmin");
+    auto lowered = approve_request(*m, bob(), 0, "", levels_policy(), T0 + 2, "user");
+    assert_true(lowered.ok());
+    assert_string_equal(lowered->access.c_str(), "user");
+    assert_string_equal(lowered->requested_access.c_str(), "dbadmin");
+    assert_int_equal(static_cast<int>(lowered->state), static_cast<int>(RequestState::Approved));
+    // A request filed before levels (no level) stands at the least privileged one.
+    Request old = *m;
+    old.access.clear();
+    assert_code(approve_request(old, bob(), 0, "", levels_policy(), T0 + 2, "dbadmin"), lockbox::Errc::InvalidArgument);
+    assert_true(approve_request(old, bob(), 0, "", levels_policy(), T0 + 2, "user").ok());
+}
+
 void test_create_for_another_engineer_needs_manager(void**) {
     NewRequest n = new_request();
     n.engineer = "mallory";
@@ -445,6 +494,8 @@ int main() {
         cmocka_unit_test(test_pending_approver_also_expires),
         cmocka_unit_test(test_custom_pending_timeout),
         cmocka_unit_test(test_readers),
+        cmocka_unit_test(test_create_sets_the_access_level_and_refuses_unknown_ones),
+        cmocka_unit_test(test_approval_may_lower_the_access_level_never_raise_it),
         cmocka_unit_test(test_export_gives_the_token_to_readers_of_a_valid_grant),
         cmocka_unit_test(test_role_gate_refuses_callers_without_any_fitting_role),
         cmocka_unit_test(test_release_by_its_engineer_or_a_manager_while_approved_or_active),

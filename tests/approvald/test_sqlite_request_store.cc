@@ -228,9 +228,12 @@ void test_upgrade_drops_records_older_builds_kept_as_sent(void**) {
     }
     sqlite3* db = nullptr;
     assert_int_equal(sqlite3_open(d.db().c_str(), &db), SQLITE_OK);
-    // What a schema-2 build left: delivered rows flagged with sent_at.
+    // What a schema-2 build left: delivered rows flagged with sent_at, and no
+    // access columns (migration 4).
     assert_int_equal(sqlite3_exec(db,
                                   "DELETE FROM schema_version WHERE version >= 3;"
+                                  "ALTER TABLE requests DROP COLUMN requested_access;"
+                                  "ALTER TABLE requests DROP COLUMN access;"
                                   "UPDATE audit_outbox SET sent_at = 1 WHERE seq = (SELECT MIN(seq) FROM audit_outbox)",
                                   nullptr, nullptr, nullptr),
                      SQLITE_OK);

@@ -352,6 +352,24 @@ std::string read_file(const std::string& path) {
 
 // docs/lockbox.conf.example must load, and docs/configuration.md must document
 // every key the example shows (and the example must show every key).
+// [Access] Levels=: least privileged first, comma- or space-separated; the
+// default is one level, user. Names that would make a group Lockbox already
+// uses, or a range too small for the level groups, are refused.
+void test_access_levels(void**) {
+    assert_true((parse_ok("").access_levels == std::vector<std::string>{"user"}));
+    assert_true((parse_ok("[Access]\nLevels=user,dbadmin, admin\n").access_levels ==
+                 std::vector<std::string>{"user", "dbadmin", "admin"}));
+    assert_true(
+        (parse_ok("[Access]\nLevels=user dbadmin\n").access_levels == std::vector<std::string>{"user", "dbadmin"}));
+    parse_bad("[Access]\nLevels=\n", {"test.conf:2", "Levels="});
+    parse_bad("[Access]\nLevels=user,user\n", {"Levels=", "distinct"});
+    parse_bad("[Access]\nLevels=User\n", {"Levels="});
+    parse_bad("[Access]\nLevels=a,b,c,d,e,f,g,h,i,j,k,l,m,n,o,p,q\n", {"Levels=", "1 to 16"});
+    parse_bad("[Access]\nLevels=user,grantees\n", {"test.conf:2", "lockbox-grantees"});
+    parse_bad("[Access]\nLevels=approvers\n", {"lockbox-approvers"});
+    parse_bad("[Accounts]\nUIDMin=2100000000\nUIDMax=2100000010\n", {"must hold more than"});
+}
+
 void test_documented_example_loads_and_every_key_is_documented(void**) {
     const char* root = std::getenv("LOCKBOX_SOURCE_ROOT");
     if (!root)
@@ -367,7 +385,7 @@ void test_documented_example_loads_and_every_key_is_documented(void**) {
                           "ManagerGroup", "ApproverGroup", "UIDMin",     "UIDMax",         "Shell",     "Record",
                           "RecordShell",  "HomeBase",      "KeepHome",   "KeyOptions",     "Command",   "Approvers",
                           "MailDomain",   "StateDir",      "RuntimeDir", "Groups",         "Mode",      "Endpoints",
-                          "CAFile",       "CertFile",      "KeyFile"};
+                          "CAFile",       "CertFile",      "KeyFile",    "Levels"};
     for (const char* k : keys) {
         // Each documented key is accepted by the parser (an empty value may be
         // refused, but never as an unknown key).
@@ -431,6 +449,7 @@ int main() {
         cmocka_unit_test(test_uid_range_is_inside_bounds_and_ordered),
         cmocka_unit_test(test_names_paths_and_addresses_are_validated),
         cmocka_unit_test(test_load_config_reads_files_and_refuses_missing_large_and_odd),
+        cmocka_unit_test(test_access_levels),
         cmocka_unit_test(test_documented_example_loads_and_every_key_is_documented),
         cmocka_unit_test(test_fleet_section_and_host_groups),
     };

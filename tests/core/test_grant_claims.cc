@@ -73,6 +73,42 @@ void test_accepts_nbf_backdated_before_iat(void**) {
         fail_msg("iat a second before exp: %s", late.error().message.c_str());
 }
 
+// `access` is the one optional claim: a token without it (a peer issuer, a grant
+// signed before levels) is read as stating none, so the host gives it its least
+// privileged level (access_level.h); one with it round-trips.
+void test_access_claim_is_optional_and_round_trips(void**) {
+    json j = sample_json();
+    assert_false(j.contains("access"));
+    auto none = parse_grant_claims(j.dump());
+    if (!none.ok())
+        fail_msg("claims without access: %s", none.error().message.c_str());
+    assert_true(none->access.empty());
+    GrantClaims c = core_test::sample_claims();
+    c.access = "dbadmin";
+    auto parsed = parse_grant_claims(grant_claims_to_json(c));
+    if (!parsed.ok())
+        fail_msg("claims with access: %s", parsed.error().message.c_str());
+    assert_string_equal(parsed->access.c_str(), "dbadmin");
+    assert_true(*parsed == c);
+}
+
+void test_refuses_invalid_access_claim(void**) {
+    for (const char* bad : {"", "Admin", "1admin", "ad min", "a;b", "aaaaaaaaaaaaaaaaaaaaaaaaa"}) {
+        json j = sample_json();
+        j["access"] = bad;
+        expect_refused_json(j, "access", bad);
+    }
+    json j = sample_json();
+    j["access"] = json::array({"admin"});
+    expect_refused_json(j, "access", "a list");
+    std::string text = grant_claims_to_json(core_test::sample_claims());
+    text.insert(1, "\"access\":\"user\",\"access\":\"admin\",");
+    expect_refused(text, "access", "a repeated access claim");
+    GrantClaims c = core_test::sample_claims();
+    c.access = "Root";
+    assert_false(validate_grant_claims(c).ok());
+}
+
 void test_refuses_each_missing_claim(void**) {
     for (const char* name :
          {"iss", "sub", "aud", "jti", "iat", "nbf", "exp", "hosts", "ticket", "reason", "ssh_keys", "approved_by"}) {
@@ -240,6 +276,8 @@ int main() {
         cmocka_unit_test(test_times_are_rfc3339_utc_strings),
         cmocka_unit_test(test_parses_hand_written_claims),
         cmocka_unit_test(test_accepts_nbf_backdated_before_iat),
+        cmocka_unit_test(test_access_claim_is_optional_and_round_trips),
+        cmocka_unit_test(test_refuses_invalid_access_claim),
         cmocka_unit_test(test_refuses_each_missing_claim),
         cmocka_unit_test(test_refuses_each_claim_of_wrong_type),
         cmocka_unit_test(test_refuses_unknown_claim),

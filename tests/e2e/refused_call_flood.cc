@@ -58,8 +58,8 @@ int main(int argc, char** argv) {
         while (sent < count && sent - tally.answered < WINDOW) {
             // A well-formed id that names no request: the role check refuses first.
             r = sd_bus_call_method_async(bus, nullptr, "org.lockbox.Approval1", "/org/lockbox/Approval1",
-                                         "org.lockbox.Approval1", "ApproveRequest", on_reply, &tally, "sts",
-                                         "00000000-0000-4000-8000-000000000000", uint64_t{0}, "");
+                                         "org.lockbox.Approval1", "ApproveRequest", on_reply, &tally, "stss",
+                                         "00000000-0000-4000-8000-000000000000", uint64_t{0}, "", "");
             if (r < 0) {
                 std::fprintf(stderr, "call %lu not sent: %s\n", sent, std::strerror(-r));
                 sd_bus_flush_close_unref(bus);

@@ -104,7 +104,8 @@ def main():
         # The documented setup, during a grant.
         r, results = run_check(sb)
         assert_exit_matches(r, results)
-        expected = {"configuration", "pam account stack", "pam session stack", "nsswitch passwd", "nsswitch group",
+        expected = {"configuration", "pam account stack", "pam session stack", "pam loginuid", "nsswitch passwd",
+                    "nsswitch group",
                     "sshd AuthorizedKeysCommand", "sshd AuthorizedKeysFile for engineers",
                     "sshd forwarding for engineers", "trusted keys", "engineer uid range", "clock",
                     "session recording"} | SANDBOX_WARNS
@@ -136,6 +137,12 @@ def main():
         edit("/etc/pam.d/sshd", lambda t: t.replace("session    required     pam_lockbox.so",
                                                    "session    optional     pam_lockbox.so", 1))
         expect_only_failure(sb, baseline, "pam session stack", "required")
+        restore("/etc/pam.d/sshd", old)
+
+        # 3b. pam_loginuid gone: the kill would miss what the engineer runs through sudo.
+        edit("/etc/pam.d/sshd", lambda t: "\n".join(
+            l for l in t.splitlines() if "pam_loginuid.so" not in l) + "\n")
+        expect_only_failure(sb, baseline, "pam loginuid", "pam_loginuid.so")
         restore("/etc/pam.d/sshd", old)
 
         # 4. lockbox gone from nsswitch.conf's passwd line.

@@ -149,6 +149,25 @@ void test_every_verifier_refusal_is_reported(void**) {
     assert_int_equal(e->grants().size(), 0);
 }
 
+// A level this host's [Access] Levels= does not list is refused, never read as
+// another level; a token without the claim gets the least privileged level.
+void test_grant_with_an_unknown_access_level_is_refused(void**) {
+    World w;
+    w.config.access_levels = {"user", "admin"};
+    auto e = w.enforcer();
+    auto c = w.claims("eng", T0, T0 + 3600 * USEC_PER_SEC);
+    c.access = "dbadmin";
+    expect_refused(*e, w.token(c), "unknown-access-level");
+    assert_int_equal(e->grants().size(), 0);
+    c = w.claims("eng", T0, T0 + 3600 * USEC_PER_SEC);
+    c.access = "admin";
+    assert_true(e->install(w.token(c), "root", "test").ok());
+    c = w.claims("bob", T0, T0 + 3600 * USEC_PER_SEC);
+    assert_true(c.access.empty());
+    assert_true(e->install(w.token(c), "root", "test").ok());
+    assert_int_equal(e->grants().size(), 2);
+}
+
 void test_revoked_grant_cannot_be_imported_again(void**) {
     World w;
     auto e = w.enforcer();
@@ -579,6 +598,7 @@ int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_valid_grant_is_admitted_and_allows_access),
         cmocka_unit_test(test_every_verifier_refusal_is_reported),
+        cmocka_unit_test(test_grant_with_an_unknown_access_level_is_refused),
         cmocka_unit_test(test_revoked_grant_cannot_be_imported_again),
         cmocka_unit_test(test_unknown_user_is_not_managed),
         cmocka_unit_test(test_future_grant_waits_for_its_window),

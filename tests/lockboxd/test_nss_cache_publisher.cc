@@ -76,6 +76,49 @@ bool parse_cache(const std::string& bytes, std::map<std::string, ReadUser>& user
     return true;
 }
 
+const lockbox::NssGroupEntry* group_named(const NssRecords& r, const std::string& name) {
+    for (const auto& g : r.groups)
+        if (g.name == name)
+            return &g;
+    return nullptr;
+}
+
+// lockbox-<level> lists exactly the engineers with an active grant at that
+// level (one with grants at two levels is in both), at gid UIDMax - 1 - rank;
+// a level nobody holds, or one the host does not define, is no group.
+void test_each_level_is_a_group_of_exactly_its_grantees(void**) {
+    TempDir t;
+    auto c = test_config(t);
+    c.access_levels = {"user", "dbadmin", "admin"};
+    auto r = build_nss_records({{"eng", 2100000001, "INC-1", 100, "dbadmin"},
+                                {"eng", 2100000001, "INC-2", 200, "admin"},
+                                {"bob", 2100000002, "INC-3", 50, "dbadmin"},
+                                {"carl", 2100000003, "INC-4", 70, "root"},
+                                {"lockbox-admin", 2100000004, "INC-5", 70, "admin"}},
+                               c);
+    assert_null(group_named(r, "lockbox-user"));
+    assert_null(group_named(r, "lockbox-root"));
+    const auto* db = group_named(r, "lockbox-dbadmin");
+    const auto* admin = group_named(r, "lockbox-admin");
+    assert_non_null(db);
+    assert_non_null(admin);
+    assert_true((db->members == std::vector<std::string>{"bob", "eng"}));
+    assert_true((admin->members == std::vector<std::string>{"eng"}));
+    assert_int_equal(db->gid, c.uid_max - 2);
+    assert_int_equal(admin->gid, c.uid_max - 3);
+    assert_int_equal(db->expires, 100);
+    assert_int_equal(admin->expires, 200);
+    // No account may carry a level group's name, or the file would hold it twice.
+    for (const auto& u : r.users)
+        assert_string_not_equal(u.name.c_str(), "lockbox-admin");
+    assert_true(highest_engineer_uid(c) < admin->gid);
+    TempDir t2;
+    auto c2 = test_config(t2);
+    c2.access_levels = c.access_levels;
+    auto report = publish_nss_cache({{"eng", 2100000001, "INC-1", 4102444800000000, "admin"}}, c2);
+    assert_true(report.written.ok());
+}
+
 void test_one_record_per_engineer_with_latest_exp(void**) {
     TempDir t;
     auto c = test_config(t);
@@ -239,6 +282,7 @@ int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_one_record_per_engineer_with_latest_exp),
         cmocka_unit_test(test_engineer_named_like_the_grantees_group_gets_no_account),
+        cmocka_unit_test(test_each_level_is_a_group_of_exactly_its_grantees),
         cmocka_unit_test(test_no_grantees_group_without_engineers),
         cmocka_unit_test(test_shell_is_recorder_only_when_recording),
         cmocka_unit_test(test_published_cache_reads_back),

@@ -7,6 +7,8 @@
 #include <cstdio>
 #include <cstring>
 #include <ctime>
+#include <utility>
+#include <vector>
 #include <grp.h>
 #include <sys/prctl.h>
 #include <sys/resource.h>
@@ -267,6 +269,67 @@ void test_stop_loop_of_the_uid_is_gone_after_kill(void**) {
     reap_all();
 }
 
+// What the engineer ran through sudo: uid 0 now, but the login uid that
+// pam_loginuid wrote at their login. The kill reaches it, and leaves alone a
+// root process of another login.
+void test_root_process_with_the_engineers_login_uid_is_gone_after_kill(void**) {
+    if (geteuid() != 0)
+        skip();
+    int ready[2];
+    assert_int_equal(pipe(ready), 0);
+    auto spawn_root_with_login_uid = [&](uid_t login) {
+        pid_t pid = fork();
+        if (pid == 0) {
+            close(ready[0]);
+            alarm(30);
+            FILE* f = fopen("/proc/self/loginuid", "w");
+            char ok = f && fprintf(f, "%u", static_cast<unsigned>(login)) > 0 && fclose(f) == 0 ? 'y' : 'n';
+            if (write(ready[1], &ok, 1) != 1)
+                _exit(1);
+            pause();
+            _exit(0);
+        }
+        char ok = 0;
+        if (read(ready[0], &ok, 1) != 1)
+            ok = 'n';
+        return std::make_pair(pid, ok == 'y');
+    };
+    auto [sudoed, set_ok] = spawn_root_with_login_uid(TEST_UID);
+    if (!set_ok) {
+        // No CAP_AUDIT_CONTROL, or a kernel without audit: nothing to test here.
+        kill(sudoed, SIGKILL);
+        waitpid(sudoed, nullptr, 0);
+        close(ready[0]);
+        close(ready[1]);
+        skip();
+    }
+    auto [bystander, bystander_ok] = spawn_root_with_login_uid(TEST_UID + 1);
+    close(ready[0]);
+    close(ready[1]);
+    assert_true(bystander_ok);
+    assert_int_equal(login_uid_of(sudoed), TEST_UID);
+    std::vector<pid_t> before = live_processes_of_uid(TEST_UID);
+    assert_int_equal(before.size(), 1);
+    assert_int_equal(before[0], sudoed);
+    lockbox::FakeClock clock(1000);
+    SessionKiller killer(nullptr, clock);
+    bool done = false;
+    KillReport report;
+    killer.kill_uid(TEST_UID, [&](const KillReport& r) {
+        done = true;
+        report = r;
+    });
+    assert_true(done);
+    assert_true(report.stragglers.empty());
+    int status = 0;
+    assert_int_equal(waitpid(sudoed, &status, 0), sudoed);
+    assert_true(WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL);
+    // The other login's root process still runs.
+    assert_int_equal(waitpid(bystander, &status, WNOHANG), 0);
+    kill(bystander, SIGKILL);
+    waitpid(bystander, nullptr, 0);
+}
+
 void test_uid_zero_is_refused(void**) {
     assert_false(end_processes_of_uid_now(0).ok());
     assert_int_equal(signal_processes_of_uid(0, SIGTERM), 0);
@@ -280,6 +343,7 @@ int main(void) {
         cmocka_unit_test(test_fork_bomb_at_its_nproc_limit_is_gone_after_kill),
         cmocka_unit_test(test_kill_of_uid_without_processes_reports_at_once),
         cmocka_unit_test(test_stop_loop_of_the_uid_is_gone_after_kill),
+        cmocka_unit_test(test_root_process_with_the_engineers_login_uid_is_gone_after_kill),
         cmocka_unit_test(test_uid_zero_is_refused),
     };
     return cmocka_run_group_tests(tests, setup, teardown);

@@ -18,7 +18,7 @@ CASES = [
     (["lockboxctl", "--config", "/x", "gr"], "grant"),
     (["lockboxctl", "request", "list", "--state", "pending-"], "pending-manager pending-approver"),
     (["lockboxctl", "request", "create", "--t"], "--tenant --ticket"),
-    (["lockboxctl", "request", "approve", "ID", "--"], "--duration --comment"),
+    (["lockboxctl", "request", "approve", "ID", "--"], "--duration --comment --access"),
     (["lockboxctl", "audit", "--"],
      "--since --until --event --actor --engineer --host --request --json --csv --limit"),
     (["lockboxctl", "audit", "--event", "session-k"], "session-killed"),
