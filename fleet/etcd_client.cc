@@ -123,6 +123,9 @@ Result<std::unique_ptr<EtcdClient>> EtcdClient::open(const std::vector<std::stri
         // waiting forever: ping while a stream is open. 10 s is above etcd's
         // --grpc-keepalive-min-time (5 s), below which it hangs up on pingers.
         args.SetInt(GRPC_ARG_KEEPALIVE_TIME_MS, 10000);
+        // A connection of its own per client, never one shared with another
+        // client of the same process (the fleet benchmark runs many hosts in one).
+        args.SetInt(GRPC_ARG_USE_LOCAL_SUBCHANNEL_POOL, 1);
         args.SetInt(GRPC_ARG_KEEPALIVE_TIMEOUT_MS, 5000);
         // etcd's replies to a full listing may exceed gRPC's 4 MiB default.
         args.SetMaxReceiveMessageSize(64 * 1024 * 1024);

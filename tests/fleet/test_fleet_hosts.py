@@ -14,8 +14,6 @@ host-mode approvald still answers lockboxd from its mirror.
 """
 import json
 import os
-import shutil
-import signal
 import subprocess
 import sys
 import time
@@ -24,94 +22,12 @@ import lockbox_e2e as e2e
 import lockbox_fixture as lf
 import lockbox_scenario as sc
 from etcd_cluster import EtcdCluster, have_etcd
+from lockbox_fleet import approve, install_identity, on_signer, setup_signer, bootstrap
 
 lf.enter_namespace()
 if not have_etcd():
     lf.log("etcd or etcdctl missing (tools/deps.sh installs etcd-server, etcd-client); skipping")
     sys.exit(lf.SKIP)
-
-SIGNER_USER = "lockbox-signer"  # its own uid, so nftables can cut db01 off and not the signer
-SIGNER_BUS_DIR = "/run/dbus-signer"
-SIGNER_CONF = "/etc/lockbox/signer.conf"
-FLEET_DIR = "/etc/lockbox/fleet"
-
-
-def start_signer_bus(sb):
-    """A second system bus for the tenant's approval service: on a real fleet it
-    runs on its own machine; here it only needs its own bus."""
-    os.makedirs(SIGNER_BUS_DIR, exist_ok=True)
-    with open("/usr/share/dbus-1/system.conf") as f:
-        text = f.read()
-    text = text.replace("<listen>unix:path=/run/dbus/system_bus_socket</listen>",
-                        f"<listen>unix:path={SIGNER_BUS_DIR}/socket</listen>")
-    text = text.replace("<pidfile>/run/dbus/pid</pidfile>", "")
-    text = text.replace("<includedir>system.d</includedir>", "<includedir>/usr/share/dbus-1/system.d</includedir>")
-    # The installed policy lets lockbox-approval own the name; here the signer
-    # runs as a user of its own.
-    text = text.replace("</busconfig>", f'<policy user="{SIGNER_USER}"><allow own="org.lockbox.Approval1"/>'
-                                         "</policy>\n</busconfig>")
-    conf = os.path.join(SIGNER_BUS_DIR, "system.conf")
-    with open(conf, "w") as f:
-        f.write(text)
-    sb.spawn(["dbus-daemon", f"--config-file={conf}", "--nofork", "--nopidfile"])
-    address = f"unix:path={SIGNER_BUS_DIR}/socket"
-    lf.wait_until(lambda: os.path.exists(f"{SIGNER_BUS_DIR}/socket"), 10, what="the signer's bus")
-    return address
-
-
-def install_identity(cluster, name, owner="lockbox-approval"):
-    """The etcd client identity of a fleet component, as the operator guide
-    installs it: key owned by the service's user, mode 0600."""
-    os.makedirs(FLEET_DIR, exist_ok=True)
-    shutil.copy(cluster.ca.cert, os.path.join(FLEET_DIR, "ca.crt"))
-    cert, key = cluster.identity(name)
-    shutil.copy(cert, os.path.join(FLEET_DIR, f"{name}.crt"))
-    shutil.copy(key, os.path.join(FLEET_DIR, f"{name}.key"))
-    os.chmod(os.path.join(FLEET_DIR, f"{name}.key"), 0o600)
-    shutil.chown(os.path.join(FLEET_DIR, f"{name}.key"), owner, owner)
-    for f in ("ca.crt", f"{name}.crt"):
-        os.chmod(os.path.join(FLEET_DIR, f), 0o644)
-    return {"Endpoints": ",".join(cluster.endpoints), "CAFile": os.path.join(FLEET_DIR, "ca.crt"),
-            "CertFile": os.path.join(FLEET_DIR, f"{name}.crt"), "KeyFile": os.path.join(FLEET_DIR, f"{name}.key")}
-
-
-def on_signer(sb, address, args, user):
-    argv = sb._as_user(["lockboxctl", "--config", SIGNER_CONF] + list(args), user)
-    return subprocess.run(argv, capture_output=True, text=True, timeout=30,
-                          env=dict(os.environ, DBUS_SYSTEM_BUS_ADDRESS=address))
-
-
-def approve(sb, address, key_pub, hosts, engineer, ticket):
-    args = ["request", "create", "--tenant", sc.TENANT, "--ticket", ticket, "--duration", "10m",
-            "--reason", "fleet test", "--ssh-key", key_pub, "--engineer", engineer]
-    for h in hosts:
-        args += ["--host", h]
-    r = on_signer(sb, address, args, sc.CREATOR)
-    assert r.returncode == 0, r.stderr
-    rid = r.stdout.strip()
-    for who in (sc.MANAGER, sc.APPROVER):
-        r = on_signer(sb, address, ["request", "approve", rid], who)
-        assert r.returncode == 0, (who, r.stderr)
-    return rid, time.monotonic()
-
-
-def start_signer(sb, address):
-    log_path = os.path.join(sb.dir, "signer-approvald.log")
-    with open(log_path, "ab") as logf:
-        proc = sb.spawn(["setpriv", f"--reuid={SIGNER_USER}", f"--regid={sb.gid_of(SIGNER_USER)}", "--clear-groups",
-                         "--", "/usr/sbin/lockbox-approvald", "--config", SIGNER_CONF], stdout=logf,
-                        stderr=subprocess.STDOUT, env=dict(os.environ, DBUS_SYSTEM_BUS_ADDRESS=address))
-    daemon = lf.Daemon("signer-approvald", proc, log_path)
-
-    def owned():
-        r = subprocess.run(["busctl", "--address", address, "status", "org.lockbox.Approval1"],
-                           capture_output=True, timeout=10)
-        return r.returncode == 0 or proc.poll() is not None
-    lf.wait_until(owned, 15, what="the signer on its bus")
-    if proc.poll() is not None:
-        raise RuntimeError(f"signer exited {proc.returncode}:\n{daemon.log_text()}")
-    return daemon
-
 
 def cut_link(cut):
     """Drops (no reset, as a cable pulled) every packet db01's approval service
@@ -164,38 +80,19 @@ def main():
         sb.add_user(sc.CREATOR, 2801, groups=["lockbox-managers"])
         sb.add_user(sc.MANAGER, 2802, groups=["lockbox-managers"])
         sb.add_user(sc.APPROVER, 2803, groups=["lockbox-approvers"])
-        sb.add_user(SIGNER_USER, 2810)
         sb.generate_signing_key()
-        os.makedirs("/etc/lockbox/signer", mode=0o700)
-        shutil.copy("/etc/lockbox/private/signing.secret", "/etc/lockbox/signer/signing.secret")
-        for path in ("/etc/lockbox/signer", "/etc/lockbox/signer/signing.secret"):
-            shutil.chown(path, SIGNER_USER, SIGNER_USER)
         cluster = EtcdCluster(sb).start()
-        root_cert, root_key = cluster.identity("root")
-        r = subprocess.run(["lockboxctl", "fleet", "bootstrap", "--endpoints", ",".join(cluster.endpoints),
-                            "--cacert", cluster.ca.cert, "--cert", root_cert, "--key", root_key,
-                            "--tenant", sc.TENANT, "--signer", "approval", "--host", "db01", "--host", "web-1"],
-                           capture_output=True, text=True, timeout=60)
-        assert r.returncode == 0, r.stderr
-
+        bootstrap(cluster, hosts=("db01", "web-1"))
         policy = {"MaxGrant": "4h", "PendingTimeout": "12h", "ClockSkew": "2s", "KillGrace": "1s"}
-        base = {"Policy": policy, "Accounts": {"Record": "no"}, "Notify": {"Command": "/bin/true"}}
-        os.makedirs("/var/lib/lockbox-signer", exist_ok=True)
-        shutil.chown("/var/lib/lockbox-signer", SIGNER_USER, SIGNER_USER)
-        signer_uid = subprocess.run(["id", "-u", SIGNER_USER], capture_output=True, text=True).stdout.strip()
-        sb.write_config_file(SIGNER_CONF, dict(
-            base, Host={"Tenant": sc.TENANT, "Name": "approval"}, Paths={"StateDir": "/var/lib/lockbox-signer"},
-            Keys={"SigningKey": "/etc/lockbox/signer/signing.secret", "KeyOwner": signer_uid},
-            Fleet=dict(install_identity(cluster, "approval", owner=SIGNER_USER), Mode="signer")))
-        sb.write_system_config(dict(base, Host={"Tenant": sc.TENANT, "Name": "db01", "Groups": "payments"},
-                                    Fleet=dict(install_identity(cluster, "db01"), Mode="host")))
+        sb.write_system_config({"Host": {"Tenant": sc.TENANT, "Name": "db01", "Groups": "payments"},
+                                "Policy": policy, "Accounts": {"Record": "no"}, "Notify": {"Command": "/bin/true"},
+                                "Fleet": dict(install_identity(cluster, "db01"), Mode="host")})
         sb.start_system_bus()
         host_approvald = sb.start_lockbox_daemon("/usr/sbin/lockbox-approvald", "org.lockbox.Approval1")
         sb.start_lockbox_daemon("/usr/sbin/lockboxd", "org.lockbox.Enforcer1")
         sb.configure_login_stack()
         sb.start_sshd()
-        signer_bus = start_signer_bus(sb)
-        start_signer(sb, signer_bus)
+        signer_bus = setup_signer(sb, cluster, policy)
         key = sb.make_ssh_key("eve")
 
         # A host that follows the fleet files nothing itself.

@@ -1,0 +1,219 @@
+// The fleet simulator's followers (run by bench/bench_fleet.py, docs/fleet.md):
+// N etcd watchers in one process, each with a connection of its own, and for
+// every key they all see, the wall-clock time the last of them saw it.
+//
+//   bench_fleet_followers bare  N ENDPOINT CA CERT KEY PREFIX
+//     N bare gRPC watch streams on PREFIX, nothing else: the baseline. Reads
+//     "put KEY SIZE" lines on stdin and puts SIZE bytes at KEY itself, so the
+//     time counts from the put call.
+//   bench_fleet_followers hosts N CONFIG STATE_BASE
+//     N host-mode followers exactly as lockbox-approvald runs them (FleetHost:
+//     list, watch, verify with the trusted keys, mirror on disk), hosts
+//     h00001… in group "bench", configured from CONFIG's [Fleet], [Keys] and
+//     [Host] Tenant=, mirrors under STATE_BASE.
+//
+// Prints JSON lines: {"ready":N,"setup_ms":…} once every watcher is in place,
+// then {"key":…,"event":…,"first_ms":…,"last_ms":…,"count":N} per key, times in
+// ms since the epoch (CLOCK_REALTIME, as the driver's time.time()).
+#include <sys/resource.h>
+#include <sys/stat.h>
+
+#include <atomic>
+#include <cstdio>
+#include <iostream>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include <grpcpp/grpcpp.h>
+#include <systemd/sd-event.h>
+
+#include "clock.h"
+#include "config.h"
+#include "etcd_client.h"
+#include "fleet_host.h"
+#include "rpc.grpc.pb.h"
+#include "sd_handles.h"
+#include "tls_identity.h"
+
+namespace {
+
+using namespace lockbox;
+
+double now_ms() { return static_cast<double>(system_clock().now()) / 1000.0; }
+
+// Per key: how many watchers saw it, first and last time.
+class Tally {
+public:
+    explicit Tally(size_t n) : n_(n) {}
+    void saw(const std::string& key, const std::string& event) {
+        std::lock_guard lock(mutex_);
+        auto& t = seen_[key + " " + event];
+        double t_ms = now_ms();
+        if (t.count == 0)
+            t.first = t_ms;
+        t.last = t_ms;
+        if (++t.count == n_) {
+            std::printf("{\"key\":\"%s\",\"event\":\"%s\",\"first_ms\":%.3f,\"last_ms\":%.3f,\"count\":%zu}\n",
+                        key.c_str(), event.c_str(), t.first, t.last, n_);
+            std::fflush(stdout);
+        }
+    }
+
+private:
+    struct Seen {
+        size_t count = 0;
+        double first = 0, last = 0;
+    };
+    size_t n_;
+    std::mutex mutex_;
+    std::map<std::string, Seen> seen_;
+};
+
+void raise_fd_limit() {
+    rlimit rl{};
+    if (getrlimit(RLIMIT_NOFILE, &rl) == 0) {
+        rl.rlim_cur = rl.rlim_max;
+        setrlimit(RLIMIT_NOFILE, &rl);
+    }
+}
+
+int run_bare(size_t n, const std::string& endpoint, const std::string& ca, const std::string& cert,
+             const std::string& key, const std::string& prefix) {
+    auto identity = fleet::load_tls_identity(ca, cert, key, ::geteuid());
+    if (!identity) {
+        std::fprintf(stderr, "%s\n", identity.error().message.c_str());
+        return 1;
+    }
+    Tally tally(n);
+    std::atomic<size_t> ready{0};
+    std::vector<std::unique_ptr<fleet::EtcdClient>> clients;
+    std::vector<std::unique_ptr<grpc::ClientContext>> contexts;
+    std::vector<std::thread> threads;
+    const double started = now_ms();
+    for (size_t i = 0; i < n; i++) {
+        auto c = fleet::EtcdClient::open({endpoint}, *identity);
+        if (!c)
+            return 1;
+        clients.push_back(std::move(*c));
+        contexts.push_back(std::make_unique<grpc::ClientContext>());
+        threads.emplace_back([&, i] {
+            auto stub = etcdserverpb::Watch::NewStub(clients[i]->current_channel());
+            auto stream = stub->Watch(contexts[i].get());
+            etcdserverpb::WatchRequest req;
+            req.mutable_create_request()->set_key(prefix);
+            std::string end = prefix;
+            end.back()++;
+            req.mutable_create_request()->set_range_end(end);
+            if (!stream->Write(req))
+                return;
+            etcdserverpb::WatchResponse resp;
+            while (stream->Read(&resp)) {
+                if (resp.created())
+                    ready++;
+                for (const auto& ev : resp.events())
+                    tally.saw(ev.kv().key(), "put");
+            }
+        });
+    }
+    while (ready.load() < n)
+        std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    std::printf("{\"ready\":%zu,\"setup_ms\":%.0f}\n", n, now_ms() - started);
+    std::fflush(stdout);
+    auto writer = fleet::EtcdClient::open({endpoint}, *identity);
+    std::string line;
+    while (std::getline(std::cin, line)) {
+        char k[512];
+        size_t size = 0;
+        if (std::sscanf(line.c_str(), "put %511s %zu", k, &size) != 2)
+            continue;
+        double t0 = now_ms();
+        if (auto r = (*writer)->put(k, std::string(size, 'x')); !r)
+            std::fprintf(stderr, "put: %s\n", r.error().message.c_str());
+        std::printf("{\"put\":\"%s\",\"t0_ms\":%.3f}\n", k, t0);
+        std::fflush(stdout);
+    }
+    for (auto& c : contexts)
+        c->TryCancel();
+    for (auto& t : threads)
+        t.join();
+    return 0;
+}
+
+int on_stdin(sd_event_source* s, int fd, uint32_t /*revents*/, void* /*userdata*/) {
+    char buf[256];
+    if (::read(fd, buf, sizeof buf) <= 0)
+        sd_event_exit(sd_event_source_get_event(s), 0);
+    return 0;
+}
+
+int run_hosts(size_t n, const std::string& config_path, const std::string& state_base) {
+    auto base = load_config(config_path);
+    if (!base) {
+        std::fprintf(stderr, "%s\n", base.error().message.c_str());
+        return 1;
+    }
+    sd_event* raw = nullptr;
+    sd_event_new(&raw);
+    EventPtr event(raw);
+    Tally tally(n);
+    std::vector<std::unique_ptr<Config>> configs;
+    std::vector<std::unique_ptr<approval::FleetHost>> hosts;
+    const double started = now_ms();
+    for (size_t i = 0; i < n; i++) {
+        auto c = std::make_unique<Config>(*base);
+        char name[32];
+        std::snprintf(name, sizeof name, "h%05zu", i + 1);
+        c->host_name = name;
+        c->host_groups = {"bench"};
+        c->state_dir = state_base + "/" + name;
+        ::mkdir(c->state_dir.c_str(), 0700);
+        ::mkdir(c->approval_dir().c_str(), 0700);
+        auto host = std::make_unique<approval::FleetHost>(
+            *c, system_clock(), event.get(),
+            [&tally](const char* signal, const std::string& id) { tally.saw(id, signal); });
+        if (auto s = host->start(); !s) {
+            std::fprintf(stderr, "%s\n", s.error().message.c_str());
+            return 1;
+        }
+        configs.push_back(std::move(c));
+        hosts.push_back(std::move(host));
+    }
+    // Ready once every follower has listed (its revision moved off 0).
+    sd_event_source* src = nullptr;
+    sd_event_add_io(event.get(), &src, 0, EPOLLIN, on_stdin, nullptr);
+    EventSourcePtr stdin_source(src);
+    bool announced = false;
+    while (sd_event_get_state(event.get()) != SD_EVENT_FINISHED) {
+        if (sd_event_run(event.get(), 100 * 1000) < 0)
+            break;
+        if (!announced) {
+            size_t listed = 0;
+            for (const auto& h : hosts)
+                listed += h->revision() > 0;
+            if (listed == n) {
+                std::printf("{\"ready\":%zu,\"setup_ms\":%.0f}\n", n, now_ms() - started);
+                std::fflush(stdout);
+                announced = true;
+            }
+        }
+    }
+    hosts.clear();
+    return 0;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+    raise_fd_limit();
+    std::vector<std::string> a(argv + 1, argv + argc);
+    if (a.size() == 7 && a[0] == "bare")
+        return run_bare(std::stoul(a[1]), a[2], a[3], a[4], a[5], a[6]);
+    if (a.size() == 4 && a[0] == "hosts")
+        return run_hosts(std::stoul(a[1]), a[2], a[3]);
+    std::fprintf(stderr, "usage: bench_fleet_followers bare N ENDPOINT CA CERT KEY PREFIX | hosts N CONFIG STATE_BASE\n");
+    return 2;
+}
