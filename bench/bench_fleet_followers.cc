@@ -214,6 +214,7 @@ int main(int argc, char** argv) {
         return run_bare(std::stoul(a[1]), a[2], a[3], a[4], a[5], a[6]);
     if (a.size() == 4 && a[0] == "hosts")
         return run_hosts(std::stoul(a[1]), a[2], a[3]);
-    std::fprintf(stderr, "usage: bench_fleet_followers bare N ENDPOINT CA CERT KEY PREFIX | hosts N CONFIG STATE_BASE\n");
+    std::fprintf(stderr,
+                 "usage: bench_fleet_followers bare N ENDPOINT CA CERT KEY PREFIX | hosts N CONFIG STATE_BASE\n");
     return 2;
 }

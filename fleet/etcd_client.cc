@@ -135,8 +135,12 @@ Result<std::unique_ptr<EtcdClient>> EtcdClient::open(const std::vector<std::stri
     return client;
 }
 
-Result<std::unique_ptr<EtcdClient>> EtcdClient::open(const FleetConfig& fleet, std::chrono::milliseconds call_timeout) {
-    auto identity = load_tls_identity(fleet.ca_file, fleet.cert_file, fleet.key_file, ::geteuid());
+Result<std::unique_ptr<EtcdClient>> EtcdClient::open(const FleetConfig& fleet, std::chrono::milliseconds call_timeout,
+                                                     bool root_reads_any_owner) {
+    std::optional<uid_t> owner = ::geteuid();
+    if (root_reads_any_owner && *owner == 0)
+        owner.reset();
+    auto identity = load_tls_identity(fleet.ca_file, fleet.cert_file, fleet.key_file, owner);
     if (!identity)
         return identity.error();
     return open(fleet.endpoints, *identity, call_timeout);
@@ -186,6 +190,22 @@ Result<RangeReply> EtcdClient::range(const std::string& key, const std::string& 
     r.revision = resp.header().revision();
     r.more = resp.more();
     return r;
+}
+
+Result<int64_t> EtcdClient::count_newer(const std::string& prefix, int64_t revision) {
+    etcdserverpb::RangeRequest req;
+    req.set_key(prefix);
+    req.set_range_end(prefix_end(prefix));
+    req.set_min_mod_revision(revision + 1);
+    // Keys only, counted here: etcd's count ignores the revision filters.
+    req.set_keys_only(true);
+    etcdserverpb::RangeResponse resp;
+    auto s = with_failover("count", [&](const Channel& ch, grpc::ClientContext& ctx) {
+        return etcdserverpb::KV::NewStub(ch)->Range(&ctx, req, &resp);
+    });
+    if (!s)
+        return s.error();
+    return static_cast<int64_t>(resp.kvs_size());
 }
 
 Result<int64_t> EtcdClient::put(const std::string& key, const std::string& value, int64_t lease) {

@@ -100,12 +100,17 @@ public:
                                                     const TlsIdentity& identity,
                                                     std::chrono::milliseconds call_timeout = std::chrono::seconds(5));
     // From [Fleet], reading the identity files as the calling user.
+    // root_reads_any_owner: root may use a service's key (fleet status).
     static Result<std::unique_ptr<EtcdClient>> open(const FleetConfig& fleet,
-                                                    std::chrono::milliseconds call_timeout = std::chrono::seconds(5));
+                                                    std::chrono::milliseconds call_timeout = std::chrono::seconds(5),
+                                                    bool root_reads_any_owner = false);
 
     Result<RangeReply> get(const std::string& key);
     // Every key under prefix, read at revision (0: the newest), limit 0 = all.
     Result<RangeReply> get_prefix(const std::string& prefix, int64_t revision = 0, int64_t limit = 0);
+    // How many keys under prefix were written after revision (etcd's
+    // min_mod_revision): what a follower at revision has not seen.
+    Result<int64_t> count_newer(const std::string& prefix, int64_t revision);
     Result<int64_t> put(const std::string& key, const std::string& value, int64_t lease = 0);
     Result<TxnReply> txn(const std::vector<Compare>& compares, const std::vector<Op>& on_success,
                          const std::vector<Op>& on_failure = {});

@@ -18,7 +18,7 @@ namespace {
 // read without end.
 constexpr size_t MAX_PEM_FILE = 64 * 1024;
 
-Result<std::string> read_pem(const std::string& path, const char* what, bool secret, uid_t owner) {
+Result<std::string> read_pem(const std::string& path, const char* what, bool secret, std::optional<uid_t> owner) {
     UniqueFd fd(::open(path.c_str(), O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NOCTTY | O_NONBLOCK));
     if (!fd.valid()) {
         int e = errno;
@@ -32,9 +32,9 @@ Result<std::string> read_pem(const std::string& path, const char* what, bool sec
         return make_error(Errc::IoError, path + ": cannot stat the " + what + ": " + std::strerror(errno));
     if (!S_ISREG(st.st_mode))
         return make_error(Errc::UnsafeFile, path + ": the " + what + " is not a regular file");
-    if (secret && st.st_uid != owner)
+    if (secret && owner && st.st_uid != *owner)
         return make_error(Errc::UnsafeFile, path + ": the " + what + " is owned by uid " + std::to_string(st.st_uid) +
-                                                ", expected uid " + std::to_string(owner));
+                                                ", expected uid " + std::to_string(*owner));
     if (secret && (st.st_mode & (S_IRWXG | S_IRWXO)))
         return make_error(Errc::UnsafeFile, path + ": the " + what + " is open to group or others (chmod 0600)");
     if (!secret && (st.st_mode & (S_IWGRP | S_IWOTH)))
@@ -64,7 +64,7 @@ Result<std::string> read_pem(const std::string& path, const char* what, bool sec
 TlsIdentity::~TlsIdentity() { sodium_memzero(key_pem.data(), key_pem.size()); }
 
 Result<TlsIdentity> load_tls_identity(const std::string& ca_file, const std::string& cert_file,
-                                      const std::string& key_file, uid_t key_owner) {
+                                      const std::string& key_file, std::optional<uid_t> key_owner) {
     TlsIdentity id;
     auto ca = read_pem(ca_file, "CA certificate", false, key_owner);
     if (!ca)

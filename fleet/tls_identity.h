@@ -5,6 +5,9 @@
 // the identity goes out of scope; gRPC keeps its own copy inside the channel.
 #pragma once
 
+#include <sys/types.h>
+
+#include <optional>
 #include <string>
 
 #include "result.h"
@@ -23,8 +26,10 @@ struct TlsIdentity {
     ~TlsIdentity();
 };
 
-// key_owner: the uid that must own key_file (the reading process's euid).
+// key_owner: the uid that must own key_file (the reading process's euid);
+// nullopt for root reading a service's identity (lockboxctl fleet status on a
+// host), where any owner will do but the mode check stays.
 Result<TlsIdentity> load_tls_identity(const std::string& ca_file, const std::string& cert_file,
-                                      const std::string& key_file, uid_t key_owner);
+                                      const std::string& key_file, std::optional<uid_t> key_owner);
 
 }  // namespace lockbox::fleet

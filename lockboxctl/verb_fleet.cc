@@ -3,7 +3,9 @@
 // and may be run again (every step is idempotent); status shows the cluster as
 // this host's [Fleet] identity sees it.
 #include <cstdio>
+#include <fstream>
 #include <memory>
+#include <optional>
 
 #include <unistd.h>
 
@@ -143,7 +145,7 @@ int run_status(const Context& ctx, const FleetArgs& a) {
     auto f = fleet_identity(ctx, a);
     if (!f)
         return fail(f.error());
-    auto etcd = EtcdClient::open(*f);
+    auto etcd = EtcdClient::open(*f, std::chrono::seconds(5), /*root_reads_any_owner=*/true);
     if (!etcd)
         return fail(etcd.error());
     auto members = (*etcd)->members();
@@ -170,11 +172,37 @@ int run_status(const Context& ctx, const FleetArgs& a) {
         }
         out["endpoints"].push_back(j);
     }
+    // A host's mirror (docs/fleet.md): its revision, and what etcd has under
+    // issued/ that the mirror has not (0 = up to date). Readable by root.
+    std::optional<int64_t> mirror_revision, behind;
+    if (cfg && cfg->fleet.mode == lockbox::FleetMode::Host) {
+        std::ifstream in(cfg->approval_dir() + "/fleet-mirror.json");
+        auto mirror = nlohmann::json::parse(in, nullptr, /*allow_exceptions=*/false);
+        if (mirror.is_object() && mirror.contains("revision") && mirror["revision"].is_number_integer()) {
+            mirror_revision = mirror["revision"].get<int64_t>();
+            lockbox::fleet::TenantLayout layout(cfg->tenant);
+            if (auto n = (*etcd)->count_newer(layout.issued, *mirror_revision))
+                behind = *n;
+        }
+        out["mirror"] = {{"revision", mirror_revision ? nlohmann::json(*mirror_revision) : nlohmann::json()},
+                         {"behind", behind ? nlohmann::json(*behind) : nlohmann::json()}};
+    }
     if (ctx.json) {
         std::printf("%s\n", out.dump(2).c_str());
         return any_up ? EXIT_OK : EXIT_FAILED;
     }
     std::printf("mode:      %s\n", out["mode"].get<std::string>().c_str());
+    if (out.contains("mirror")) {
+        if (!mirror_revision)
+            std::printf("mirror:    none yet (lockbox-approvald has not followed etcd, or run this as root)\n");
+        else if (!behind)
+            std::printf("mirror:    revision %lld, lag unknown (etcd did not answer)\n",
+                        static_cast<long long>(*mirror_revision));
+        else
+            std::printf("mirror:    revision %lld, %lld issued change%s behind\n",
+                        static_cast<long long>(*mirror_revision), static_cast<long long>(*behind),
+                        *behind == 1 ? "" : "s");
+    }
     if (!members)
         std::printf("members:   unknown (%s)\n", members.error().message.c_str());
     else

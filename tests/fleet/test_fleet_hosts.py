@@ -59,6 +59,11 @@ def catch_up(sb, signer_bus, key, cluster, host_approvald, newcomer, leaver, com
     assert r.returncode == 0, r.stderr
     time.sleep(1)
     assert e2e.getent("passwd", newcomer) is None, "a grant reached db01 through a cut link"
+    # Root's fleet status still reaches etcd (the cut is the service's) and
+    # counts what the mirror misses: one grant, one revocation.
+    r = sc.ctl(sb, ["fleet", "status", "--json"])
+    assert r.returncode == 0, r.stderr
+    assert json.loads(r.stdout)["mirror"]["behind"] == 2, r.stdout
     if compact:
         status = json.loads(cluster.etcdctl(["endpoint", "status", "-w", "json"]).stdout)
         revision = max(e["Status"]["header"]["revision"] for e in status)
@@ -139,6 +144,11 @@ def main():
         e2e.wait_for(lambda: e2e.getent("passwd", "gina") is None, 15, "gina's revocation on db01")
         rid2 = catch_up(sb, signer_bus, key, cluster, host_approvald, "ida", hal, compact=True)
         e2e.wait_for(lambda: e2e.getent("passwd", "hal") is None, 15, "hal's revocation on db01")
+        # fleet status on db01: its mirror is up to date.
+        r = sc.ctl(sb, ["fleet", "status", "--json"])
+        assert r.returncode == 0, r.stderr
+        st = json.loads(r.stdout)
+        assert st["mode"] == "host" and st["mirror"]["behind"] == 0 and st["mirror"]["revision"] > 0, st
         assert "compacted" in host_approvald.log_text(), host_approvald.log_text()
 
         # 4. etcd entirely down: a new grant cannot arrive, but the mirror
