@@ -27,8 +27,8 @@ sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."
 import lockbox_e2e as e2e  # noqa: E402
 import lockbox_fixture as lf  # noqa: E402
 import lockbox_scenario as sc  # noqa: E402
-from etcd_cluster import EtcdCluster, have_etcd  # noqa: E402
-from lockbox_fleet import bootstrap, install_identity, on_signer, setup_signer  # noqa: E402
+from etcd_cluster import have_etcd  # noqa: E402
+from lockbox_fleet import install_identity, on_signer, prepare, setup_signer  # noqa: E402
 
 NS = [int(n) for n in os.environ.get("LOCKBOX_BENCH_FLEET_N", "100 1000").split()]
 ROUNDS = int(os.environ.get("LOCKBOX_BENCH_FLEET_ROUNDS", "3"))
@@ -142,16 +142,7 @@ def main():
         print("etcd missing; skipped")
         return 0
     with e2e.E2ESandbox() as sb:
-        sb.install()
-        sb.start_journald()
-        for name, gid in sc.GROUPS.items():
-            sc.ensure_group(sb, name, gid)
-        sb.add_user(sc.CREATOR, 2801, groups=["lockbox-managers"])
-        sb.add_user(sc.MANAGER, 2802, groups=["lockbox-managers"])
-        sb.add_user(sc.APPROVER, 2803, groups=["lockbox-approvers"])
-        sb.generate_signing_key()
-        cluster = EtcdCluster(sb).start()
-        bootstrap(cluster, hosts=("bench-host",))
+        cluster = prepare(sb, ("bench-host",))
         policy = {"MaxGrant": "4h", "PendingTimeout": "12h", "ClockSkew": "2s"}
         signer_bus = setup_signer(sb, cluster, policy)
         conf = sb.write_config_file("/etc/lockbox/bench-hosts.conf", {

@@ -21,8 +21,8 @@ import time
 import lockbox_e2e as e2e
 import lockbox_fixture as lf
 import lockbox_scenario as sc
-from etcd_cluster import EtcdCluster, have_etcd
-from lockbox_fleet import approve, install_identity, on_signer, setup_signer, bootstrap
+from etcd_cluster import have_etcd
+from lockbox_fleet import approve, install_identity, on_signer, prepare, setup_signer
 
 lf.enter_namespace()
 if not have_etcd():
@@ -78,16 +78,7 @@ def catch_up(sb, signer_bus, key, cluster, host_approvald, newcomer, leaver, com
 
 def main():
     with e2e.E2ESandbox() as sb:
-        sb.install()
-        sb.start_journald()
-        for name, gid in sc.GROUPS.items():
-            sc.ensure_group(sb, name, gid)
-        sb.add_user(sc.CREATOR, 2801, groups=["lockbox-managers"])
-        sb.add_user(sc.MANAGER, 2802, groups=["lockbox-managers"])
-        sb.add_user(sc.APPROVER, 2803, groups=["lockbox-approvers"])
-        sb.generate_signing_key()
-        cluster = EtcdCluster(sb).start()
-        bootstrap(cluster, hosts=("db01", "web-1"))
+        cluster = prepare(sb, ("db01", "web-1"))
         policy = {"MaxGrant": "4h", "PendingTimeout": "12h", "ClockSkew": "2s", "KillGrace": "1s"}
         sb.write_system_config({"Host": {"Tenant": sc.TENANT, "Name": "db01", "Groups": "payments"},
                                 "Policy": policy, "Accounts": {"Record": "no"}, "Notify": {"Command": "/bin/true"},

@@ -10,6 +10,7 @@ import time
 
 import lockbox_fixture as lf
 import lockbox_scenario as sc
+from etcd_cluster import EtcdCluster
 
 SIGNER_USER = "lockbox-signer"  # its own uid, so nftables can cut db01 off and not the signer
 SIGNER_BUS_DIR = "/run/dbus-signer"
@@ -130,3 +131,20 @@ def bootstrap(cluster, signer="approval", hosts=()):
     r = subprocess.run(argv, capture_output=True, text=True, timeout=60)
     if r.returncode != 0:
         raise RuntimeError(f"fleet bootstrap: {r.stderr}")
+
+
+def prepare(sb, hosts):
+    """The built tree installed, journald, the people of lockbox_scenario, the
+    signing key, a 3-member etcd cluster bootstrapped for the signer and hosts;
+    returns the cluster."""
+    sb.install()
+    sb.start_journald()
+    for name, gid in sc.GROUPS.items():
+        sc.ensure_group(sb, name, gid)
+    sb.add_user(sc.CREATOR, 2801, groups=["lockbox-managers"])
+    sb.add_user(sc.MANAGER, 2802, groups=["lockbox-managers"])
+    sb.add_user(sc.APPROVER, 2803, groups=["lockbox-approvers"])
+    sb.generate_signing_key()
+    cluster = EtcdCluster(sb).start()
+    bootstrap(cluster, hosts=hosts)
+    return cluster
