@@ -33,6 +33,10 @@ namespace {
 
 // Inside the lockbox range and used by no other test of this suite.
 constexpr uid_t TEST_UID = 2100099971;
+// Another login's uid, used by no other test: the test binaries run in
+// parallel and scan the whole /proc, so a bystander with a uid another test
+// owns (test_as_engineer's 2100099972) is a live process of that test's uid.
+constexpr uid_t BYSTANDER_UID = 2100099961;
 
 void become_engineer() {
     if (setgroups(0, nullptr) < 0 || setresgid(TEST_UID, TEST_UID, TEST_UID) < 0 ||
@@ -303,7 +307,7 @@ void test_root_process_with_the_engineers_login_uid_is_gone_after_kill(void**) {
         close(ready[1]);
         skip();
     }
-    auto [bystander, bystander_ok] = spawn_root_with_login_uid(TEST_UID + 1);
+    auto [bystander, bystander_ok] = spawn_root_with_login_uid(BYSTANDER_UID);
     close(ready[0]);
     close(ready[1]);
     assert_true(bystander_ok);
