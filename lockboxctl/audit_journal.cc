@@ -166,8 +166,8 @@ lockbox::Result<TimeWindow> parse_window(const std::string& since, const std::st
         w.until = *t;
     }
     if (w.has_since && w.until < w.since)
-        return lockbox::make_error(lockbox::Errc::InvalidArgument, "--until " + printable(until, 64) +
-                                                                       " is before --since " + printable(since, 64));
+        return lockbox::make_error(lockbox::Errc::InvalidArgument,
+                                   "--until " + printable(until, 64) + " is before --since " + printable(since, 64));
     return w;
 }
 
@@ -219,7 +219,8 @@ lockbox::Result<std::vector<JournalEntry>> read_audit_entries(const JournalQuery
             attach_recording(j.get(), e);
     // sd-journal interleaves files by time already; sort anyway so entries from
     // hosts with skewed clocks or rotated files still read in order.
-    std::stable_sort(out.begin(), out.end(), [](const JournalEntry& a, const JournalEntry& b) { return a.realtime < b.realtime; });
+    std::stable_sort(out.begin(), out.end(),
+                     [](const JournalEntry& a, const JournalEntry& b) { return a.realtime < b.realtime; });
     return out;
 }
 

@@ -17,6 +17,7 @@
 
 #include "audit_event.h"
 #include "audit_journal.h"
+#include "audit_report.h"
 #include "clock.h"
 #include "csv_text.h"
 #include "ctl.h"
@@ -268,7 +269,13 @@ void register_audit_verb(CLI::App& app, Context& /*ctx*/, int& exit_code) {
                               "print RFC 4180 CSV with a header row; values starting with = + - @ get a leading '");
     json->excludes(csv);  // CLI11 makes exclusion symmetric
     sub->add_option("--limit", opts->limit, "print at most this many entries")->capture_default_str();
-    sub->callback([opts, &exit_code] { exit_code = run_audit(*opts); });
+    register_audit_report(*sub, exit_code);
+    // CLI11 runs the parent's callback after "audit report"'s own.
+    sub->callback([opts, sub, &exit_code] {
+        if (sub->get_subcommand("report")->parsed())
+            return;
+        exit_code = run_audit(*opts);
+    });
 }
 
 }  // namespace lockboxctl

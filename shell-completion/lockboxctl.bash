@@ -78,7 +78,13 @@ _lockboxctl()
         grant) subs="list show revoke release export import" ;;
         session) subs="list kill" ;;
         key) subs="generate id" ;;
-        audit) opts="--since --until --event --actor --engineer --host --request --json --csv --limit" ;;
+        audit)
+            if [[ $sub == report ]]; then
+                opts="--since --until --json --csv"
+            else
+                opts="report --since --until --event --actor --engineer --host --request --json --csv --limit"
+            fi
+            ;;
         status) opts="--json --check" ;;
         authorized-keys)
             COMPREPLY=($(compgen -u -- "$cur"))
