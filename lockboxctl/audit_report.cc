@@ -163,7 +163,9 @@ std::string session_text(const ReportSession& s) {
     std::string t = s.id + " on " + s.host;
     if (!s.from.empty())
         t += " from " + s.from;
-    t += ", " + when(s.opened) + " to " + (s.ended ? when(s.ended) + " (" + duration_text(session_length(s)) + ", " + s.end + ")" : std::string("(still open)"));
+    t += ", " + when(s.opened) + " to " +
+         (s.ended ? when(s.ended) + " (" + duration_text(session_length(s)) + ", " + s.end + ")"
+                  : std::string("(still open)"));
     if (!s.recording.empty())
         t += ", recording " + s.recording;
     return t;
@@ -263,12 +265,31 @@ void print_json(const std::vector<RequestSummary>& report) {
 // The JSON object's keys as columns, in its order (nlohmann sorts them, so the
 // order is fixed here instead); hosts and sessions joined into one cell each.
 void print_csv(const std::vector<RequestSummary>& report) {
-    const std::vector<std::string> columns = {
-        "request_id",  "tenant",           "ticket",       "engineer",          "reason",
-        "filed_by",    "filed",            "requested_duration_sec", "manager", "manager_approved",
-        "approver",    "approver_approved", "access",      "window_start",      "window_end",
-        "window_duration_sec", "hosts",    "session_count", "session_total_sec", "sessions",
-        "kills",       "ended",            "ended_by",     "ended_at",          "end_reason"};
+    const std::vector<std::string> columns = {"request_id",
+                                              "tenant",
+                                              "ticket",
+                                              "engineer",
+                                              "reason",
+                                              "filed_by",
+                                              "filed",
+                                              "requested_duration_sec",
+                                              "manager",
+                                              "manager_approved",
+                                              "approver",
+                                              "approver_approved",
+                                              "access",
+                                              "window_start",
+                                              "window_end",
+                                              "window_duration_sec",
+                                              "hosts",
+                                              "session_count",
+                                              "session_total_sec",
+                                              "sessions",
+                                              "kills",
+                                              "ended",
+                                              "ended_by",
+                                              "ended_at",
+                                              "end_reason"};
     std::string header = csv_record(columns);
     std::fwrite(header.data(), 1, header.size(), stdout);
     for (const auto& r : report) {
@@ -313,8 +334,9 @@ int run_report(const ReportOptions& o) {
     else
         print_table(report);
     if (truncated)
-        std::fprintf(stderr, "lockboxctl: the window holds more than %zu audit entries; the report covers the first "
-                             "ones only: narrow it with --since and --until\n",
+        std::fprintf(stderr,
+                     "lockboxctl: the window holds more than %zu audit entries; the report covers the first "
+                     "ones only: narrow it with --since and --until\n",
                      MAX_ENTRIES);
     return std::fflush(stdout) == 0 ? EXIT_OK : fail(std::string("cannot write output: ") + std::strerror(errno));
 }
