@@ -22,7 +22,8 @@ _lockboxctl()
         request-expired call-refused notification-sent notification-failed grant-issued grant-installed
         grant-refused grant-activated grant-revoked grant-completed access-allowed access-denied
         session-opened session-closed session-killed calls-refused-summary state-damaged
-        bus-signal-forged grant-untrusted trusted-keys-changed name-conflict nss-cache-failed grant-released"
+        bus-signal-forged grant-untrusted trusted-keys-changed name-conflict nss-cache-failed grant-released
+        requests-pruned"
 
     case $prev in
         --config | --ssh-key)
