@@ -14,7 +14,7 @@ namespace lockbox::approval {
 
 namespace {
 constexpr usec_t RETENTION_PERIOD = 24ULL * 3600 * USEC_PER_SEC;  // one run a day
-constexpr usec_t RETENTION_ACCURACY = 60 * USEC_PER_SEC;         // sd-event may batch the wake-up
+constexpr usec_t RETENTION_ACCURACY = 60 * USEC_PER_SEC;          // sd-event may batch the wake-up
 }  // namespace
 
 void ApprovalService::prune_ended_requests() {
