@@ -128,6 +128,8 @@ Status ApprovalService::start() {
     forward_outbox();
     sweep_expired();
     arm_expiry_timer();
+    if (auto st = start_retention(); !st)
+        return st;
     return start_fleet_role();
 }
 

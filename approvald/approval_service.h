@@ -34,7 +34,8 @@ public:
     ApprovalService& operator=(const ApprovalService&) = delete;
 
     // Registers the object, expires what timed out while we were down, forwards
-    // audit records left in the outbox and arms the expiry timer.
+    // audit records left in the outbox, prunes what is past the retention and
+    // arms the expiry and retention timers.
     Status start();
 
     // The method handlers (request_methods.cc); each is wrapped so that no
@@ -81,7 +82,12 @@ private:
     void notify_for(const Request& r);
     void on_mail_done(const MailMessage& m, const Status& status);
 
+    // Retention (request_retention.cc): prunes at start, then arms the daily timer.
+    Status start_retention();
+    void prune_ended_requests();
+
     static int on_expiry_timer(sd_event_source* s, uint64_t usec, void* userdata);
+    static int on_retention_timer(sd_event_source* s, uint64_t usec, void* userdata);
     static int on_outbox_retry(sd_event_source* s, uint64_t usec, void* userdata);
     static int on_refusal_window(sd_event_source* s, uint64_t usec, void* userdata);
 
@@ -98,6 +104,7 @@ private:
     EventSourcePtr outbox_retry_;
     RefusalLimiter refusal_limiter_;
     EventSourcePtr refusal_window_timer_;
+    EventSourcePtr retention_timer_;
     // [Fleet] Mode=host: grants come from the fleet's mirror; Mode=signer:
     // grants and revocations also go to the fleet (docs/fleet.md).
     std::unique_ptr<FleetHost> fleet_host_;

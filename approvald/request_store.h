@@ -8,6 +8,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <optional>
 #include <string>
 #include <vector>
@@ -46,6 +47,14 @@ public:
     // (a host name and "@group" for each of its groups), for the enforcer's resync.
     virtual Result<std::vector<Request>> grants_for_host(const std::string& tenant,
                                                          const std::vector<std::string>& targets) = 0;
+
+    // Retention ([Policy] Retention=): deletes every request that ended before
+    // cutoff (denied, expired, cancelled, revoked, released, and approved ones
+    // whose window closed), with its hosts, keys and approvals, and writes the
+    // record audit(count) returns in the same transaction, so a pruning never
+    // happens unaudited. Returns the count. Pending and approved requests whose
+    // window is still open stay, however old.
+    virtual Result<size_t> prune_ended(usec_t cutoff, const std::function<AuditEntry(size_t count)>& audit) = 0;
 
     virtual Result<std::vector<OutboxItem>> unsent_audit(size_t limit) = 0;
     // Deletes records journald has taken: the journal is the audit trail, the

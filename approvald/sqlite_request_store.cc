@@ -410,6 +410,31 @@ Result<std::vector<Request>> SqliteRequestStore::grants_for_host(const std::stri
         });
 }
 
+Result<size_t> SqliteRequestStore::prune_ended(usec_t cutoff, const std::function<AuditEntry(size_t count)>& audit) {
+    auto tx = Transaction::begin(db_.get());
+    if (!tx)
+        return tx.error();
+    // Ended means every time the request carries is past the cutoff: the close
+    // and, for a grant, its exp, so a revoked grant's token (which hosts learn
+    // of through grants_for_host) has long expired before the row goes. The
+    // hosts, keys and approvals go with it (ON DELETE CASCADE).
+    auto s = Statement::prepare(db_.get(),
+                                "DELETE FROM requests WHERE "
+                                "(state IN ('denied', 'expired', 'cancelled', 'revoked', 'released', 'completed') "
+                                "OR (state = 'approved' AND exp IS NOT NULL)) "
+                                "AND updated_at < ?1 AND COALESCE(closed_at, 0) < ?1 AND COALESCE(exp, 0) < ?1");
+    if (!s)
+        return s.error();
+    if (auto st = s->bind(1, static_cast<int64_t>(cutoff)).run(); !st)
+        return st.error();
+    const size_t count = static_cast<size_t>(sqlite3_changes(db_.get()));
+    if (auto st = write_audit({audit(count)}); !st)
+        return st.error();
+    if (auto st = tx->commit(); !st)
+        return st.error();
+    return count;
+}
+
 Result<std::vector<OutboxItem>> SqliteRequestStore::unsent_audit(size_t limit) {
     auto s =
         Statement::prepare(db_.get(), "SELECT seq, entry FROM audit_outbox WHERE sent_at IS NULL ORDER BY seq LIMIT ?");

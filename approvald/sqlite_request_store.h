@@ -28,6 +28,7 @@ public:
     Result<std::optional<usec_t>> next_pending_deadline() override;
     Result<std::vector<Request>> grants_for_host(const std::string& tenant,
                                                  const std::vector<std::string>& targets) override;
+    Result<size_t> prune_ended(usec_t cutoff, const std::function<AuditEntry(size_t count)>& audit) override;
     Result<std::vector<OutboxItem>> unsent_audit(size_t limit) override;
     Status remove_sent_audit(const std::vector<int64_t>& seqs) override;
 

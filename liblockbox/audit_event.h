@@ -36,7 +36,8 @@ enum class AuditEvent {
     TrustedKeysChanged,
     NameConflict,
     NssCacheFailed,
-    GrantReleased
+    GrantReleased,
+    RequestsPruned
 };
 
 struct AuditEventInfo {
@@ -45,7 +46,7 @@ struct AuditEventInfo {
     std::string_view message_id;  // 128-bit id, 32 lowercase hex digits
 };
 
-inline constexpr std::array<AuditEventInfo, 28> AUDIT_EVENTS = {{
+inline constexpr std::array<AuditEventInfo, 29> AUDIT_EVENTS = {{
     {AuditEvent::RequestCreated, "request-created", "b2f58da5f91849bbbff99322e4adf1f1"},
     {AuditEvent::ManagerApproved, "manager-approved", "348a6816898f495387e333f76caad4c6"},
     {AuditEvent::ApproverApproved, "approver-approved", "1d449b36ec414777b34524039f520f9b"},
@@ -74,6 +75,7 @@ inline constexpr std::array<AuditEventInfo, 28> AUDIT_EVENTS = {{
     {AuditEvent::NameConflict, "name-conflict", "e0b7c75199bd442ea36d40dbabd31665"},
     {AuditEvent::NssCacheFailed, "nss-cache-failed", "6080a6e7c15f47f8b214d9424f7ffa54"},
     {AuditEvent::GrantReleased, "grant-released", "2b4467dd50624f4797392e5ecaab159b"},
+    {AuditEvent::RequestsPruned, "requests-pruned", "346f290cf7e1490db01ff1217c96f818"},
 }};
 
 constexpr const AuditEventInfo& audit_event_info(AuditEvent e) { return AUDIT_EVENTS[static_cast<size_t>(e)]; }

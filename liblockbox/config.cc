@@ -91,6 +91,20 @@ Expected set_duration(usec_t& out, const std::string& v, usec_t min, usec_t max,
     return std::nullopt;
 }
 
+// As set_duration, and also whole days ("400d"), for the one key whose useful
+// values are months and years (Retention).
+Expected set_duration_or_days(usec_t& out, const std::string& v, usec_t min, usec_t max, const char* bounds) {
+    if (v.size() > 1 && v.size() <= 6 && v.ends_with('d') &&
+        std::all_of(v.begin(), v.end() - 1, [](char c) { return c >= '0' && c <= '9'; })) {
+        usec_t d = std::stoull(v.substr(0, v.size() - 1)) * 24 * 3600 * USEC_PER_SEC;
+        if (d < min || d > max)
+            return std::string("a duration ") + bounds;
+        out = d;
+        return std::nullopt;
+    }
+    return set_duration(out, v, min, max, bounds);
+}
+
 // As set_duration, and also whole milliseconds ("500ms"), for the one key
 // whose useful values are below a second (KillLead).
 Expected set_duration_or_ms(usec_t& out, const std::string& v, usec_t min, usec_t max, const char* bounds) {
@@ -230,6 +244,11 @@ const std::map<std::string, std::map<std::string, Setter>>& schema() {
              {"ResyncInterval",
               [](Config& c, const std::string& v) {
                   return set_duration(c.resync_interval, v, USEC_PER_SEC, 60 * USEC_PER_SEC, "between 1s and 60s");
+              }},
+             {"Retention",
+              [](Config& c, const std::string& v) {
+                  return set_duration_or_days(c.retention, v, 24 * HOUR, 3650 * 24 * HOUR,
+                                              "between 1d and 3650d (such as 400d or 48h)");
               }},
              {"WarnBefore",
               [](Config& c, const std::string& v) -> Expected {

@@ -55,6 +55,10 @@ struct Config {
     // often, so a lost or refused signal delays a revocation by no more.
     usec_t resync_interval = 60 * USEC_PER_SEC;
     std::vector<usec_t> warn_before = {600 * USEC_PER_SEC, 60 * USEC_PER_SEC};
+    // lockbox-approvald deletes requests that ended longer ago than this from its
+    // store (the journal keeps their audit trail); a compliance review looks
+    // back a year, hence a little over one.
+    usec_t retention = 400ULL * 24 * 3600 * USEC_PER_SEC;
 
     // [Keys]
     std::string trusted_dir;         // default LOCKBOX_TRUSTED_DIR

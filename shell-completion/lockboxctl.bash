@@ -22,7 +22,8 @@ _lockboxctl()
         request-expired call-refused notification-sent notification-failed grant-issued grant-installed
         grant-refused grant-activated grant-revoked grant-completed access-allowed access-denied
         session-opened session-closed session-killed calls-refused-summary state-damaged
-        bus-signal-forged grant-untrusted trusted-keys-changed name-conflict nss-cache-failed grant-released"
+        bus-signal-forged grant-untrusted trusted-keys-changed name-conflict nss-cache-failed grant-released
+        requests-pruned"
 
     case $prev in
         --config | --ssh-key)
@@ -78,7 +79,13 @@ _lockboxctl()
         grant) subs="list show revoke release export import" ;;
         session) subs="list kill" ;;
         key) subs="generate id" ;;
-        audit) opts="--since --until --event --actor --engineer --host --request --json --csv --limit" ;;
+        audit)
+            if [[ $sub == report ]]; then
+                opts="--since --until --json --csv"
+            else
+                opts="report --since --until --event --actor --engineer --host --request --json --csv --limit"
+            fi
+            ;;
         status) opts="--json --check" ;;
         authorized-keys)
             COMPREPLY=($(compgen -u -- "$cur"))

@@ -1,7 +1,8 @@
 // The SQLite store: a request and its audit records round-trip, survive a reopen,
 // updates are compare-and-set on the state, the outbox hands out what was not
 // sent yet and deletes what journald took (so a stream of records leaves the
-// file bounded), and a schema from a newer build is refused.
+// file bounded), retention prunes ended requests only, with one audit record,
+// and a schema from a newer build is refused.
 #include <cstdlib>
 #include <string>
 #include <sys/stat.h>
@@ -294,6 +295,110 @@ void test_reopen_does_not_rerun_migrations(void**) {
 
 }  // namespace
 
+int count_rows(const Dir& d, const char* sql) {
+    sqlite3* db = nullptr;
+    assert_int_equal(sqlite3_open_v2(d.db().c_str(), &db, SQLITE_OPEN_READONLY, nullptr), SQLITE_OK);
+    sqlite3_stmt* st = nullptr;
+    assert_int_equal(sqlite3_prepare_v2(db, sql, -1, &st, nullptr), SQLITE_OK);
+    assert_int_equal(sqlite3_step(st), SQLITE_ROW);
+    const int n = sqlite3_column_int(st, 0);
+    sqlite3_finalize(st);
+    sqlite3_close(db);
+    return n;
+}
+
+Request filed(const std::string& id, usec_t at) {
+    auto r = create_request(new_request(), eve(), id, policy(), at);
+    assert_true(r.ok());
+    return *r;
+}
+
+// Manager then approver, a one-hour window from `at`.
+Request approved_at(const std::string& id, usec_t at) {
+    Request r = filed(id, at);
+    auto m = approve_request(r, alice(), 0, "", policy(), at);
+    assert_true(m.ok());
+    auto a = approve_request(*m, bob(), 3600, "", policy(), at);
+    assert_true(a.ok());
+    a->token = "v4.public.test";
+    return *a;
+}
+
+void test_retention_prunes_ended_requests_only_with_one_audit_record(void**) {
+    Dir d;
+    auto store = open_store(d);
+    constexpr usec_t DAY = 24 * HOUR;
+    const usec_t cutoff = T0 + 400 * DAY;
+    auto id = [](int n) { return "00000000-0000-4000-8000-0000000000" + std::to_string(10 + n); };
+    const Request old_filed = filed(id(0), T0);
+    std::vector<Request> gone = {
+        *deny_request(filed(id(1), T0), alice(), "no", policy(), T0 + 1),
+        *cancel_request(filed(id(2), T0), eve(), T0 + 2),
+        *expire_if_due(filed(id(3), T0), T0 + 13 * HOUR),
+        *revoke_grant(approved_at(id(4), T0), bob(), "over", policy(), T0 + 1),
+        *release_grant(approved_at(id(5), T0), eve(), policy(), T0 + 1),
+        approved_at(id(6), T0),  // completed: its window closed at T0 + 1h
+        *deny_request(filed(id(7), cutoff - 2), alice(), "no", policy(), cutoff - 1),  // a microsecond before
+    };
+    std::vector<Request> kept = {
+        old_filed,                                                              // pending, however old
+        approved_at(id(8), cutoff - HOUR / 2),                                  // active at the cutoff
+        approved_at(id(9), cutoff + DAY),                                       // approved, window to come
+        *deny_request(filed(id(10), cutoff), alice(), "no", policy(), cutoff),  // ended at the cutoff
+        *cancel_request(filed(id(11), cutoff + DAY), eve(), cutoff + DAY + 1),  // young
+        *revoke_grant(approved_at(id(12), cutoff - HOUR / 2), bob(), "x", policy(), cutoff - HOUR / 4),  // exp after
+    };
+    for (const auto& r : gone)
+        assert_true(store->insert(r, {}).ok());
+    for (const auto& r : kept)
+        assert_true(store->insert(r, {}).ok());
+
+    size_t audited = 99;
+    auto pruned = store->prune_ended(cutoff, [&](size_t count) {
+        audited = count;
+        AuditEntry a;
+        a.event = AuditEvent::RequestsPruned;
+        a.actor = "lockbox-approvald";
+        a.fields["COUNT"] = std::to_string(count);
+        return a;
+    });
+    assert_true(pruned.ok());
+    assert_int_equal(*pruned, gone.size());
+    assert_int_equal(audited, gone.size());
+    for (const auto& r : gone) {
+        auto got = store->get(r.id);
+        if (got.ok())
+            fail_msg("%s (%s) was kept", r.id.c_str(), state_name(r.state));
+        assert_errc(got.error().code, lockbox::Errc::NotFound);
+    }
+    for (const auto& r : kept)
+        if (!store->get(r.id).ok())
+            fail_msg("%s (%s) was pruned", r.id.c_str(), state_name(r.state));
+    // Hosts, keys and approvals went with their requests.
+    for (const char* table : {"request_hosts", "request_ssh_keys", "approvals"}) {
+        std::string sql =
+            std::string("SELECT COUNT(*) FROM ") + table + " WHERE request_id NOT IN (SELECT id FROM requests)";
+        assert_int_equal(count_rows(d, sql.c_str()), 0);
+    }
+    assert_int_equal(count_rows(d, "SELECT COUNT(*) FROM requests"), kept.size());
+    auto outbox = store->unsent_audit(10);
+    assert_int_equal(outbox->size(), 1);
+    assert_int_equal(static_cast<int>(outbox->front().entry.event), static_cast<int>(AuditEvent::RequestsPruned));
+    assert_string_equal(outbox->front().entry.fields.at("COUNT").c_str(), std::to_string(gone.size()).c_str());
+
+    // A run with nothing to prune is audited too.
+    pruned = store->prune_ended(cutoff, [&](size_t count) {
+        audited = count;
+        AuditEntry a;
+        a.event = AuditEvent::RequestsPruned;
+        return a;
+    });
+    assert_true(pruned.ok());
+    assert_int_equal(*pruned, 0);
+    assert_int_equal(audited, 0);
+    assert_int_equal(store->unsent_audit(10)->size(), 2);
+}
+
 int main() {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_insert_get_round_trip_survives_reopen),
@@ -307,6 +412,7 @@ int main() {
         cmocka_unit_test(test_delivered_records_leave_the_file_bounded),
         cmocka_unit_test(test_upgrade_drops_records_older_builds_kept_as_sent),
         cmocka_unit_test(test_reopen_does_not_rerun_migrations),
+        cmocka_unit_test(test_retention_prunes_ended_requests_only_with_one_audit_record),
     };
     return cmocka_run_group_tests(tests, nullptr, nullptr);
 }

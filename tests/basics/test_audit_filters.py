@@ -16,6 +16,7 @@ import time
 import uuid
 
 import lockbox_fixture as fx
+from lockbox_audit_sender import send_audit
 
 # A value a spreadsheet would run as a formula, with every character RFC 4180
 # must quote (comma, quote, CR, LF).
@@ -51,20 +52,8 @@ def main():
     with fx.Sandbox() as sb:
         sb.start_journald()
 
-        def send(ident, host, event, actor, request=None, engineer=None, ticket="INC-7", fields=(), message=None,
-                 user=None):
-            argv = [sender, ident, host, event, actor]
-            if request:
-                argv += [request, "contoso", ticket, engineer]
-            for f in fields:
-                argv += ["--field", f]
-            if message:
-                argv += ["--message", message]
-            if user:
-                argv = ["setpriv", "--reuid", user, "--regid", user, "--clear-groups"] + argv
-            r = run(argv)
-            if r.returncode != 0:
-                raise AssertionError(f"send {event} failed: {r.stderr}")
+        def send(*args, **kw):
+            send_audit(sender, *args, **kw)
 
         # index: the entry's place in the full trail below.
         send("lockbox-approvald", "db01", "request-created", "eve", r1, "eve")                    # 0

@@ -63,6 +63,7 @@ void test_defaults_come_from_build_config_and_design(void**) {
     assert_false(c.host_name.empty());  // gethostname()
     Config e = parse_ok("");
     assert_string_equal(e.home_base.c_str(), c.home_base.c_str());
+    assert_true(e.retention == 400ULL * 24 * 3600 * USEC_PER_SEC);  // docs/configuration.md
     assert_string_equal(e.host_name.c_str(), c.host_name.c_str());
 }
 
@@ -132,6 +133,9 @@ void test_every_added_key_is_read(void**) {
     assert_int_equal(parse_ok("[Policy]\nKillLead=2s\n").kill_lead, 2 * S);
     assert_int_equal(parse_ok("[Policy]\nKillLead=0\n").kill_lead, 0);
     assert_int_equal(c.resync_interval, 20 * S);
+    assert_int_equal(parse_ok("[Policy]\nRetention=30d\n").retention, 30 * 24 * 3600 * S);
+    assert_int_equal(parse_ok("[Policy]\nRetention=48h\n").retention, 48 * 3600 * S);
+    assert_int_equal(parse_ok("[Policy]\nRetention=3650d\n").retention, 3650ULL * 24 * 3600 * S);
     assert_int_equal(c.warn_before.size(), 3);
     assert_int_equal(c.warn_before[0], 900 * S);  // largest first
     assert_int_equal(c.warn_before[2], 60 * S);
@@ -229,6 +233,10 @@ void test_durations_are_bounded(void**) {
         {"[Policy]\nKillLead=-5ms\n", {"KillLead=\"-5ms\""}},
         {"[Policy]\nKillLead=1.5ms\n", {"KillLead=\"1.5ms\""}},
         {"[Policy]\nResyncInterval=61s\n", {"ResyncInterval=\"61s\"", "between 1s and 60s"}},
+        {"[Policy]\nRetention=3651d\n", {"Retention=\"3651d\"", "between 1d and 3650d"}},
+        {"[Policy]\nRetention=23h\n", {"Retention=\"23h\"", "between 1d and 3650d"}},
+        {"[Policy]\nRetention=0d\n", {"Retention=\"0d\""}},
+        {"[Policy]\nRetention=1y\n", {"Retention=\"1y\""}},
         {"[Policy]\nResyncInterval=0\n", {"ResyncInterval=\"0\"", "between 1s and 60s"}},
         {"[Policy]\nWarnBefore=10m 0s\n", {"WarnBefore=\"10m 0s\""}},
         {"[Policy]\nWarnBefore=25h\n", {"WarnBefore="}},
@@ -385,7 +393,7 @@ void test_documented_example_loads_and_every_key_is_documented(void**) {
                           "ManagerGroup", "ApproverGroup", "UIDMin",     "UIDMax",         "Shell",     "Record",
                           "RecordShell",  "HomeBase",      "KeepHome",   "KeyOptions",     "Command",   "Approvers",
                           "MailDomain",   "StateDir",      "RuntimeDir", "Groups",         "Mode",      "Endpoints",
-                          "CAFile",       "CertFile",      "KeyFile",    "Levels"};
+                          "CAFile",       "CertFile",      "KeyFile",    "Levels",         "Retention"};
     for (const char* k : keys) {
         // Each documented key is accepted by the parser (an empty value may be
         // refused, but never as an unknown key).

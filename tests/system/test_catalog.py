@@ -15,7 +15,9 @@ import tempfile
 # docs/design.md §7: the only fields an entry may refer to.
 KNOWN_FIELDS = {"LOCKBOX_EVENT", "LOCKBOX_ACTOR", "LOCKBOX_HOST", "LOCKBOX_REQUEST_ID", "LOCKBOX_TENANT",
                 "LOCKBOX_TICKET", "LOCKBOX_ENGINEER", "LOCKBOX_SESSION_ID", "LOCKBOX_AUDIT_SESSION",
-                "LOCKBOX_REASON", "LOCKBOX_PIDS", "LOCKBOX_DELAY_MS"}
+                "LOCKBOX_REASON", "LOCKBOX_PIDS", "LOCKBOX_DELAY_MS",
+                # requests-pruned (the approval store's retention runs)
+                "LOCKBOX_COUNT", "LOCKBOX_CUTOFF", "LOCKBOX_RETENTION"}
 passes, failures = [], []
 
 
