@@ -20,11 +20,6 @@ namespace {
 
 using lockbox::printable;
 
-struct JournalCloser {
-    void operator()(sd_journal* j) const { sd_journal_close(j); }
-};
-using JournalPtr = std::unique_ptr<sd_journal, JournalCloser>;
-
 constexpr const char* IDENTIFIERS[] = {"lockboxd", "lockbox-approvald", "pam_lockbox"};
 constexpr size_t MAX_FIELD = 64 * 1024;  // per field; larger values are cut by sd-journal
 constexpr size_t MAX_RECORDING_LOOKUPS = 1000;
@@ -171,14 +166,24 @@ lockbox::Result<TimeWindow> parse_window(const std::string& since, const std::st
     return w;
 }
 
+lockbox::Result<JournalPtr> open_journal(const std::string& directory) {
+    sd_journal* raw = nullptr;
+    int r = directory.empty() ? sd_journal_open(&raw, SD_JOURNAL_LOCAL_ONLY)
+                              : sd_journal_open_directory(&raw, directory.c_str(), 0);
+    if (r < 0)
+        return lockbox::make_error(
+            lockbox::Errc::JournalUnavailable,
+            "cannot open the journal" + (directory.empty() ? "" : " in " + directory) + ": " + std::strerror(-r));
+    return JournalPtr(raw);
+}
+
 lockbox::Result<std::vector<JournalEntry>> read_audit_entries(const JournalQuery& q, bool& truncated) {
     const TimeWindow& window = q.window;
-    sd_journal* raw = nullptr;
-    int r = sd_journal_open(&raw, SD_JOURNAL_LOCAL_ONLY);
-    if (r < 0)
-        return lockbox::make_error(lockbox::Errc::JournalUnavailable,
-                                   std::string("cannot open the journal: ") + std::strerror(-r));
-    JournalPtr j(raw);
+    auto opened = open_journal(q.directory);
+    if (!opened)
+        return opened.error();
+    JournalPtr j = std::move(*opened);
+    int r = 0;
     sd_journal_set_data_threshold(j.get(), MAX_FIELD);
     if (auto s = add_matches(j.get(), q); !s)
         return s.error();

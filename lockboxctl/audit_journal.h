@@ -7,14 +7,27 @@
 #include <cstddef>
 #include <limits>
 #include <map>
+#include <memory>
 #include <string>
 #include <utility>
 #include <vector>
+
+#include <systemd/sd-journal.h>
 
 #include "clock.h"
 #include "result.h"
 
 namespace lockboxctl {
+
+struct JournalCloser {
+    void operator()(sd_journal* j) const { sd_journal_close(j); }
+};
+using JournalPtr = std::unique_ptr<sd_journal, JournalCloser>;
+
+// This host's journal (directory ""), or one collected from several hosts in
+// directory: what systemd-journal-remote writes (docs/fleet.md, "Audit
+// across the fleet").
+lockbox::Result<JournalPtr> open_journal(const std::string& directory);
 
 struct JournalEntry {
     lockbox::usec_t realtime = 0;
@@ -48,6 +61,7 @@ struct JournalQuery {
     // no filter.
     std::vector<std::pair<std::string, std::string>> filters;
     size_t limit = 10000;
+    std::string directory;  // "" = this host's journal
 };
 
 // The audit entries of the window that meet every filter, oldest first, at most

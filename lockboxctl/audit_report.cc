@@ -30,6 +30,7 @@ constexpr size_t MAX_ENTRIES = 1000000;
 struct ReportOptions {
     std::string since;
     std::string until;
+    std::string directory;
     bool json = false;
     bool csv = false;
 };
@@ -323,7 +324,7 @@ int run_report(const ReportOptions& o) {
         return EXIT_USAGE;
     }
     bool truncated = false;
-    auto entries = read_audit_entries(JournalQuery{*window, {}, MAX_ENTRIES}, truncated);
+    auto entries = read_audit_entries(JournalQuery{*window, {}, MAX_ENTRIES, o.directory}, truncated);
     if (!entries)
         return fail(entries.error());
     auto report = summarize_requests(*entries);
@@ -380,6 +381,9 @@ void register_audit_report(CLI::App& audit, int& exit_code) {
     sub->add_option("--until", opts->until,
                     "requests with an audit entry up to this time (inclusive): RFC 3339 UTC, or a duration ago")
         ->check(non_empty);
+    sub->add_option("--directory", opts->directory,
+                    "read a journal collected from several hosts (systemd-journal-remote's output directory)")
+        ->check(CLI::ExistingDirectory);
     auto* json = sub->add_flag("--json", opts->json, "print a JSON array, one object per request");
     auto* csv = sub->add_flag("--csv", opts->csv, "print RFC 4180 CSV, one row per request, with a header row");
     json->excludes(csv);

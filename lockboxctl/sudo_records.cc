@@ -1,5 +1,7 @@
 #include "sudo_records.h"
 
+#include "audit_journal.h"
+
 #include <cstring>
 #include <memory>
 #include <string_view>
@@ -9,26 +11,22 @@
 namespace lockboxctl {
 namespace {
 
-struct JournalCloser {
-    void operator()(sd_journal* j) const { sd_journal_close(j); }
-};
-using JournalPtr = std::unique_ptr<sd_journal, JournalCloser>;
-
 lockbox::Error journal_error(const char* what, int r) {
     return lockbox::make_error(lockbox::Errc::JournalUnavailable, std::string(what) + ": " + std::strerror(-r));
 }
 
 }  // namespace
 
-lockbox::Result<std::vector<SudoLine>> read_sudo_lines(const GrantWindow& window, size_t limit) {
+lockbox::Result<std::vector<SudoLine>> read_sudo_lines(const GrantWindow& window, size_t limit,
+                                                       const std::string& directory) {
     std::vector<SudoLine> out;
     if (window.engineer.empty() || window.until < window.since)
         return out;
-    sd_journal* raw = nullptr;
-    int r = sd_journal_open(&raw, SD_JOURNAL_LOCAL_ONLY);
-    if (r < 0)
-        return journal_error("cannot open the journal", r);
-    JournalPtr j(raw);
+    auto opened = open_journal(directory);
+    if (!opened)
+        return opened.error();
+    JournalPtr j = std::move(*opened);
+    int r = 0;
     // Values of one field are ORed: sudo at either path of a merged /usr.
     for (const char* match : {"SYSLOG_IDENTIFIER=sudo", "_EXE=/usr/bin/sudo", "_EXE=/bin/sudo"})
         if ((r = sd_journal_add_match(j.get(), match, 0)) < 0)

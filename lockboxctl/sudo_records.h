@@ -35,6 +35,8 @@ struct GrantWindow {
 };
 
 // Lines in [window.since, window.until], oldest first, at most limit.
-lockbox::Result<std::vector<SudoLine>> read_sudo_lines(const GrantWindow& window, size_t limit);
+// directory: as JournalQuery::directory (audit_journal.h).
+lockbox::Result<std::vector<SudoLine>> read_sudo_lines(const GrantWindow& window, size_t limit,
+                                                       const std::string& directory = "");
 
 }  // namespace lockboxctl

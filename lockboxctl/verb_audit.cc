@@ -40,6 +40,7 @@ constexpr size_t MAX_FILTER_VALUE = 256;  // longer than any login, host name or
 struct AuditOptions {
     std::string since;
     std::string until;
+    std::string directory;  // a collected journal; "" = this host's
     std::string event;
     std::string actor;
     std::string engineer;
@@ -197,7 +198,7 @@ lockbox::Status add_sudo_lines(const AuditOptions& o, const TimeWindow& window, 
         return {};
     grant.since = std::max(grant.since, window.since);
     grant.until = std::min(grant.until, window.until);
-    auto lines = read_sudo_lines(grant, o.limit);
+    auto lines = read_sudo_lines(grant, o.limit, o.directory);
     if (!lines)
         return lines.error();
     for (auto& line : *lines)
@@ -222,7 +223,7 @@ int run_audit(const AuditOptions& o) {
         return EXIT_USAGE;
     }
     bool truncated = false;
-    auto entries = read_audit_entries(JournalQuery{*window, o.field_filters(), o.limit}, truncated);
+    auto entries = read_audit_entries(JournalQuery{*window, o.field_filters(), o.limit, o.directory}, truncated);
     if (!entries)
         return fail(entries.error());
     if (auto s = add_sudo_lines(o, *window, *entries); !s)
@@ -257,6 +258,10 @@ void register_audit_verb(CLI::App& app, Context& /*ctx*/, int& exit_code) {
     sub->add_option("--until", opts->until,
                     "only entries up to this time (inclusive): RFC 3339 UTC, or a duration ago (2h or -2h)")
         ->check(non_empty);
+    sub->add_option("--directory", opts->directory,
+                    "read a journal collected from several hosts (systemd-journal-remote's output directory) instead "
+                    "of this host's")
+        ->check(CLI::ExistingDirectory);
     sub->add_option("--event", opts->event, "only entries of this event (request-created, session-killed, ...)")
         ->check(non_empty);
     sub->add_option("--actor", opts->actor, "only entries whose LOCKBOX_ACTOR is exactly this")->check(non_empty);

@@ -9,6 +9,7 @@ Usage: test_audit_filters.py LOCKBOXCTL SEND_AUDIT_RECORD
 import csv
 import io
 import json
+import os
 import re
 import subprocess
 import sys
@@ -106,6 +107,23 @@ def main():
         for args, want in cases:
             got = audit(*args)
             check(got == want, f"audit {' '.join(args)} gives entries {want} (got {got})")
+
+        # A journal collected elsewhere (what systemd-journal-remote writes):
+        # the same trail read from a copy of the files, with the same filters
+        # and the same trust rule; an empty directory holds no trail.
+        import shutil
+        collected = f"{sb.dir}/collected"
+        shutil.copytree("/run/log/journal", collected)
+        r = run([ctl, "audit", "--json", "--directory", collected])
+        check(r.returncode == 0 and json.loads(r.stdout) == everything,
+              f"audit --directory reads the same ten entries from a copy ({r.stderr.strip()})")
+        r = run([ctl, "audit", "--json", "--directory", collected, "--host", "web02"])
+        check([everything.index(e) for e in json.loads(r.stdout)] == [2, 5, 8, 9], "filters apply to it too")
+        os.makedirs(f"{sb.dir}/empty")
+        r = run([ctl, "audit", "--json", "--directory", f"{sb.dir}/empty"])
+        check(r.returncode == 0 and json.loads(r.stdout) == [], "an empty directory has no trail")
+        r = run([ctl, "audit", "--directory", f"{sb.dir}/missing"])
+        check(r.returncode == 2, "a directory that does not exist is a usage error")
 
         # Bounds are inclusive at both ends, to the microsecond.
         check(audit("--since", rfc3339(stamps[4]), "--until", rfc3339(stamps[6])) == [4, 5, 6],
