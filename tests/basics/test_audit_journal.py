@@ -12,6 +12,7 @@ import sys
 import uuid
 
 import lockbox_fixture as fx
+from lockbox_audit_sender import send_audit
 
 CATALOG_IDS = {  # liblockbox/audit_event.h
     "request-created": "b2f58da5f91849bbbff99322e4adf1f1",
@@ -43,18 +44,8 @@ def main():
         journald = sb.start_journald()
 
         def send(ident, event, actor, request=req, fields=(), message=None, user=None):
-            argv = [sender, ident, "db01", event, actor]
-            if request:
-                argv += [request, "contoso", "INC-7", "eve"]
-            for f in fields:
-                argv += ["--field", f]
-            if message:
-                argv += ["--message", message]
-            if user:
-                argv = ["setpriv", "--reuid", user, "--regid", user, "--clear-groups"] + argv
-            r = run(argv)
-            if r.returncode != 0:
-                raise AssertionError(f"send {event} failed: {r.stderr}")
+            send_audit(sender, ident, "db01", event, actor, request, "eve" if request else None, fields=fields,
+                       message=message, user=user)
 
         # The history of one request, in the order the components write it.
         send("lockbox-approvald", "request-created", "eve", message="eve created a request")
