@@ -105,9 +105,7 @@ int run_bare(size_t n, const std::string& endpoint, const std::string& ca, const
             auto stream = stub->Watch(contexts[i].get());
             etcdserverpb::WatchRequest req;
             req.mutable_create_request()->set_key(prefix);
-            std::string end = prefix;
-            end.back()++;
-            req.mutable_create_request()->set_range_end(end);
+            req.mutable_create_request()->set_range_end(fleet::prefix_end(prefix));
             if (!stream->Write(req))
                 return;
             etcdserverpb::WatchResponse resp;

@@ -45,20 +45,6 @@ Error translate(const char* what, const std::string& endpoint, const grpc::Statu
     }
 }
 
-// The smallest key after every key that starts with prefix (etcd's range_end).
-std::string prefix_end(const std::string& prefix) {
-    std::string end = prefix;
-    while (!end.empty()) {
-        auto& c = reinterpret_cast<unsigned char&>(end.back());
-        if (c < 0xff) {
-            c++;
-            return end;
-        }
-        end.pop_back();
-    }
-    return std::string(1, '\0');  // every key
-}
-
 KeyValue from_proto(const mvccpb::KeyValue& kv) {
     return KeyValue{kv.key(), kv.value(), kv.create_revision(), kv.mod_revision(), kv.lease()};
 }
@@ -87,6 +73,19 @@ void to_proto(const Op& op, etcdserverpb::RequestOp* out) {
 bool is_conflict(const Error& e) { return e.code == Errc::Conflict; }
 
 }  // namespace
+
+std::string prefix_end(const std::string& prefix) {
+    std::string end = prefix;
+    while (!end.empty()) {
+        auto& c = reinterpret_cast<unsigned char&>(end.back());
+        if (c < 0xff) {
+            c++;
+            return end;
+        }
+        end.pop_back();
+    }
+    return std::string(1, '\0');  // every key
+}
 
 std::string grpc_target(const std::string& endpoint) {
     std::string t = endpoint;

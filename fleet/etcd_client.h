@@ -85,6 +85,10 @@ struct EndpointStatus {
 
 enum class Permission { Read, Write, ReadWrite };
 
+// The smallest key after every key that starts with prefix: etcd's range_end
+// for "every key under prefix" (ranges, watches, permissions, deletes).
+std::string prefix_end(const std::string& prefix);
+
 // "https://h:p" -> "h:p" (the form gRPC's target takes).
 std::string grpc_target(const std::string& endpoint);
 

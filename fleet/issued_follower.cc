@@ -21,12 +21,6 @@ namespace {
 constexpr auto BACKOFF_BASE = std::chrono::milliseconds(100);
 constexpr auto BACKOFF_CAP = std::chrono::seconds(5);
 
-std::string range_end_of(const std::string& prefix) {
-    std::string end = prefix;
-    end.back() = static_cast<char>(end.back() + 1);  // prefixes end in '/': never 0xff
-    return end;
-}
-
 }  // namespace
 
 IssuedFollower::IssuedFollower(std::unique_ptr<EtcdClient> client, std::string prefix, sd_event* event, Handler handler)
@@ -139,7 +133,7 @@ bool IssuedFollower::watch_from(int64_t revision, bool* compacted) {
     etcdserverpb::WatchRequest req;
     auto* create = req.mutable_create_request();
     create->set_key(prefix_);
-    create->set_range_end(range_end_of(prefix_));
+    create->set_range_end(prefix_end(prefix_));
     create->set_start_revision(revision);
     create->set_progress_notify(true);
     bool any = false;
