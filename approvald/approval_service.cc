@@ -141,15 +141,19 @@ Status ApprovalService::start_fleet_role() {
         fleet_host_ = std::make_unique<FleetHost>(
             config_, clock_, event_, [this](const char* signal, const std::string& id) { emit(signal, id); });
         return fleet_host_->start();
-    case FleetMode::Signer:
-        fleet_publisher_ = std::make_unique<FleetPublisher>(config_, clock_);
-        if (auto s = fleet_publisher_->start(); !s)
-            return s;
-        return republish_live_grants();
+    case FleetMode::Signer: {
+        auto* shared = dynamic_cast<EtcdRequestStore*>(store_.get());
+        if (!shared)
+            return make_error(Errc::Internal, "signer mode needs the shared store");
+        fleet_signer_ = std::make_unique<FleetSigner>(config_, clock_, policy_, *shared, event_,
+                                                      [this](const std::string& id) {
+                                                          forward_outbox();
+                                                          emit("GrantIssued", id);
+                                                      });
+        return fleet_signer_->start();
+    }
     case FleetMode::Workflow:
-        return make_error(Errc::BadConfig,
-                          "[Fleet] Mode=workflow (the request workflow on etcd) is not in this "
-                          "release; run one approval service with Mode=signer (docs/fleet.md)");
+        return {};
     }
     return {};
 }
@@ -356,49 +360,6 @@ void ApprovalService::emit(const char* signal, const std::string& id, const char
                   : sd_bus_emit_signal(bus_, bus::APPROVAL_PATH, bus::APPROVAL_IFACE, signal, "s", id.c_str());
     if (r < 0)
         log_warning("cannot emit {} for {}: {}", signal, id, std::strerror(-r));
-    if (fleet_publisher_)
-        publish_to_fleet(signal, id);
-}
-
-// Signer mode: every grant issued and every revocation (revoked or released)
-// goes to the fleet as well; one place, whichever handler emitted.
-void ApprovalService::publish_to_fleet(const char* signal, const std::string& id) {
-    const bool issued = std::strcmp(signal, "GrantIssued") == 0;
-    if (!issued && std::strcmp(signal, "GrantRevoked") != 0)
-        return;
-    auto r = store_->get(id);
-    if (!r || r->token.empty()) {
-        log_error("fleet: cannot publish {} of {}: {}", signal, id, r ? "no token" : r.error().message);
-        return;
-    }
-    if (issued) {
-        fleet_publisher_->publish_grant(id, r->token);
-    } else if (auto s = fleet_publisher_->publish_revocation(id, r->exp, state_name(r->state), r->closed_by); !s) {
-        log_error("fleet: cannot sign the revocation of {}: {}", id, s.error().message);
-    }
-}
-
-// At start: what is still live goes out again (a crash may have come between a
-// commit and its publication; puts are idempotent).
-Status ApprovalService::republish_live_grants() {
-    auto all = store_->list(std::nullopt);
-    if (!all)
-        return all.error();
-    const usec_t now = clock_.now();
-    size_t n = 0;
-    for (const auto& r : *all) {
-        if (r.token.empty() || r.exp <= now)
-            continue;
-        if (r.state == RequestState::Approved || is_ended_early(r.state)) {
-            fleet_publisher_->publish_grant(r.id, r.token);
-            n++;
-        }
-        if (is_ended_early(r.state))
-            if (auto s = fleet_publisher_->publish_revocation(r.id, r.exp, state_name(r.state), r.closed_by); !s)
-                return s;
-    }
-    log_info("fleet: signer mode, {} live grants queued for publication", n);
-    return {};
 }
 
 void ApprovalService::notify_for(const Request& r) {

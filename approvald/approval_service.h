@@ -14,7 +14,7 @@
 #include "clock.h"
 #include "config.h"
 #include "fleet_host.h"
-#include "fleet_publisher.h"
+#include "fleet_signer.h"
 #include "grant_issuer.h"
 #include "notifier.h"
 #include "refusal_limiter.h"
@@ -27,6 +27,7 @@ namespace lockbox::approval {
 
 class ApprovalService {
 public:
+    // In fleet modes signer and workflow, store is the shared etcd store.
     ApprovalService(Config config, const Clock& clock, std::unique_ptr<RequestStore> store, sd_event* event,
                     sd_bus* bus);
     ~ApprovalService();
@@ -77,8 +78,6 @@ private:
     void sweep_expired();
     void emit(const char* signal, const std::string& id, const char* state = nullptr);
     Status start_fleet_role();
-    void publish_to_fleet(const char* signal, const std::string& id);
-    Status republish_live_grants();
     void notify_for(const Request& r);
     void on_mail_done(const MailMessage& m, const Status& status);
 
@@ -105,10 +104,11 @@ private:
     RefusalLimiter refusal_limiter_;
     EventSourcePtr refusal_window_timer_;
     EventSourcePtr retention_timer_;
-    // [Fleet] Mode=host: grants come from the fleet's mirror; Mode=signer:
-    // grants and revocations also go to the fleet (docs/fleet.md).
+    // [Fleet] Mode=host: grants come from the fleet's mirror; Mode=signer: this
+    // instance campaigns to be the one that signs what the shared workflow
+    // approved (docs/fleet.md).
     std::unique_ptr<FleetHost> fleet_host_;
-    std::unique_ptr<FleetPublisher> fleet_publisher_;
+    std::unique_ptr<FleetSigner> fleet_signer_;
 };
 
 }  // namespace lockbox::approval

@@ -1,5 +1,6 @@
 // lockbox-approvald: the approval workflow on the system bus as org.lockbox.Approval1.
 #include <cerrno>
+#include <chrono>
 #include <csignal>
 #include <cstring>
 #include <string>
@@ -13,6 +14,7 @@
 #include "bus_api.h"
 #include "daemon_log.h"
 #include "lockbox_build_config.h"
+#include "etcd_request_store.h"
 #include "sqlite_request_store.h"
 
 namespace {
@@ -20,11 +22,33 @@ namespace {
 using namespace lockbox;
 using namespace lockbox::approval;
 
+// A member that cannot commit within a second (its leader just died) is
+// asked again through the next one; a bus caller waits seconds, not etcd's own
+// request timeout per member.
+constexpr std::chrono::milliseconds STORE_CALL_TIMEOUT{1500};
+
 bool make_dir(const std::string& path, mode_t mode) {
     if (::mkdir(path.c_str(), mode) == 0 || errno == EEXIST)
         return true;
     log_error("cannot create {}: {}", path, std::strerror(errno));
     return false;
+}
+
+// A fleet's signer and workflow instances share the requests on etcd; a single
+// host, and a fleet host (which serves only its mirror), keep SQLite.
+Result<std::unique_ptr<RequestStore>> open_store(const Config& config) {
+    const auto mode = config.fleet.mode;
+    if (mode == FleetMode::Signer || mode == FleetMode::Workflow) {
+        auto client = fleet::EtcdClient::open(config.fleet, STORE_CALL_TIMEOUT);
+        if (!client)
+            return client.error();
+        return std::unique_ptr<RequestStore>(
+            std::make_unique<EtcdRequestStore>(std::move(*client), config.tenant, config.host_name));
+    }
+    auto sqlite = SqliteRequestStore::open(config.approval_dir() + "/requests.db");
+    if (!sqlite)
+        return sqlite.error();
+    return std::unique_ptr<RequestStore>(std::move(*sqlite));
 }
 
 int run(const std::string& config_path) {
@@ -51,7 +75,7 @@ int run(const std::string& config_path) {
 
     if (!make_dir(config->state_dir, 0755) || !make_dir(config->approval_dir(), 0700))
         return EXIT_FAILURE;
-    auto store = SqliteRequestStore::open(config->approval_dir() + "/requests.db");
+    auto store = open_store(*config);
     if (!store) {
         log_error(store.error().message);
         return EXIT_FAILURE;

@@ -2,6 +2,7 @@
 // workflow decides transitions, the store persists, the service exposes it.
 #pragma once
 
+#include <cstdint>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -68,6 +69,10 @@ struct Request {
     usec_t exp = 0;
     std::string token;
     usec_t updated_at = 0;
+    // The store's revision of this record as it was read (etcd's mod_revision;
+    // 0 in SQLite). A shared store writes a change only over the very version
+    // it was computed from, so no instance overwrites what another wrote since.
+    int64_t version = 0;
 };
 
 // The state a person should see at `now`: Approved becomes Active at nbf and

@@ -36,12 +36,17 @@ nlohmann::json request_to_json(const Request& r, usec_t now) {
         j["closed_at"] = format_rfc3339(r.closed_at);
         j["close_reason"] = r.close_reason;
     }
-    if (r.token.empty() && r.nbf != 0)
+    if (is_pending(r.state) && r.nbf != 0)
         j["start"] = format_rfc3339(r.nbf);  // the later start asked for
     if (!r.token.empty()) {
         j["jti"] = r.id;
         j["nbf"] = format_rfc3339(r.nbf);
         j["exp"] = format_rfc3339(r.exp);
+    } else if (r.state == RequestState::Approved) {
+        // A fleet's workflow approved it; the tenant's signer has not signed yet.
+        j["nbf"] = format_rfc3339(r.nbf);
+        j["exp"] = format_rfc3339(r.exp);
+        j["awaiting_signature"] = true;
     }
     j["updated_at"] = format_rfc3339(r.updated_at);
     return j;

@@ -209,7 +209,10 @@ int ApprovalService::approve_request(sd_bus_message* m, sd_bus_error* e) {
     if (!next->access.empty())
         a.fields["ACCESS"] = next->access;
     audit.push_back(a);
-    if (final_stage) {
+    // In a fleet the tenant's signer signs what the shared workflow approved
+    // (fleet_signer.h); only a single host signs here.
+    const bool sign_here = final_stage && config_.fleet.mode == FleetMode::None;
+    if (sign_here) {
         auto token = issuer_.issue(*next);
         if (!token)
             return call.refuse(make_error(Errc::Internal, token.error().message));
@@ -224,7 +227,7 @@ int ApprovalService::approve_request(sd_bus_message* m, sd_bus_error* e) {
     }
     if (auto s = commit_transition(r, *next, audit); !s)
         return call.refuse(commit_error(s.error()));
-    if (final_stage)
+    if (sign_here)
         emit("GrantIssued", id);
     return reply_string(m, state_name(next->state));
 }

@@ -276,6 +276,10 @@ Result<std::string> export_grant(const Request& r, const Actor& actor, usec_t no
     if (!may_read(r, actor))
         return make_error(Errc::AccessDenied, "access denied: engineers may export only their own grants");
     const auto state = effective_state(r, now);
+    if (r.token.empty() && (state == RequestState::Approved || state == RequestState::Active))
+        return make_error(Errc::InvalidState, "request " + r.id +
+                                                  " is approved and its grant is not signed yet: the tenant's "
+                                                  "signer signs it within seconds (docs/fleet.md)");
     if (r.token.empty() || (state != RequestState::Approved && state != RequestState::Active))
         return make_error(Errc::InvalidState,
                           "request " + r.id + " is " + state_name(state) + "; there is no valid grant to export");

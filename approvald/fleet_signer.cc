@@ -1,0 +1,245 @@
+#include "fleet_signer.h"
+
+#include <sodium.h>
+
+#include <cstring>
+
+#include "access_level.h"
+#include "daemon_log.h"
+#include "key_file.h"
+#include "printable_text.h"
+#include "request_record.h"
+#include "revocation_token.h"
+#include "time_format.h"
+
+namespace lockbox::approval {
+
+namespace {
+
+// Between two full scans the signer acts on the changes its watch delivers;
+// the scan catches what a broken watch missed and what the last holder left.
+constexpr usec_t FULL_SCAN_PERIOD = 30 * USEC_PER_SEC;
+
+std::string instance_id(const std::string& host) {
+    unsigned char nonce[8];
+    randombytes_buf(nonce, sizeof nonce);
+    char hex[2 * sizeof nonce + 1];
+    sodium_bin2hex(hex, sizeof hex, nonce, sizeof nonce);
+    return host + "/" + hex;
+}
+
+bool starts_with(const std::string& s, const std::string& prefix) { return s.compare(0, prefix.size(), prefix) == 0; }
+
+}  // namespace
+
+FleetSigner::FleetSigner(const Config& config, const Clock& clock, const WorkflowPolicy& policy,
+                         EtcdRequestStore& store, sd_event* event,
+                         std::function<void(const std::string& id)> signed_grant)
+    : config_(config),
+      clock_(clock),
+      policy_(policy),
+      store_(store),
+      event_(event),
+      signed_grant_(std::move(signed_grant)),
+      issuer_(config),
+      id_(instance_id(config.host_name)) {}
+
+FleetSigner::~FleetSigner() {
+    follower_.reset();
+    resign();
+}
+
+Status FleetSigner::start() {
+    sd_event_source* timer = nullptr;
+    int r = sd_event_add_time(event_, &timer, CLOCK_MONOTONIC, 0, USEC_PER_SEC / 20, on_timer, this);
+    if (r < 0)
+        return make_error(Errc::Internal, std::string("cannot create the signer's timer: ") + std::strerror(-r));
+    timer_.reset(timer);
+    sd_event_source_set_enabled(timer_.get(), SD_EVENT_ON);
+    auto client = fleet::EtcdClient::open(config_.fleet);
+    if (!client)
+        return client.error();
+    const std::string prefix = store_.layout().requests;
+    follower_ = std::make_unique<fleet::IssuedFollower>(
+        std::move(*client), prefix, event_, [this, prefix](const fleet::IssuedChange& c) {
+            if (!active())
+                return;
+            if (c.kind == fleet::IssuedChange::Kind::Snapshot) {
+                sign_due();
+                return;
+            }
+            if (c.kind != fleet::IssuedChange::Kind::Put)
+                return;
+            for (const auto& kv : c.kvs) {
+                auto req = request_from_record(kv.value);
+                if (!req || !starts_with(kv.key, prefix)) {
+                    log_warning("fleet: {} is not a request record: {}", printable(kv.key, 128),
+                                req ? "wrong key" : req.error().message);
+                    continue;
+                }
+                req->version = kv.mod_revision;
+                if (req->state == RequestState::Approved && req->token.empty())
+                    sign_grant(*req);
+                else if (is_ended_early(req->state) && !req->token.empty() && req->exp > clock_.now())
+                    sign_revocation(*req);
+            }
+        });
+    log_info("fleet: signer {} campaigning for {}", id_, store_.layout().signer_lock);
+    return follower_->start();
+}
+
+void FleetSigner::campaign() {
+    auto& etcd = store_.client();
+    const std::string& lock = store_.layout().signer_lock;
+    if (lease_ != 0) {
+        if (auto s = etcd.lease_keep_alive(lease_); !s) {
+            // Whatever the reason, the key may be gone: stop signing now; the
+            // fence in every signing transaction makes sure of it anyway.
+            log_warning("fleet: signer {} lost its lease: {}; campaigning again", id_, s.error().message);
+            lease_ = 0;
+        }
+        return;
+    }
+    auto lease = etcd.lease_grant(LEASE_TTL);
+    if (!lease)
+        return;
+    auto t = etcd.txn({{fleet::Compare::Target::ModRevision, lock, 0, {}}}, {{fleet::Op::Kind::Put, lock, id_, *lease}});
+    const bool won = t && (t->succeeded || [&] {
+                         auto now = etcd.get(lock);  // our own attempt may have landed
+                         return now && now->kvs.size() == 1 && now->kvs[0].value == id_;
+                     }());
+    if (!won) {
+        (void)etcd.lease_revoke(*lease);
+        return;
+    }
+    lease_ = *lease;
+    log_info("fleet: signer {} is the tenant's active signer", id_);
+    sign_due();
+}
+
+void FleetSigner::resign() {
+    if (lease_ == 0)
+        return;
+    // Revoking the lease deletes the key: a standby wins at its next campaign.
+    (void)store_.client().lease_revoke(lease_);
+    lease_ = 0;
+}
+
+void FleetSigner::sign_due() {
+    if (!active())
+        return;
+    auto all = store_.list(std::nullopt);
+    if (!all) {
+        log_warning("fleet: signer cannot read the requests: {}", all.error().message);
+        return;
+    }
+    auto revoked = store_.client().get_prefix(store_.layout().revocations);
+    if (!revoked)
+        return;
+    std::set<std::string> published;
+    for (const auto& kv : revoked->kvs)
+        published.insert(kv.key.substr(store_.layout().revocations.size()));
+    const usec_t now = clock_.now();
+    for (const auto& r : *all) {
+        if (r.state == RequestState::Approved && r.token.empty())
+            sign_grant(r);
+        else if (is_ended_early(r.state) && !r.token.empty() && r.exp > now && !published.count(r.id))
+            sign_revocation(r);
+    }
+}
+
+Status FleetSigner::signable(const Request& r) const {
+    const auto refuse = [&](const std::string& why) { return make_error(Errc::Refused, why); };
+    if (r.tenant != config_.tenant)
+        return refuse("it names tenant " + r.tenant);
+    if (!r.manager || !r.approver)
+        return refuse("it lacks a manager's or an approver's approval");
+    // Separation of duties as the workflow decides it, checked again here: a
+    // record written past the workflow must still name three people.
+    const auto& m = r.manager->approval.user;
+    const auto& a = r.approver->approval.user;
+    if (m == a || m == r.engineer || a == r.engineer)
+        return refuse("the engineer, the manager and the approver are not three people");
+    if (r.exp <= r.nbf || r.exp - r.nbf > policy_.max_grant || r.duration != r.exp - r.nbf)
+        return refuse("its validity is longer than MaxGrant or does not match its duration");
+    if (!r.access.empty() && !access_level_rank(policy_.access_levels, r.access))
+        return refuse("access level " + r.access + " is not one of [Access] Levels=");
+    if (r.exp <= clock_.now())
+        return refuse("its window has closed");
+    return {};
+}
+
+void FleetSigner::sign_grant(const Request& r) {
+    if (auto ok = signable(r); !ok) {
+        if (refused_.insert(r.id).second)
+            log_error("fleet: signer refuses to sign request {}: {}", r.id, ok.error().message);
+        return;
+    }
+    auto token = issuer_.issue(r);
+    if (!token) {
+        log_error("fleet: cannot sign request {}: {}", r.id, token.error().message);
+        return;
+    }
+    Request next = r;
+    next.token = std::move(*token);
+    next.updated_at = clock_.now();
+    const std::string actor = r.approver->approval.user;
+    auto g = audit_for(AuditEvent::GrantIssued, actor, next,
+                       "grant " + r.id + " issued for " + next.engineer + ", access " +
+                           effective_access_level(policy_.access_levels, next.access) + ", valid " +
+                           format_rfc3339(next.nbf) + " to " + format_rfc3339(next.exp));
+    g.fields["NBF"] = format_rfc3339(next.nbf);
+    g.fields["EXP"] = format_rfc3339(next.exp);
+    g.fields["SIGNER"] = id_;
+    const auto& layout = store_.layout();
+    auto s = store_.update_with(next, {g},
+                                {{fleet::Compare::Target::Value, layout.signer_lock, 0, id_},
+                                 {fleet::Compare::Target::ModRevision, layout.grant_key(r.id), 0, {}}},
+                                {{fleet::Op::Kind::Put, layout.grant_key(r.id), next.token, 0}});
+    if (!s) {
+        // Conflict: changed meanwhile (revoked before it was signed, or another
+        // signer's) or we lost the election key; the next change or scan decides.
+        if (s.error().code != Errc::Conflict)
+            log_warning("fleet: cannot publish grant {}: {}", r.id, s.error().message);
+        return;
+    }
+    log_info("fleet: signed and published grant {} (signer {})", r.id, id_);
+    signed_grant_(r.id);
+}
+
+void FleetSigner::sign_revocation(const Request& r) {
+    auto key = load_secret_key_file(config_.signing_key, expected_key_owner(config_));
+    if (!key) {
+        log_error("fleet: cannot sign the revocation of {}: {}", r.id, key.error().message);
+        return;
+    }
+    const auto& layout = store_.layout();
+    const std::string token = lockbox::sign_revocation(
+        *key, RevocationClaims{config_.tenant, r.id, state_name(r.state), r.closed_by, clock_.now(), r.exp});
+    auto t = store_.client().txn({{fleet::Compare::Target::Value, layout.signer_lock, 0, id_},
+                                  {fleet::Compare::Target::ModRevision, layout.revocation_key(r.id), 0, {}}},
+                                 {{fleet::Op::Kind::Put, layout.revocation_key(r.id), token, 0}});
+    if (!t)
+        log_warning("fleet: cannot publish the revocation of {}: {}", r.id, t.error().message);
+    else if (t->succeeded)
+        log_info("fleet: signed and published the revocation of {} ({})", r.id, state_name(r.state));
+}
+
+int FleetSigner::on_timer(sd_event_source* s, uint64_t usec, void* userdata) {
+    auto* self = static_cast<FleetSigner*>(userdata);
+    static thread_local usec_t last_scan = 0;
+    try {
+        const bool was_active = self->active();
+        self->campaign();
+        if (was_active && self->active() && usec - last_scan >= FULL_SCAN_PERIOD) {
+            last_scan = usec;
+            self->sign_due();
+        }
+    } catch (...) {
+        log_error("fleet: signer campaign failed");
+    }
+    sd_event_source_set_time(s, usec + CAMPAIGN_PERIOD);
+    return 0;
+}
+
+}  // namespace lockbox::approval

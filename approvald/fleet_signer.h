@@ -1,0 +1,74 @@
+// The tenant's signing authority in a fleet (docs/fleet.md, "The signer"). It
+// watches the shared requests, and for every request the workflow approved it
+// signs the grant and writes the token into the request and into issued/ in
+// one transaction; for every grant ended early it signs the revocation.
+//
+// One signer at a time: every signer instance campaigns for the election key
+// signer/active, held by a lease that the holder renews every second and that
+// etcd drops LEASE_TTL after the holder stops (killed, cut off). Each signing
+// transaction compares that key with the instance's own id, so a signer that
+// lost the key (paused past its lease, cut off) cannot write, and each request
+// is signed over the version that had no token, so it carries one token, ever.
+// A standby takes over within LEASE_TTL + one campaign period.
+//
+// Runs on the service's event loop: its etcd calls block for at most their
+// deadline, like the store's (etcd_request_store.h).
+#pragma once
+
+#include <chrono>
+#include <functional>
+#include <memory>
+#include <set>
+#include <string>
+
+#include <systemd/sd-event.h>
+
+#include "clock.h"
+#include "config.h"
+#include "etcd_request_store.h"
+#include "grant_issuer.h"
+#include "issued_follower.h"
+#include "request_workflow.h"
+#include "sd_handles.h"
+
+namespace lockbox::approval {
+
+class FleetSigner {
+public:
+    static constexpr std::chrono::seconds LEASE_TTL{5};
+    static constexpr usec_t CAMPAIGN_PERIOD = USEC_PER_SEC;
+
+    // signed_grant(id) after a grant was signed and published (the service
+    // forwards the audit outbox and emits GrantIssued).
+    FleetSigner(const Config& config, const Clock& clock, const WorkflowPolicy& policy, EtcdRequestStore& store,
+                sd_event* event, std::function<void(const std::string& id)> signed_grant);
+    ~FleetSigner();  // resigns (revokes its lease), so a standby need not wait out the TTL
+
+    Status start();
+    bool active() const { return lease_ != 0; }
+
+private:
+    void campaign();
+    void resign();
+    void sign_due();
+    void sign_grant(const Request& r);
+    void sign_revocation(const Request& r);
+    // What the signer checks itself before signing, whoever wrote the record.
+    Status signable(const Request& r) const;
+    static int on_timer(sd_event_source* s, uint64_t usec, void* userdata);
+
+    const Config& config_;
+    const Clock& clock_;
+    const WorkflowPolicy& policy_;
+    EtcdRequestStore& store_;
+    sd_event* event_;
+    std::function<void(const std::string&)> signed_grant_;
+    GrantIssuer issuer_;
+    std::string id_;  // host name and a random suffix: this process, not the host
+    int64_t lease_ = 0;
+    EventSourcePtr timer_;
+    std::unique_ptr<fleet::IssuedFollower> follower_;
+    std::set<std::string> refused_;  // logged once each
+};
+
+}  // namespace lockbox::approval
