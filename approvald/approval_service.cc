@@ -145,11 +145,11 @@ Status ApprovalService::start_fleet_role() {
         auto* shared = dynamic_cast<EtcdRequestStore*>(store_.get());
         if (!shared)
             return make_error(Errc::Internal, "signer mode needs the shared store");
-        fleet_signer_ = std::make_unique<FleetSigner>(config_, clock_, policy_, *shared, event_,
-                                                      [this](const std::string& id) {
-                                                          forward_outbox();
-                                                          emit("GrantIssued", id);
-                                                      });
+        fleet_signer_ =
+            std::make_unique<FleetSigner>(config_, clock_, policy_, *shared, event_, [this](const std::string& id) {
+                forward_outbox();
+                emit("GrantIssued", id);
+            });
         return fleet_signer_->start();
     }
     case FleetMode::Workflow:

@@ -103,7 +103,8 @@ void FleetSigner::campaign() {
     auto lease = etcd.lease_grant(LEASE_TTL);
     if (!lease)
         return;
-    auto t = etcd.txn({{fleet::Compare::Target::ModRevision, lock, 0, {}}}, {{fleet::Op::Kind::Put, lock, id_, *lease}});
+    auto t =
+        etcd.txn({{fleet::Compare::Target::ModRevision, lock, 0, {}}}, {{fleet::Op::Kind::Put, lock, id_, *lease}});
     const bool won = t && (t->succeeded || [&] {
                          auto now = etcd.get(lock);  // our own attempt may have landed
                          return now && now->kvs.size() == 1 && now->kvs[0].value == id_;

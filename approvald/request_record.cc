@@ -146,8 +146,8 @@ Result<Request> request_from_record(const std::string& record) {
             bad = "hosts";
         else if (!std::all_of(r.hosts.begin(), r.hosts.end(), [](const auto& h) { return is_valid_host_target(h); }))
             bad = "hosts";
-        else if (r.ssh_keys.size() > MAX_SSH_KEYS ||
-                 std::any_of(r.ssh_keys.begin(), r.ssh_keys.end(), [](const auto& k) { return k.size() > MAX_SSH_KEY; }))
+        else if (r.ssh_keys.size() > MAX_SSH_KEYS || std::any_of(r.ssh_keys.begin(), r.ssh_keys.end(),
+                                                                 [](const auto& k) { return k.size() > MAX_SSH_KEY; }))
             bad = "ssh_keys";
         else if (r.reason.size() > MAX_REASON || r.close_reason.size() > MAX_REASON)
             bad = "reason";
