@@ -193,11 +193,15 @@ void FleetSigner::sign_grant(const Request& r) {
     g.fields["EXP"] = format_rfc3339(next.exp);
     g.fields["SIGNER"] = id_;
     const auto& layout = store_.layout();
+    auto lease = record_lease(r.exp);
+    if (!lease)
+        return;
     auto s = store_.update_with(next, {g},
                                 {{fleet::Compare::Target::Value, layout.signer_lock, 0, id_},
                                  {fleet::Compare::Target::ModRevision, layout.grant_key(r.id), 0, {}}},
-                                {{fleet::Op::Kind::Put, layout.grant_key(r.id), next.token, 0}});
+                                {{fleet::Op::Kind::Put, layout.grant_key(r.id), next.token, *lease}});
     if (!s) {
+        (void)store_.client().lease_revoke(*lease);
         // Conflict: changed meanwhile (revoked before it was signed, or another
         // signer's) or we lost the election key; the next change or scan decides.
         if (s.error().code != Errc::Conflict)
@@ -217,13 +221,31 @@ void FleetSigner::sign_revocation(const Request& r) {
     const auto& layout = store_.layout();
     const std::string token = lockbox::sign_revocation(
         *key, RevocationClaims{config_.tenant, r.id, state_name(r.state), r.closed_by, clock_.now(), r.exp});
+    auto lease = record_lease(r.exp);
+    if (!lease)
+        return;
     auto t = store_.client().txn({{fleet::Compare::Target::Value, layout.signer_lock, 0, id_},
                                   {fleet::Compare::Target::ModRevision, layout.revocation_key(r.id), 0, {}}},
-                                 {{fleet::Op::Kind::Put, layout.revocation_key(r.id), token, 0}});
+                                 {{fleet::Op::Kind::Put, layout.revocation_key(r.id), token, *lease}});
+    if (!t || !t->succeeded)
+        (void)store_.client().lease_revoke(*lease);
     if (!t)
         log_warning("fleet: cannot publish the revocation of {}: {}", r.id, t.error().message);
     else if (t->succeeded)
         log_info("fleet: signed and published the revocation of {} ({})", r.id, state_name(r.state));
+}
+
+// Retention of issued/ (docs/fleet.md): a record lives until its grant's exp
+// plus MaxGrant and ClockSkew, then etcd deletes it. A revocation therefore
+// outlives every grant it could end by at least MaxGrant + ClockSkew, and
+// issued/ does not grow with the tenant's history.
+Result<int64_t> FleetSigner::record_lease(usec_t exp) {
+    const usec_t now = clock_.now();
+    const usec_t keep = (exp > now ? exp - now : 0) + policy_.max_grant + config_.clock_skew;
+    auto lease = store_.client().lease_grant(std::chrono::seconds((keep + USEC_PER_SEC - 1) / USEC_PER_SEC));
+    if (!lease)
+        log_warning("fleet: cannot take a lease for an issued record: {}", lease.error().message);
+    return lease;
 }
 
 int FleetSigner::on_timer(sd_event_source* s, uint64_t usec, void* userdata) {

@@ -53,6 +53,7 @@ private:
     void sign_due();
     void sign_grant(const Request& r);
     void sign_revocation(const Request& r);
+    Result<int64_t> record_lease(usec_t exp);
     // What the signer checks itself before signing, whoever wrote the record.
     Status signable(const Request& r) const;
     static int on_timer(sd_event_source* s, uint64_t usec, void* userdata);

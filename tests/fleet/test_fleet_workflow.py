@@ -38,13 +38,13 @@ PREFIX = f"/lockbox/{sc.TENANT}/"
 
 
 def etcd_get(cluster, key, identity="root", prefix=False):
-    """{key: (value, version, mod_revision)} of key (or every key under it)."""
+    """{key: (value, version, mod_revision, lease)} of key (or every key under it)."""
     args = ["get", key, "-w", "json"] + (["--prefix"] if prefix else [])
     out = json.loads(cluster.etcdctl(args, identity=identity).stdout)
     found = {}
     for kv in out.get("kvs", []):
         found[base64.b64decode(kv["key"]).decode()] = (base64.b64decode(kv["value"]).decode(), kv["version"],
-                                                       kv["mod_revision"])
+                                                       kv["mod_revision"], kv.get("lease", 0))
     return found
 
 
@@ -175,7 +175,7 @@ def main():
         requests = etcd_get(cluster, PREFIX + "requests/", prefix=True)
         grants = etcd_get(cluster, PREFIX + "issued/grants/", prefix=True)
         signed = 0
-        for k, (value, _, _) in requests.items():
+        for k, (value, *_) in requests.items():
             rec = json.loads(value)
             g = grants.get(PREFIX + "issued/grants/" + rec["id"])
             if rec["token"]:
@@ -185,6 +185,14 @@ def main():
                 assert g is None, rec["id"]
         assert signed == 8, signed
         print(f"{signed} grants, each written once with its request's token")
+
+        # 7. Retention of issued/: each record lives until exp + MaxGrant +
+        # ClockSkew on a lease of its own (10 min grants, MaxGrant 4 h, skew 2 s).
+        for key, (_, _, _, lease) in list(grants.items()) + list(
+                etcd_get(cluster, PREFIX + "issued/revocations/", prefix=True).items()):
+            assert lease, f"{key} has no lease: it would stay forever"
+            ttl = json.loads(cluster.etcdctl(["lease", "timetolive", format(lease, "x"), "-w", "json"]).stdout)["ttl"]
+            assert 4 * 3600 + 2 < ttl <= 4 * 3600 + 600 + 2, (key, ttl)
     lf.log("PASS")
 
 
