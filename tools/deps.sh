@@ -23,6 +23,7 @@ LOCKBOX_PACKAGES=(
   libgrpc++-dev protobuf-compiler-grpc protobuf-compiler golang-etcd-server-dev
   etcd-server etcd-client
   nftables  # the fleet test cuts a host's link to etcd inside its own network namespace
+  systemd-journal-remote  # audit across the fleet: a host's journal shipped to a collector
   # the approvers' console: Cockpit standalone, driven by a real headless Chromium
   cockpit-ws cockpit-bridge cockpit-system chromium chromium-driver python3-selenium
   nodejs  # the console's page logic tested without a browser (tests/console)
