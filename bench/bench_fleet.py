@@ -81,6 +81,8 @@ def start(sb, argv, ready_timeout):
     proc = sb.spawn([FOLLOWERS] + argv, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
                     text=False)
     j = read_line(proc, ready_timeout, "followers ready")
+    if "setup_ms" not in j:
+        raise RuntimeError(f"{argv[0]}: expected the ready line, got {j}")
     return proc, j["setup_ms"]
 
 

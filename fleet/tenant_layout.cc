@@ -14,8 +14,11 @@ TenantLayout::TenantLayout(std::string t)
 
 std::vector<PrefixGrant> role_permissions(const TenantLayout& l) {
     return {
-        {l.signer_role(), l.root, Permission::ReadWrite},     {l.workflow_role(), l.requests, Permission::ReadWrite},
-        {l.workflow_role(), l.outbox, Permission::ReadWrite}, {l.workflow_role(), l.issued, Permission::Read},
+        {l.signer_role(), l.root, Permission::ReadWrite},
+        {l.workflow_role(), l.requests, Permission::ReadWrite},
+        {l.workflow_role(), l.outbox, Permission::ReadWrite},
+        {l.workflow_role(), l.issued, Permission::Read},
+        {l.workflow_role(), l.root + "signer/", Permission::Read},
         {l.host_role(), l.issued, Permission::Read},
     };
 }

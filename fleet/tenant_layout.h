@@ -40,8 +40,8 @@ struct PrefixGrant {
 };
 
 // The permissions of the three roles: the signer writes the tenant's whole
-// prefix, the workflow writes requests and outbox and reads what was issued, a
-// host only reads what was issued.
+// prefix, the workflow writes requests and outbox and reads what was issued
+// and who signs (fleet status), a host only reads what was issued.
 std::vector<PrefixGrant> role_permissions(const TenantLayout& layout);
 
 }  // namespace lockbox::fleet

@@ -14,6 +14,7 @@
 #include "ctl.h"
 #include "etcd_client.h"
 #include "names.h"
+#include "printable_text.h"
 #include "tenant_layout.h"
 
 namespace lockboxctl {
@@ -187,6 +188,25 @@ int run_status(const Context& ctx, const FleetArgs& a) {
         out["mirror"] = {{"revision", mirror_revision ? nlohmann::json(*mirror_revision) : nlohmann::json()},
                          {"behind", behind ? nlohmann::json(*behind) : nlohmann::json()}};
     }
+    // The shared workflow (signer and workflow instances): who signs, and how
+    // many approved requests wait for a signature (0 unless the signer is down).
+    std::optional<std::string> active_signer;
+    std::optional<size_t> unsigned_count;
+    if (cfg && (cfg->fleet.mode == lockbox::FleetMode::Signer || cfg->fleet.mode == lockbox::FleetMode::Workflow)) {
+        lockbox::fleet::TenantLayout layout(cfg->tenant);
+        if (auto lock = (*etcd)->get(layout.signer_lock))
+            active_signer = lock->kvs.empty() ? "" : lock->kvs[0].value;
+        if (auto requests = (*etcd)->get_prefix(layout.requests)) {
+            size_t n = 0;
+            for (const auto& kv : requests->kvs) {
+                auto r = nlohmann::json::parse(kv.value, nullptr, false);
+                n += r.is_object() && r.value("state", "") == "approved" && r.value("token", "x").empty();
+            }
+            unsigned_count = n;
+        }
+        out["signer"] = {{"active", active_signer ? nlohmann::json(*active_signer) : nlohmann::json()},
+                         {"awaiting_signature", unsigned_count ? nlohmann::json(*unsigned_count) : nlohmann::json()}};
+    }
     if (ctx.json) {
         std::printf("%s\n", out.dump(2).c_str());
         return any_up ? EXIT_OK : EXIT_FAILED;
@@ -202,6 +222,17 @@ int run_status(const Context& ctx, const FleetArgs& a) {
             std::printf("mirror:    revision %lld, %lld issued change%s behind\n",
                         static_cast<long long>(*mirror_revision), static_cast<long long>(*behind),
                         *behind == 1 ? "" : "s");
+    }
+    if (out.contains("signer")) {
+        if (!active_signer)
+            std::printf("signer:    unknown (etcd did not answer)\n");
+        else if (active_signer->empty())
+            std::printf("signer:    NONE active: approved requests are not signed until one campaigns\n");
+        else
+            std::printf("signer:    %s active\n", lockbox::printable(*active_signer, 128).c_str());
+        if (unsigned_count)
+            std::printf("unsigned:  %zu approved request%s awaiting the signer\n", *unsigned_count,
+                        *unsigned_count == 1 ? "" : "s");
     }
     if (!members)
         std::printf("members:   unknown (%s)\n", members.error().message.c_str());

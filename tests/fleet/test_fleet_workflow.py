@@ -158,6 +158,14 @@ def main():
         lf.wait_until(lambda: etcd_get(cluster, PREFIX + "issued/revocations/" + rid), 10, interval=0.05,
                       what="the revocation published")
 
+        # fleet status on a workflow instance names the active signer.
+        r = on_signer(sb, w1_bus, ["fleet", "status", "--json"], "root", w1_conf)
+        assert r.returncode == 0, r.stderr
+        st = json.loads(r.stdout)
+        assert st["mode"] == "workflow" and st["signer"]["active"].startswith("approval/"), st
+        # The forged record of step 3 stays approved and unsigned, in plain view.
+        assert st["signer"]["awaiting_signature"] == 1, st
+
         # 5. The active signer dies without resigning; the standby signs the next one.
         killed_at = time.monotonic()
         signer_a.proc.kill()
