@@ -67,6 +67,8 @@ const sd_bus_vtable APPROVAL_VTABLE[] = {
                              SD_BUS_VTABLE_UNPRIVILEGED),
     SD_BUS_METHOD_WITH_NAMES("GetCallerRoles", "", "", "sas", SD_BUS_PARAM(user) SD_BUS_PARAM(roles),
                              dispatch<&ApprovalService::get_caller_roles>, SD_BUS_VTABLE_UNPRIVILEGED),
+    SD_BUS_METHOD_WITH_NAMES("GetAccessLevels", "", "", "as", SD_BUS_PARAM(levels),
+                             dispatch<&ApprovalService::get_access_levels>, SD_BUS_VTABLE_UNPRIVILEGED),
     SD_BUS_SIGNAL_WITH_NAMES("RequestChanged", "ss", SD_BUS_PARAM(id) SD_BUS_PARAM(state), 0),
     SD_BUS_SIGNAL_WITH_NAMES("GrantIssued", "s", SD_BUS_PARAM(id), 0),
     SD_BUS_SIGNAL_WITH_NAMES("GrantRevoked", "s", SD_BUS_PARAM(id), 0),

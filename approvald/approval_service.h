@@ -52,6 +52,7 @@ public:
     int export_grant(sd_bus_message* m, sd_bus_error* e);
     int get_host_grants(sd_bus_message* m, sd_bus_error* e);
     int get_caller_roles(sd_bus_message* m, sd_bus_error* e);
+    int get_access_levels(sd_bus_message* m, sd_bus_error* e);
 
 private:
     // One method call: the prologue every handler shares (request_methods.cc).

@@ -99,7 +99,7 @@ public:
         // A host that follows the fleet holds no requests: they are filed and
         // approved on the tenant's approval service.
         if (service_.fleet_host_ && std::strcmp(method_, "GetHostGrants") != 0 &&
-            std::strcmp(method_, "GetCallerRoles") != 0)
+            std::strcmp(method_, "GetCallerRoles") != 0 && std::strcmp(method_, "GetAccessLevels") != 0)
             return refused(make_error(Errc::Refused,
                                       "this host follows the fleet ([Fleet] Mode=host): file, approve "
                                       "and revoke requests on the tenant's approval service"));
@@ -422,6 +422,28 @@ int ApprovalService::get_caller_roles(sd_bus_message* m, sd_bus_error* e) {
     for (const auto& role : role_names(call.actor()))
         if (r >= 0)
             r = sd_bus_message_append_basic(reply.get(), 's', role.c_str());
+    if (r >= 0)
+        r = sd_bus_message_close_container(reply.get());
+    if (r < 0)
+        return call.refuse(make_error(Errc::Internal, std::string("cannot build the reply: ") + std::strerror(-r)));
+    return sd_bus_send(nullptr, reply.get(), nullptr);
+}
+
+// [Access] Levels=, least privileged first: the console offers an approver the
+// levels below the one asked for. Policy, not data: everyone may read it, as
+// everyone may read lockbox.conf; nothing is audited.
+int ApprovalService::get_access_levels(sd_bus_message* m, sd_bus_error* e) {
+    Call call(*this, m, e, "GetAccessLevels");
+    if (!call.admit(Status{}, std::nullopt))
+        return call.reply();
+    sd_bus_message* raw = nullptr;
+    int r = sd_bus_message_new_method_return(m, &raw);
+    BusMessagePtr reply(raw);
+    if (r >= 0)
+        r = sd_bus_message_open_container(reply.get(), 'a', "s");
+    for (const auto& level : policy_.access_levels)
+        if (r >= 0)
+            r = sd_bus_message_append_basic(reply.get(), 's', level.c_str());
     if (r >= 0)
         r = sd_bus_message_close_container(reply.get());
     if (r < 0)

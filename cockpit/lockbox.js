@@ -54,6 +54,11 @@ function showPageError(message) {
 async function loadCaller() {
     const [user, roles] = await call("GetCallerRoles", []);
     state.caller = { user, roles };
+    try {
+        [state.accessLevels] = await call("GetAccessLevels", []);
+    } catch (ex) {
+        state.accessLevels = [];  // an older service: approvals keep the level asked for
+    }
     $("whoami").textContent = roles.length
         ? `Signed in as ${user} (${roles.join(", ")})`
         : `Signed in as ${user}, who has no Lockbox role: nothing here is for you to approve.`;
@@ -274,6 +279,23 @@ function input(label, id, { textarea = false, required = false, hint = "" } = {}
               hint ? el("span", { cls: "lockbox-item-meta", text: hint }) : null);
 }
 
+// The access level to approve at: the one asked for, or a lower one. Options
+// are built with textContent like everything else from the service.
+function accessSelect(r) {
+    const levels = logic.lowerableLevels(state.accessLevels ?? [], r);
+    if (levels.length < 2)
+        return null;
+    const select = el("select", { cls: "pf-c-form-control", attrs: { id: "confirm-access" } });
+    for (const level of levels) {
+        const option = el("option", { text: level.toUpperCase() });
+        option.value = level;
+        select.append(option);
+    }
+    select.value = levels[levels.length - 1];
+    return el("label", { text: "Access level (you may lower it)" }, select,
+              el("span", { cls: "lockbox-item-meta", text: `asked for: ${levels[levels.length - 1].toUpperCase()}` }));
+}
+
 async function openConfirm(id, action, opener) {
     let r;
     try {
@@ -296,12 +318,13 @@ async function openConfirm(id, action, opener) {
     summary.replaceChildren();
     describe(summary, r);
     const inputs = $("confirm-inputs");
-    if (action === "approve")
-        inputs.replaceChildren(
+    if (action === "approve") {
+        inputs.replaceChildren(...[
             input("Shorter duration (optional)", "confirm-duration",
                   { hint: `e.g. 1h or 30m; at most ${logic.formatDuration(r.duration)}` }),
-            input("Comment (optional)", "confirm-comment", { textarea: true }));
-    else
+            accessSelect(r),
+            input("Comment (optional)", "confirm-comment", { textarea: true })].filter(Boolean));
+    } else
         inputs.replaceChildren(input("Reason", "confirm-reason", { textarea: true, required: true }));
     $("confirm-ok").textContent = actionLabel(action);
     $("confirm-ok").className = action === "approve" ? "pf-c-button pf-m-primary" : "pf-c-button pf-m-danger";
@@ -329,8 +352,10 @@ async function submitConfirm(event) {
             return;
         }
         method = "ApproveRequest";
-        // "" keeps the level asked for; lowering it is lockboxctl's for now.
-        args = [id, seconds, $("confirm-comment").value, ""];
+        // "" keeps the level asked for; the service refuses a raise.
+        const select = $("confirm-access");
+        const access = select && select.value !== select.options[select.options.length - 1].value ? select.value : "";
+        args = [id, seconds, $("confirm-comment").value, access];
     } else {
         const reason = $("confirm-reason").value.trim();
         if (!reason) {

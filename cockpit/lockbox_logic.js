@@ -190,6 +190,17 @@ export function offeredActions(request, caller) {
     return actions;
 }
 
+// The levels an approver may approve `request` at: the one asked for and every
+// level listed before it in `levels` ([Access] Levels=, least privileged
+// first, from GetAccessLevels); never a higher one (the service refuses that
+// anyway). A request filed before levels existed ("") is at the first level.
+// Empty when the level is not listed: the approval keeps it ("" unchanged).
+export function lowerableLevels(levels, request) {
+    const current = request.access || levels[0];
+    const rank = levels.indexOf(current);
+    return rank < 0 ? [] : levels.slice(0, rank + 1);
+}
+
 // The pending requests the caller may approve, the one closest to expiring first.
 export function waitingFor(requests, caller) {
     return requests.filter(r => offeredActions(r, caller).includes("approve"))

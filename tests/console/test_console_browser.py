@@ -85,7 +85,7 @@ def main():
         sys.exit(lf.SKIP)
     started = time.monotonic()
     with e2e.E2ESandbox() as sb:
-        sc.deploy(sb)
+        sc.deploy(sb, policy={"Access": {"Levels": "user,dbadmin,admin"}})
         for user in (sc.MANAGER, sc.APPROVER, sc.OUTSIDER):
             lc.set_password(user, PASSWORD)
         # Audit readers, as the operator guide says: the History reads the journal.
@@ -95,7 +95,8 @@ def main():
         key = sb.make_ssh_key("eve")
         fingerprint = subprocess.run(["ssh-keygen", "-l", "-E", "sha256", "-f", key + ".pub"],
                                          capture_output=True, text=True, check=True).stdout.split()[1]
-        r = sc.create_request(sb, key + ".pub", duration="2h", ticket=XSS_TICKET, reason=XSS_REASON)
+        r = sc.create_request(sb, key + ".pub", duration="2h", ticket=XSS_TICKET, reason=XSS_REASON,
+                              access="admin")
         assert r.returncode == 0, r.stderr
         rid = r.stdout.strip()
         lc.start_cockpit_ws(sb)
@@ -134,7 +135,9 @@ def main():
             b.screenshot("console-confirm.png")
             focused = b.driver.switch_to.active_element
             assert focused.get_attribute("id") == "confirm-duration", "the dialog's first field has no focus"
-            focused.send_keys(lc_keys().TAB)
+            focused.send_keys(lc_keys().TAB)  # to the access level, kept as asked
+            assert b.driver.switch_to.active_element.get_attribute("id") == "confirm-access"
+            b.driver.switch_to.active_element.send_keys(lc_keys().TAB)
             b.driver.switch_to.active_element.send_keys("ticket checked, go ahead")
             b.driver.switch_to.active_element.send_keys(lc_keys().TAB, lc_keys().ENTER)
             b.wait(lambda: not dialog.get_attribute("open"), "the dialog closing")
@@ -193,11 +196,17 @@ def main():
             b.click(f'#waiting button[data-request="{rid}"][data-action="approve"]')
             confirm_dialog(b, rid, "approve")
             b.one("#confirm-duration").send_keys("1h")
+            # The level asked for is preselected; higher ones are not offered.
+            levels = [o.get_attribute("value") for o in b.css("#confirm-access option")]
+            assert levels == ["user", "dbadmin", "admin"], levels
+            assert b.one("#confirm-access").get_attribute("value") == "admin"
+            b.one("#confirm-access").send_keys("DBADMIN")  # the keyboard picks an option by its text
             b.one("#confirm-comment").send_keys("approved for one hour")
             b.click("#confirm-ok")
             lf.wait_until(lambda: sc.request_state(sb, rid) in ("approved", "active"), 10, what="approved")
             shown = sc.ctl_json(sb, ["request", "show", rid], user="root")
             assert shown["duration"] == 3600, shown
+            assert shown["access"] == "dbadmin" and shown["requested_access"] == "admin", shown
             assert [(a["role"], a["user"]) for a in shown["approvals"]] == [("manager", sc.MANAGER),
                                                                             ("approver", sc.APPROVER)], shown
             assert actor_of(sb, rid, "approver-approved") == [sc.APPROVER]

@@ -90,6 +90,15 @@ const atApprover = { ...base, state: "pending-approver",
                      approvals: [{ role: "manager", user: "carol", at: base.created_at, comment: "" }] };
 const same = (a, b) => JSON.stringify(a) === JSON.stringify(b);
 check(same(logic.offeredActions(base, mona), ["approve", "deny"]), "a manager approves at pending-manager");
+{
+    const levels = ["user", "dbadmin", "admin"];
+    check(same(logic.lowerableLevels(levels, { access: "admin" }), levels), "admin may be lowered to any level");
+    check(same(logic.lowerableLevels(levels, { access: "dbadmin" }), ["user", "dbadmin"]),
+          "dbadmin may be lowered, never raised to admin");
+    check(same(logic.lowerableLevels(levels, { access: "" }), ["user"]), "a request without a level is at the first");
+    check(same(logic.lowerableLevels(levels, { access: "root" }), []), "a level the policy lacks offers nothing");
+    check(same(logic.lowerableLevels([], { access: "admin" }), []), "no levels known: nothing offered");
+}
 check(same(logic.offeredActions(base, alex), []), "an approver gets nothing at pending-manager");
 check(same(logic.offeredActions(base, olga), []), "a person with no role gets nothing");
 check(same(logic.offeredActions(base, sam), ["deny"]), "the creator may not approve (separation of duties)");

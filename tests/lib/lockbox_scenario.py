@@ -86,10 +86,10 @@ def ctl_json(sb, args, user=None):
 
 
 def create_request(sb, ssh_key_file, duration="20s", ticket="INC-1001", reason="disk full on db01",
-                   host=HOST, engineer=ENGINEER, user=CREATOR):
+                   host=HOST, engineer=ENGINEER, user=CREATOR, access=None):
     r = ctl(sb, ["request", "create", "--tenant", TENANT, "--ticket", ticket, "--host", host,
                  "--duration", duration, "--reason", reason, "--ssh-key", ssh_key_file,
-                 "--engineer", engineer], user=user)
+                 "--engineer", engineer] + (["--access", access] if access else []), user=user)
     return r
 
 
