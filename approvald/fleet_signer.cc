@@ -97,6 +97,14 @@ void FleetSigner::campaign() {
             // fence in every signing transaction makes sure of it anyway.
             log_warning("fleet: signer {} lost its lease: {}; campaigning again", id_, s.error().message);
             lease_ = 0;
+            return;
+        }
+        // The lease lives, but the key may have been taken from us (etcd's
+        // root rewrote it): then we are not the signer, whatever our lease says.
+        if (auto held = etcd.get(lock); held && (held->kvs.empty() || held->kvs[0].value != id_)) {
+            log_warning("fleet: signer {} no longer holds {}; campaigning again", id_, lock);
+            (void)etcd.lease_revoke(lease_);
+            lease_ = 0;
         }
         return;
     }
@@ -206,6 +214,11 @@ void FleetSigner::sign_grant(const Request& r) {
         // signer's) or we lost the election key; the next change or scan decides.
         if (s.error().code != Errc::Conflict)
             log_warning("fleet: cannot publish grant {}: {}", r.id, s.error().message);
+        else
+            log_info(
+                "fleet: grant {} not written: the request changed meanwhile or signer {} no longer holds "
+                "the election key",
+                r.id, id_);
         return;
     }
     log_info("fleet: signed and published grant {} (signer {})", r.id, id_);

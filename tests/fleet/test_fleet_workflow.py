@@ -16,6 +16,8 @@ was written exactly once, with the token its request holds.
 """
 import base64
 import json
+import os
+import signal
 import subprocess
 import sys
 import threading
@@ -26,7 +28,7 @@ import lockbox_e2e as e2e
 import lockbox_fixture as lf
 import lockbox_scenario as sc
 from etcd_cluster import have_etcd
-from lockbox_fleet import on_signer, prepare, setup_instance, setup_signer
+from lockbox_fleet import on_signer, prepare, setup_instance, setup_signer, start_signer
 
 lf.enter_namespace()
 if not have_etcd():
@@ -76,7 +78,7 @@ def race(sb, w1, w2, rid):
         argv = sb._as_user(["lockboxctl", "--config", conf, "request", "approve", rid], who)
         go.wait()
         results[who] = subprocess.run(argv, capture_output=True, text=True, timeout=30,
-                                      env=dict(__import__("os").environ, DBUS_SYSTEM_BUS_ADDRESS=bus))
+                                      env=dict(os.environ, DBUS_SYSTEM_BUS_ADDRESS=bus))
     threads = [threading.Thread(target=approve, args=(sc.APPROVER, *w1)),
                threading.Thread(target=approve, args=(SECOND_APPROVER, *w2))]
     for t in threads:
@@ -179,6 +181,29 @@ def main():
               f"{(time.monotonic() - killed_at) * 1000:.0f} ms (lease TTL 5 s)")
         assert f"signed and published grant {rid3}" in signer_b.log_text(), signer_b.log_text()
 
+        # 5b. A signer frozen past its lease (SIGSTOP: what an attacker with
+        # the machine, or a long GC pause, does) wakes up believing it is
+        # active, with an approval in its queue that nobody has signed yet.
+        # The restarted first signer takes over meanwhile; the frozen one's
+        # signature is fenced off: every grant is still written once.
+        signer_a = start_signer(sb, a_bus)
+        lf.wait_until(lambda: "campaigning" in signer_a.log_text(), 10, what="the first signer back, as a standby")
+        os.kill(signer_b.proc.pid, signal.SIGSTOP)
+        try:
+            rid4 = file_request(sb, *w1, key, "hal", "INC-4300")
+            for who, (bus, conf) in ((sc.MANAGER, w2), (sc.APPROVER, w1)):
+                r = on_signer(sb, bus, ["request", "approve", rid4], who, conf)
+                assert r.returncode == 0, r.stderr
+            wait_signed(cluster, rid4, timeout=30)  # by the first signer, once the frozen one's lease lapsed
+        finally:
+            os.kill(signer_b.proc.pid, signal.SIGCONT)
+        lf.wait_until(lambda: "lost its lease" in signer_b.log_text(), 10, what="the frozen signer to step down")
+        assert f"signed and published grant {rid4}" in signer_a.log_text(), signer_a.log_text()
+        assert f"signed and published grant {rid4}" not in signer_b.log_text(), signer_b.log_text()
+        tried = f"grant {rid4} not written" in signer_b.log_text()
+        print("a signer frozen past its lease: the other signed, the frozen one stepped down and wrote nothing "
+              f"({'it tried and was fenced off' if tried else 'it stepped down before trying'})")
+
         # 6. Never two tokens for one request.
         requests = etcd_get(cluster, PREFIX + "requests/", prefix=True)
         grants = etcd_get(cluster, PREFIX + "issued/grants/", prefix=True)
@@ -191,7 +216,7 @@ def main():
                 assert g and g[0] == rec["token"] and g[1] == 1, (rec["id"], g)
             else:
                 assert g is None, rec["id"]
-        assert signed == 8, signed
+        assert signed == 9, signed
         print(f"{signed} grants, each written once with its request's token")
 
         # 7. Retention of issued/: each record lives until exp + MaxGrant +
