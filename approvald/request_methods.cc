@@ -42,6 +42,16 @@ Result<std::string> new_request_id() {
 
 int reply_string(sd_bus_message* m, const std::string& s) { return sd_bus_reply_method_return(m, "s", s.c_str()); }
 
+// Appends "as"; r carries the first failure through, as the callers' chains do.
+int append_strings(sd_bus_message* m, const std::vector<std::string>& strings, int r) {
+    if (r >= 0)
+        r = sd_bus_message_open_container(m, 'a', "s");
+    for (const auto& s : strings)
+        if (r >= 0)
+            r = sd_bus_message_append_basic(m, 's', s.c_str());
+    return r >= 0 ? sd_bus_message_close_container(m) : r;
+}
+
 // A failed commit is told to the caller as a conflict when another call changed
 // the request first (they may retry); anything else is the store's fault.
 Error commit_error(const Error& err) {
@@ -417,13 +427,7 @@ int ApprovalService::get_caller_roles(sd_bus_message* m, sd_bus_error* e) {
     BusMessagePtr reply(raw);
     if (r >= 0)
         r = sd_bus_message_append(reply.get(), "s", call.actor().name.c_str());
-    if (r >= 0)
-        r = sd_bus_message_open_container(reply.get(), 'a', "s");
-    for (const auto& role : role_names(call.actor()))
-        if (r >= 0)
-            r = sd_bus_message_append_basic(reply.get(), 's', role.c_str());
-    if (r >= 0)
-        r = sd_bus_message_close_container(reply.get());
+    r = append_strings(reply.get(), role_names(call.actor()), r);
     if (r < 0)
         return call.refuse(make_error(Errc::Internal, std::string("cannot build the reply: ") + std::strerror(-r)));
     return sd_bus_send(nullptr, reply.get(), nullptr);
@@ -439,13 +443,7 @@ int ApprovalService::get_access_levels(sd_bus_message* m, sd_bus_error* e) {
     sd_bus_message* raw = nullptr;
     int r = sd_bus_message_new_method_return(m, &raw);
     BusMessagePtr reply(raw);
-    if (r >= 0)
-        r = sd_bus_message_open_container(reply.get(), 'a', "s");
-    for (const auto& level : policy_.access_levels)
-        if (r >= 0)
-            r = sd_bus_message_append_basic(reply.get(), 's', level.c_str());
-    if (r >= 0)
-        r = sd_bus_message_close_container(reply.get());
+    r = append_strings(reply.get(), policy_.access_levels, r);
     if (r < 0)
         return call.refuse(make_error(Errc::Internal, std::string("cannot build the reply: ") + std::strerror(-r)));
     return sd_bus_send(nullptr, reply.get(), nullptr);
