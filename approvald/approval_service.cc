@@ -205,11 +205,31 @@ int ApprovalService::refuse(sd_bus_error* e, const std::string& method, const Ac
 }
 
 Result<Request> ApprovalService::load(const std::string& id) {
-    sweep_expired();
     auto r = store_->get(id);
     if (!r && r.error().code == Errc::NotFound)
         return make_error(Errc::NotFound, "no request with id " + id);
+    if (!r)
+        return r;
+    // This request alone: a sweep would read every request, which a shared
+    // store (etcd, no index) pays for on every call. The timer sweeps the rest.
+    if (auto expired = expire(*r, clock_.now()))
+        return *expired;
     return r;
+}
+
+std::optional<Request> ApprovalService::expire(const Request& r, usec_t now) {
+    auto next = expire_if_due(r, now);
+    if (!next)
+        return std::nullopt;
+    auto a = audit_for(AuditEvent::RequestExpired, daemon_actor().name, *next,
+                       "request " + r.id + " expired: nobody finished approving it in time");
+    a.fields["REASON"] = next->close_reason;
+    if (auto s = commit_transition(r, *next, {a}); !s) {
+        if (s.error().code != Errc::Conflict)
+            log_error("cannot expire {}: {}", r.id, s.error().message);
+        return std::nullopt;  // another instance changed it: the caller reads what is stored
+    }
+    return next;
 }
 
 Status ApprovalService::commit_transition(const Request& prev, const Request& next, std::vector<AuditEntry> audit) {
@@ -260,16 +280,8 @@ void ApprovalService::sweep_expired() {
         log_error("expiry sweep failed: {}", due.error().message);
         return;
     }
-    for (const auto& r : *due) {
-        auto next = expire_if_due(r, now);
-        if (!next)
-            continue;
-        auto a = audit_for(AuditEvent::RequestExpired, daemon_actor().name, *next,
-                           "request " + r.id + " expired: nobody finished approving it in time");
-        a.fields["REASON"] = next->close_reason;
-        if (auto s = commit_transition(r, *next, {a}); !s && s.error().code != Errc::Conflict)
-            log_error("cannot expire {}: {}", r.id, s.error().message);
-    }
+    for (const auto& r : *due)
+        (void)expire(r, now);
     arm_expiry_timer();
 }
 

@@ -67,6 +67,10 @@ private:
     // Looks up id after applying any due expiry, so no handler acts on a request
     // whose deadline passed while the timer had not fired yet.
     Result<Request> load(const std::string& id);
+    // Stores r as expired (with its audit record) if it is pending past its
+    // deadline; the expired request, or nullopt when nothing was due or
+    // another instance got there first.
+    std::optional<Request> expire(const Request& r, usec_t now);
     // Stores next (compare-and-set against prev's stored state) with its audit
     // entries, then forwards the outbox, emits RequestChanged and sends mail.
     Status commit_transition(const Request& prev, const Request& next, std::vector<AuditEntry> audit);
