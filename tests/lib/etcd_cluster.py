@@ -34,8 +34,9 @@ class TenantCA:
         subprocess.run(["openssl"] + args, check=True, input=input_text, text=True,
                        stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
 
-    def issue(self, name, server=False):
-        """Returns (cert, key) paths for CN=name; etcd takes a client's CN as its user."""
+    def issue(self, name, server=False, addresses=("127.0.0.1",)):
+        """Returns (cert, key) paths for CN=name; etcd takes a client's CN as its user.
+        A server certificate names every address clients dial (addresses)."""
         key = os.path.join(self.dir, f"{name}.key")
         csr = os.path.join(self.dir, f"{name}.csr")
         cert = os.path.join(self.dir, f"{name}.crt")
@@ -43,7 +44,7 @@ class TenantCA:
         with open(ext, "w") as f:
             f.write("basicConstraints=CA:FALSE\n")
             if server:
-                f.write("subjectAltName=IP:127.0.0.1,DNS:localhost\n")
+                f.write("subjectAltName=" + ",".join(f"IP:{a}" for a in addresses) + ",DNS:localhost\n")
                 f.write("extendedKeyUsage=serverAuth,clientAuth\n")
             else:
                 f.write("extendedKeyUsage=clientAuth\n")
@@ -56,14 +57,21 @@ class TenantCA:
 
 
 class EtcdCluster:
-    """Three members; client ports 23791..3, peer ports 23801..3."""
+    """Three members; client ports 23791..3, peer ports 23801..3.
 
-    def __init__(self, sandbox, members=3):
+    extra_addresses: addresses of this namespace that other network namespaces
+    dial (tests/lib/lockbox_fleet_hosts.py gives each tenant host a veth whose
+    near end has one). The members then take clients on every address, and
+    their certificate names these too."""
+
+    def __init__(self, sandbox, members=3, extra_addresses=()):
         self.sandbox = sandbox
         self.dir = os.path.join(sandbox.dir, "etcd")
         os.makedirs(self.dir, exist_ok=True)
         self.ca = TenantCA(os.path.join(self.dir, "pki"))
-        self.server_cert, self.server_key = self.ca.issue("etcd-member", server=True)
+        self.listen_address = "0.0.0.0" if extra_addresses else "127.0.0.1"
+        self.server_cert, self.server_key = self.ca.issue(
+            "etcd-member", server=True, addresses=("127.0.0.1",) + tuple(extra_addresses))
         self.names = [f"m{i + 1}" for i in range(members)]
         self.client_ports = {n: 23791 + i for i, n in enumerate(self.names)}
         self.peer_ports = {n: 23801 + i for i, n in enumerate(self.names)}
@@ -72,7 +80,11 @@ class EtcdCluster:
 
     @property
     def endpoints(self):
-        return [f"https://127.0.0.1:{self.client_ports[n]}" for n in self.names]
+        return self.endpoints_at("127.0.0.1")
+
+    def endpoints_at(self, address):
+        """The client URLs as a client dials them at address (one of extra_addresses)."""
+        return [f"https://{address}:{self.client_ports[n]}" for n in self.names]
 
     def identity(self, name):
         """(cert, key) for the client whose etcd user is name."""
@@ -87,7 +99,7 @@ class EtcdCluster:
                "--peer-cert-file", self.server_cert, "--peer-key-file", self.server_key,
                "--peer-trusted-ca-file", self.ca.cert, "--peer-client-cert-auth"]
         return [ETCD, "--name", name, "--data-dir", os.path.join(self.dir, name),
-                "--listen-client-urls", f"https://127.0.0.1:{self.client_ports[name]}",
+                "--listen-client-urls", f"https://{self.listen_address}:{self.client_ports[name]}",
                 "--advertise-client-urls", f"https://127.0.0.1:{self.client_ports[name]}",
                 "--listen-peer-urls", f"https://127.0.0.1:{self.peer_ports[name]}",
                 "--initial-advertise-peer-urls", f"https://127.0.0.1:{self.peer_ports[name]}",

@@ -214,7 +214,20 @@ class E2ESandbox(lf.Sandbox):
         /etc/ssh/sshd_config.d/lockbox.conf, byte for byte the shipped file; the
         sandbox adds only where sshd listens and its limits (nothing Lockbox's
         file sets: sshd takes the first value it reads)."""
-        os.makedirs("/run/sshd", mode=0o755, exist_ok=True)
+        self.write_sshd_config(extra=extra)
+        self.sshd = self.spawn(["/usr/sbin/sshd", "-D"], stdout=subprocess.DEVNULL,
+                               stderr=subprocess.DEVNULL)
+        lf.wait_until(lambda: self._port_open(SSH_PORT) or self.sshd.poll() is not None, 10,
+                      what="sshd listening")
+        if self.sshd.poll() is not None:
+            raise RuntimeError("sshd exited at start")
+        return self.sshd
+
+    def write_sshd_config(self, listen_address="127.0.0.1", extra=()):
+        """The sandbox's sshd drop-in beside the installed one (see start_sshd);
+        tests/lib/lockbox_fleet_hosts.py starts one sshd per host on it, each
+        listening on every address of its own network namespace (0.0.0.0)."""
+        os.makedirs("/run/sshd", mode=0o755, exist_ok=True)  # `sshd -t` wants it
         with open(LOCKBOX_SSHD_DROPIN) as installed, open(SHIPPED_SSHD_DROPIN) as shipped:
             if installed.read() != shipped.read():
                 raise RuntimeError(f"{LOCKBOX_SSHD_DROPIN} is not the shipped {SHIPPED_SSHD_DROPIN}")
@@ -223,7 +236,7 @@ class E2ESandbox(lf.Sandbox):
         with open(conf, "w") as f:
             f.write("\n".join([
                 f"Port {SSH_PORT}",
-                "ListenAddress 127.0.0.1",
+                f"ListenAddress {listen_address}",
                 "PasswordAuthentication no",
                 "KbdInteractiveAuthentication no",
                 "MaxStartups 100:30:200",
@@ -236,21 +249,14 @@ class E2ESandbox(lf.Sandbox):
         r = subprocess.run(["/usr/sbin/sshd", "-t"], capture_output=True, text=True)
         if r.returncode != 0:
             raise RuntimeError(f"sshd -t: {r.stderr}")
-        self.sshd = self.spawn(["/usr/sbin/sshd", "-D"], stdout=subprocess.DEVNULL,
-                               stderr=subprocess.DEVNULL)
-        lf.wait_until(lambda: self._port_open(SSH_PORT) or self.sshd.poll() is not None, 10,
-                      what="sshd listening")
-        if self.sshd.poll() is not None:
-            raise RuntimeError("sshd exited at start")
-        return self.sshd
 
     @staticmethod
-    def _port_open(port):
+    def _port_open(port, address="127.0.0.1"):
         import socket
         s = socket.socket()
         s.settimeout(0.2)
         try:
-            s.connect(("127.0.0.1", port))
+            s.connect((address, port))
             return True
         except OSError:
             return False
@@ -263,17 +269,17 @@ class E2ESandbox(lf.Sandbox):
                         "-f", path], check=True)
         return path
 
-    def ssh(self, user, key, command, timeout=30, extra=(), input=None):
+    def ssh(self, user, key, command, timeout=30, extra=(), input=None, address="127.0.0.1"):
         argv = ["ssh", "-i", key, "-p", str(SSH_PORT), "-o", "BatchMode=yes",
                 "-o", "StrictHostKeyChecking=no", "-o", "UserKnownHostsFile=/dev/null",
                 "-o", "LogLevel=ERROR", "-o", "ConnectTimeout=10", *extra,
-                f"{user}@127.0.0.1", command]
+                f"{user}@{address}", command]
         return subprocess.run(argv, capture_output=True, text=True, timeout=timeout, input=input)
 
-    def ssh_spawn(self, user, key, command, extra=(), **kw):
+    def ssh_spawn(self, user, key, command, extra=(), address="127.0.0.1", **kw):
         argv = ["ssh", "-tt", "-i", key, "-p", str(SSH_PORT), "-o", "BatchMode=yes",
                 "-o", "StrictHostKeyChecking=no", "-o", "UserKnownHostsFile=/dev/null",
-                "-o", "LogLevel=ERROR", *extra, f"{user}@127.0.0.1", command]
+                "-o", "LogLevel=ERROR", *extra, f"{user}@{address}", command]
         return self.spawn(argv, **kw)
 
 

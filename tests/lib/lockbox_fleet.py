@@ -158,10 +158,10 @@ def bootstrap(cluster, signer="approval", hosts=(), signers=(), workflows=()):
         raise RuntimeError(f"fleet bootstrap: {r.stderr}")
 
 
-def prepare(sb, hosts, signers=(), workflows=()):
+def prepare(sb, hosts, signers=(), workflows=(), extra_addresses=()):
     """The built tree installed, journald, the people of lockbox_scenario, the
-    signing key, a 3-member etcd cluster bootstrapped for the signer and hosts;
-    returns the cluster."""
+    signing key, a 3-member etcd cluster bootstrapped for the signer and hosts
+    (also reachable at extra_addresses, see EtcdCluster); returns the cluster."""
     sb.install()
     sb.start_journald()
     for name, gid in sc.GROUPS.items():
@@ -170,6 +170,6 @@ def prepare(sb, hosts, signers=(), workflows=()):
     sb.add_user(sc.MANAGER, 2802, groups=["lockbox-managers"])
     sb.add_user(sc.APPROVER, 2803, groups=["lockbox-approvers"])
     sb.generate_signing_key()
-    cluster = EtcdCluster(sb).start()
+    cluster = EtcdCluster(sb, extra_addresses=extra_addresses).start()
     bootstrap(cluster, hosts=hosts, signers=signers, workflows=workflows)
     return cluster
