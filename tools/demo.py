@@ -1,5 +1,6 @@
 #!/usr/bin/env python3
-"""The narrated lifecycle behind tools/demo (see tools/demo)."""
+"""The narrated lifecycle behind tools/demo (see tools/demo); --fleet runs
+tools/demo_fleet.py instead."""
 import os
 import subprocess
 import sys
@@ -40,6 +41,9 @@ def ctl(sb, who, args):
 
 def main():
     keep = "--keep" in sys.argv[1:]
+    if "--fleet" in sys.argv[1:]:
+        import demo_fleet
+        return demo_fleet.main(keep)
     lf.enter_namespace()
     with e2e.E2ESandbox(keep=keep) as sb:
         say("Setting up a sandboxed host: tenant 'contoso', host 'db01'")

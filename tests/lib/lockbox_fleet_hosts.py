@@ -1,12 +1,13 @@
 """Tenant hosts of a fleet, each in namespaces of its own, inside an E2ESandbox
 (docs/fleet.md): used by tests/fleet/test_fleet_multihost.py and tools/demo --fleet.
 
-A host is a long-lived `unshare --mount --net --pid` holder; everything of the
-host runs in it through `nsenter`. Its own mount view gives it its own
-/etc/lockbox (lockbox.conf with its [Host] Name= and Groups=, its etcd
-identity), /run (system bus, lockboxd's NSS cache, sshd) and /var/lib/lockbox
-(the approval service's mirror, the engineers' homes); the rest of the
-sandbox's installed tree (/usr, /etc/passwd, sshd's configuration) is shared.
+A host is a long-lived `unshare --mount --net --uts --pid` holder (so it has
+its own hostname too); everything of the host runs in it through `nsenter`.
+Its own mount view gives it its own /etc/lockbox (lockbox.conf with its
+[Host] Name= and Groups=, its etcd identity), /run (system bus, lockboxd's NSS
+cache, sshd) and /var/lib/lockbox (the approval service's mirror, the
+engineers' homes); the rest of the sandbox's installed tree (/usr,
+/etc/passwd, the PAM stack, sshd's configuration) and its journald are shared.
 Its own PID namespace is not optional: lockboxd sweeps the lockbox uid range in
 /proc, and a host that saw another host's sessions would end them.
 
@@ -74,7 +75,7 @@ class TenantHost:
 
     # -- namespaces ----------------------------------------------------------
     def _enter(self, pid_namespace=True):
-        argv = ["nsenter", "-t", str(self.init_pid), "--mount", "--net"]
+        argv = ["nsenter", "-t", str(self.init_pid), "--mount", "--net", "--uts"]
         return argv + (["--pid"] if pid_namespace else []) + ["--"]
 
     @staticmethod
@@ -102,8 +103,12 @@ class TenantHost:
 
     def create(self, etc_lockbox, var_lib_lockbox, run):
         """The holder, the host's own directories mounted in its view, its link."""
-        self.holder = self.sb.spawn(["unshare", "--mount", "--net", "--pid", "--fork", "--kill-child",
-                                     "--mount-proc", "--propagation", "private", "sleep", "infinity"])
+        # Its stderr to a file: unshare says "sigprocmask unblock failed" when
+        # its child dies of SIGKILL (util-linux 2.38), as the end of a host does.
+        with open(os.path.join(self.sb.dir, f"{self.name}-holder.log"), "ab") as log:
+            self.holder = self.sb.spawn(["unshare", "--mount", "--net", "--uts", "--pid", "--fork", "--kill-child",
+                                         "--mount-proc", "--propagation", "private", "sleep", "infinity"],
+                                        stdout=log, stderr=log)
         lf.wait_until(lambda: _children(self.holder.pid) or self.holder.poll() is not None, 10, interval=0.01,
                       what=f"{self.name}'s namespaces")
         self.init_pid = _children(self.holder.pid)[0]
@@ -128,8 +133,8 @@ class TenantHost:
                         "netns", str(self.init_pid)], check=True)
         subprocess.run(["ip", "addr", "add", f"{self.gateway}/24", "dev", self.link], check=True)
         subprocess.run(["ip", "link", "set", self.link, "up"], check=True)
-        self.run(["sh", "-c", f"ip link set lo up && ip addr add {self.address}/24 dev eth0 && ip link set eth0 up"],
-                 check=True)
+        self.run(["sh", "-c", f"ip link set lo up && ip addr add {self.address}/24 dev eth0 && ip link set eth0 up"
+                  f" && hostname {self.name}"], check=True)
         # What systemd-tmpfiles does at boot, in the host's own directories.
         self.run(["systemd-tmpfiles", "--create", "/usr/lib/tmpfiles.d/lockbox.conf"], capture_output=True)
 
