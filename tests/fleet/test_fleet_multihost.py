@@ -98,6 +98,7 @@ def main():
         r = on_signer(sb, wf1_bus, ["grant", "revoke", rid, "--reason", "fleet multihost revocation"],
                       sc.APPROVER, conf=wf1_conf)
         assert r.returncode == 0, r.stderr
+        print(f"revocation call on wf1 returned after {(time.monotonic() - revoked_at) * 1000:.0f} ms")
         gone = until_each(named, lambda h: sessions[h.name].poll() is not None
                           and not h.processes_of_uid(uids[h.name]), 30, "eve's processes to end")
         for name in NAMED:

@@ -84,7 +84,8 @@ class TenantHost:
         return {k: v for k, v in os.environ.items() if k != "DBUS_SYSTEM_BUS_ADDRESS"}
 
     def run(self, argv, check=False, timeout=30, **kw):
-        """A short command in the host's mount and network namespaces."""
+        """A short command in the host's mount, network and UTS namespaces (not
+        its PID namespace: nothing of it stays behind to end)."""
         return subprocess.run(self._enter(pid_namespace=False) + list(argv), check=check, timeout=timeout,
                               env=self._env(), **kw)
 
@@ -93,13 +94,6 @@ class TenantHost:
         proc = subprocess.Popen(self._enter() + list(argv), env=self._env(), **kw)
         self.procs.append(proc)
         return proc
-
-    def inner_pid(self, proc):
-        """The pid (in the sandbox's view) of the process nsenter forked for proc."""
-        lf.wait_until(lambda: _children(proc.pid) or proc.poll() is not None, 5, interval=0.01,
-                      what=f"{self.name}: the process nsenter starts")
-        children = _children(proc.pid)
-        return children[0] if children else None
 
     def create(self, etc_lockbox, var_lib_lockbox, run):
         """The holder, the host's own directories mounted in its view, its link."""
