@@ -10,7 +10,8 @@ none. One request names db01, web-9 (no such host) and @payments; it is filed
 and approved once, on wf1. The engineer logs in on db01 and db02 and is
 refused on web-1. With a session open on db01 and on db02, the etcd leader is
 killed, then the grant is revoked on wf1: every process of the engineer ends
-on both hosts.
+on both hosts. Then db02's link is cut: it misses a grant and a revocation
+that db01 gets, gives its stream up, and has both soon after the link returns.
 """
 import subprocess
 import sys
@@ -107,6 +108,36 @@ def main():
         for host in named:
             assert host.getent("passwd", "eve") is None, host.name
             assert host.ssh("eve", key, "true").returncode == 255, f"{host.name} still admits eve"
+
+        # 3. db02's link is cut (netns: its veth down): it misses a grant and a
+        # revocation that db01 gets, and catches up when the link returns.
+        fred, _ = approve(sb, wf1_bus, key + ".pub", ["@payments"], "fred", "INC-4002", conf=wf1_conf)
+        until_each(named, lambda h: h.getent("passwd", "fred") is not None, 15, "fred to resolve")
+        db01, db02 = named
+        db02_approvald = db02.daemons["lockbox-approvald"]
+        losses = db02_approvald.log_text().count("etcd not reachable")
+        db02.set_link(False)
+        cut_at = time.monotonic()
+        approve(sb, wf1_bus, key + ".pub", ["@payments"], "gina", "INC-4003", conf=wf1_conf)
+        r = on_signer(sb, wf1_bus, ["grant", "revoke", fred, "--reason", "while db02 is cut off"], sc.APPROVER,
+                      conf=wf1_conf)
+        assert r.returncode == 0, r.stderr
+        until_each([db01], lambda h: h.getent("passwd", "gina") and not h.getent("passwd", "fred"), 15,
+                   "gina's grant and fred's revocation on db01")
+        time.sleep(1)
+        assert db02.getent("passwd", "gina") is None, "a grant reached db02 through a cut link"
+        assert db02.getent("passwd", "fred") is not None, "a revocation reached db02 through a cut link"
+        # Restored only once db02 gave its stream up (gRPC keepalive), so that it
+        # catches up on a new one, from the revision it had.
+        lf.wait_until(lambda: db02_approvald.log_text().count("etcd not reachable") > losses, 40, interval=0.1,
+                      what="db02 to notice the cut")
+        print(f"db02 noticed the cut link after {time.monotonic() - cut_at:.1f} s")
+        db02.set_link(True)
+        restored = time.monotonic()
+        caught_up = until_each([db02], lambda h: h.getent("passwd", "gina") and not h.getent("passwd", "fred"), 60,
+                               "db02 to catch up")
+        print(f"db02's link restored -> it has the grant and the revocation it missed, from its revision: "
+              f"{(caught_up['db02'] - restored) * 1000:.0f} ms")
     lf.log(f"PASS in {time.monotonic() - started:.1f}s")
 
 

@@ -175,6 +175,11 @@ class TenantHost:
             raise RuntimeError(f"{self.name}: sshd exited at start")
         return proc
 
+    def set_link(self, up):
+        """Cuts the host's only link (the sandbox's end of its veth down: no
+        reset, no packet, as a cable pulled) or restores it."""
+        subprocess.run(["ip", "link", "set", self.link, "up" if up else "down"], check=True)
+
     # -- what a test looks at ------------------------------------------------
     def getent(self, database, key):
         r = self.run(["getent", database, key], capture_output=True, text=True, timeout=10)
