@@ -14,10 +14,24 @@
 #include <vector>
 
 #include "audit_entry.h"
+#include "list_page.h"
 #include "request.h"
 #include "result.h"
 
 namespace lockbox::approval {
+
+// A stretch of the list order (newest first: created_at descending, then id),
+// for paging: up to limit requests listed after `after` (nullopt = from the
+// newest), narrowed to the stored states given (empty = all) and, when
+// involving is set, to the requests that user filed or that name them as
+// engineer. The narrowing only spares reading rows; the service still decides
+// who sees what (request_workflow.h may_read).
+struct ListSlice {
+    std::optional<ListPosition> after;
+    std::vector<RequestState> stored_states;
+    std::optional<std::string> involving;
+    size_t limit = 0;
+};
 
 struct OutboxItem {
     int64_t seq = 0;
@@ -39,6 +53,9 @@ public:
     virtual Result<Request> get(const std::string& id) = 0;
     // Newest first; state filter on the stored state (nullopt = all).
     virtual Result<std::vector<Request>> list(std::optional<RequestState> stored_state) = 0;
+    // See ListSlice; a keyset query on an index, so a page costs the same
+    // however deep into the list it starts.
+    virtual Result<std::vector<Request>> list_slice(const ListSlice& slice) = 0;
     // Pending requests whose deadline is <= now.
     virtual Result<std::vector<Request>> due_for_expiry(usec_t now) = 0;
     // Earliest pending deadline, nullopt when nothing is pending.

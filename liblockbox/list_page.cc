@@ -56,9 +56,8 @@ Result<uint32_t> page_limit(uint32_t asked) {
     if (asked == 0)
         return DEFAULT_PAGE_LIMIT;
     if (asked > MAX_PAGE_LIMIT)
-        return make_error(Errc::InvalidArgument,
-                          "limit: at most " + std::to_string(MAX_PAGE_LIMIT) + " (0 = " +
-                              std::to_string(DEFAULT_PAGE_LIMIT) + ")");
+        return make_error(Errc::InvalidArgument, "limit: at most " + std::to_string(MAX_PAGE_LIMIT) +
+                                                     " (0 = " + std::to_string(DEFAULT_PAGE_LIMIT) + ")");
     return asked;
 }
 

@@ -42,16 +42,16 @@ void test_refuses_malformed_cursors(void**) {
         "c1.",
         "c1.42",
         "c1.42.",
-        "c2.42." + std::string(ID_A),                     // another version
-        "C1.42." + std::string(ID_A),                     // prefix is exact
-        "c1.042." + std::string(ID_A),                    // leading zero: one spelling per position
-        "c1.-42." + std::string(ID_A),                    // negative
-        "c1.+42." + std::string(ID_A),                    // sign
-        "c1. 42." + std::string(ID_A),                    // space
+        "c2.42." + std::string(ID_A),                   // another version
+        "C1.42." + std::string(ID_A),                   // prefix is exact
+        "c1.042." + std::string(ID_A),                  // leading zero: one spelling per position
+        "c1.-42." + std::string(ID_A),                  // negative
+        "c1.+42." + std::string(ID_A),                  // sign
+        "c1. 42." + std::string(ID_A),                  // space
         "c1.9223372036854775808." + std::string(ID_A),  // past int64
-        "c1.42.3F1C2A9E-8B7D-4C6E-9A5F-1E2D3C4B5A01",     // ids are lowercase
-        "c1.42.3f1c2a9e-8b7d-4c6e-9a5f-1e2d3c4b5a0",      // short id
-        "c1.42." + std::string(ID_A) + "x",               // trailing garbage
+        "c1.42.3F1C2A9E-8B7D-4C6E-9A5F-1E2D3C4B5A01",   // ids are lowercase
+        "c1.42.3f1c2a9e-8b7d-4c6e-9a5f-1e2d3c4b5a0",    // short id
+        "c1.42." + std::string(ID_A) + "x",             // trailing garbage
         "c1.42." + std::string(ID_A) + std::string(1, '\0'),
         "c1.42.' OR 1=1 --",
         good + std::string(MAX_LIST_CURSOR, '0'),  // oversized
