@@ -308,7 +308,8 @@ int ApprovalService::list_requests(sd_bus_message* m, sd_bus_error* e) {
     size_t left_out = 0;
     std::string reply = requests_to_json(shown, now, bus::MAX_LIST_REPLY, &left_out);
     if (left_out > 0)
-        log_warning("ListRequests by {}: {} older requests did not fit one reply", actor.name, left_out);
+        log_warning("ListRequests by {}: {} older requests did not fit one reply (ListRequestsPage has them)",
+                    actor.name, left_out);
     return reply_string(m, reply);
 }
 
