@@ -7,6 +7,7 @@
 // never a state change without its audit record.
 #pragma once
 
+#include <algorithm>
 #include <cstdint>
 #include <functional>
 #include <optional>
@@ -51,11 +52,31 @@ public:
 
     // Error code "not-found" when there is no such id.
     virtual Result<Request> get(const std::string& id) = 0;
-    // Newest first; state filter on the stored state (nullopt = all).
+    // Newest first, then by id (list_page.h's order); state filter on the
+    // stored state (nullopt = all).
     virtual Result<std::vector<Request>> list(std::optional<RequestState> stored_state) = 0;
-    // See ListSlice; a keyset query on an index, so a page costs the same
-    // however deep into the list it starts.
-    virtual Result<std::vector<Request>> list_slice(const ListSlice& slice) = 0;
+    // See ListSlice. SQLite answers it with a keyset query on an index, so a
+    // page costs the same however deep into the list it starts. A store
+    // without such an index keeps this default: its whole list, cut.
+    virtual Result<std::vector<Request>> list_slice(const ListSlice& slice) {
+        auto all = list(std::nullopt);
+        if (!all)
+            return all;
+        std::vector<Request> out;
+        for (auto& r : *all) {
+            if (out.size() >= slice.limit)
+                break;
+            if (slice.after && !listed_before(*slice.after, {r.created_at, r.id}))
+                continue;
+            if (slice.involving && r.engineer != *slice.involving && r.created_by != *slice.involving)
+                continue;
+            if (!slice.stored_states.empty() &&
+                std::find(slice.stored_states.begin(), slice.stored_states.end(), r.state) == slice.stored_states.end())
+                continue;
+            out.push_back(std::move(r));
+        }
+        return out;
+    }
     // Pending requests whose deadline is <= now.
     virtual Result<std::vector<Request>> due_for_expiry(usec_t now) = 0;
     // Earliest pending deadline, nullopt when nothing is pending.
