@@ -47,6 +47,7 @@ public:
     int cancel_request(sd_bus_message* m, sd_bus_error* e);
     int get_request(sd_bus_message* m, sd_bus_error* e);
     int list_requests(sd_bus_message* m, sd_bus_error* e);
+    int list_requests_page(sd_bus_message* m, sd_bus_error* e);
     int revoke_grant(sd_bus_message* m, sd_bus_error* e);
     int release_grant(sd_bus_message* m, sd_bus_error* e);
     int export_grant(sd_bus_message* m, sd_bus_error* e);

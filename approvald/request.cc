@@ -50,4 +50,19 @@ RequestState effective_state(const Request& r, usec_t now) {
     return r.state;
 }
 
+std::vector<RequestState> stored_states_shown_as(RequestState shown) {
+    switch (shown) {
+    case RequestState::Expired:
+        return {RequestState::Expired, RequestState::PendingManager, RequestState::PendingApprover};
+    case RequestState::Active:
+        // Active and Completed are never stored, but a row that says so reads
+        // as such in ListRequests, so a page must not drop it either.
+        return {RequestState::Approved, RequestState::Active};
+    case RequestState::Completed:
+        return {RequestState::Completed, RequestState::Approved};
+    default:
+        return {shown};
+    }
+}
+
 }  // namespace lockbox::approval

@@ -79,5 +79,8 @@ struct Request {
 // Completed at exp; a pending request past its deadline reads as Expired even
 // before the sweep has stored that.
 RequestState effective_state(const Request& r, usec_t now);
+// The stored states a request may be in when effective_state reads `shown`
+// (the store narrows a state-filtered list by these; effective_state decides).
+std::vector<RequestState> stored_states_shown_as(RequestState shown);
 
 }  // namespace lockbox::approval

@@ -2,6 +2,7 @@
 // Every handler starts with the same prologue (Call::admit) and leaves every
 // decision on who may do what to the workflow (request_workflow.h).
 #include <pwd.h>
+#include <algorithm>
 #include <cstring>
 #include <initializer_list>
 #include <optional>
@@ -13,6 +14,7 @@
 #include "bus_api.h"
 #include "bus_args.h"
 #include "daemon_log.h"
+#include "list_page.h"
 #include "names.h"
 #include "request_json.h"
 #include "time_format.h"
@@ -306,8 +308,59 @@ int ApprovalService::list_requests(sd_bus_message* m, sd_bus_error* e) {
     size_t left_out = 0;
     std::string reply = requests_to_json(shown, now, bus::MAX_LIST_REPLY, &left_out);
     if (left_out > 0)
-        log_warning("ListRequests by {}: {} older requests did not fit one reply", actor.name, left_out);
+        log_warning("ListRequests by {}: {} older requests did not fit one reply (ListRequestsPage has them)",
+                    actor.name, left_out);
     return reply_string(m, reply);
+}
+
+// ListRequests in pages (docs/bus-api.md "Paging"): the same requests, in the
+// same order, to the same readers. The store is asked for slices after the
+// cursor, narrowed to what could match (stored states, the engineer's own);
+// may_read and the effective state then decide each row exactly as
+// ListRequests does. The next cursor names the last request the page holds,
+// never one the caller could not read: a filter that drops rows makes a page
+// hold fewer, never reveal more.
+int ApprovalService::list_requests_page(sd_bus_message* m, sd_bus_error* e) {
+    Call call(*this, m, e, "ListRequestsPage");
+    const std::string state = call.args.str("state", MAX_ARG);
+    const std::string cursor = call.args.str("cursor", MAX_ARG);
+    const uint32_t asked = call.args.u32("limit");
+    auto after = parse_list_cursor(cursor);
+    auto limit = page_limit(asked);
+    if (!call.admit(first_refusal({validate_state_filter(state), after ? Status{} : Status{after.error()},
+                                   limit ? Status{} : Status{limit.error()}}),
+                    Operation::Read))
+        return call.reply();
+    const Actor& actor = call.actor();
+    // No sweep here: effective_state shows a request past its deadline as
+    // expired already, and a sweep would read the whole store (etcd) per page.
+    const usec_t now = clock_.now();
+    const std::optional<RequestState> shown = parse_state(state);  // nullopt for "" (all)
+    ListSlice slice;
+    slice.after = *after;
+    slice.involving = readable_involving(actor);
+    if (shown)
+        slice.stored_states = stored_states_shown_as(*shown);
+    // One more than the page holds, so that it knows whether more remain; at
+    // least a few hundred, so that a sparse filter takes few round trips.
+    slice.limit = std::max<size_t>(*limit + 1, 256);
+    ListPage page(*limit, bus::MAX_LIST_REPLY);
+    while (!page.full()) {
+        auto rows = store_->list_slice(slice);
+        if (!rows)
+            return call.refuse(make_error(Errc::Internal, rows.error().message));
+        for (const auto& r : *rows) {
+            if (may_read(r, actor) && (!shown || effective_state(r, now) == *shown) &&
+                !page.add({r.created_at, r.id}, request_to_json(r, now).dump()))
+                break;
+        }
+        if (rows->size() < slice.limit)
+            break;
+        slice.after = ListPosition{rows->back().created_at, rows->back().id};
+    }
+    if (page.full() && page.count() == 0)
+        return call.refuse(make_error(Errc::Internal, "a request does not fit one bus reply"));
+    return sd_bus_reply_method_return(m, "ss", page.json_array().c_str(), page.next_cursor().c_str());
 }
 
 int ApprovalService::revoke_grant(sd_bus_message* m, sd_bus_error* e) {

@@ -7,6 +7,7 @@
 // never a state change without its audit record.
 #pragma once
 
+#include <algorithm>
 #include <cstdint>
 #include <functional>
 #include <optional>
@@ -14,10 +15,24 @@
 #include <vector>
 
 #include "audit_entry.h"
+#include "list_page.h"
 #include "request.h"
 #include "result.h"
 
 namespace lockbox::approval {
+
+// A stretch of the list order (newest first: created_at descending, then id),
+// for paging: up to limit requests listed after `after` (nullopt = from the
+// newest), narrowed to the stored states given (empty = all) and, when
+// involving is set, to the requests that user filed or that name them as
+// engineer. The narrowing only spares reading rows; the service still decides
+// who sees what (request_workflow.h may_read).
+struct ListSlice {
+    std::optional<ListPosition> after;
+    std::vector<RequestState> stored_states;
+    std::optional<std::string> involving;
+    size_t limit = 0;
+};
 
 struct OutboxItem {
     int64_t seq = 0;
@@ -37,8 +52,31 @@ public:
 
     // Error code "not-found" when there is no such id.
     virtual Result<Request> get(const std::string& id) = 0;
-    // Newest first; state filter on the stored state (nullopt = all).
+    // Newest first, then by id (list_page.h's order); state filter on the
+    // stored state (nullopt = all).
     virtual Result<std::vector<Request>> list(std::optional<RequestState> stored_state) = 0;
+    // See ListSlice. SQLite answers it with a keyset query on an index, so a
+    // page costs the same however deep into the list it starts. A store
+    // without such an index keeps this default: its whole list, cut.
+    virtual Result<std::vector<Request>> list_slice(const ListSlice& slice) {
+        auto all = list(std::nullopt);
+        if (!all)
+            return all;
+        std::vector<Request> out;
+        for (auto& r : *all) {
+            if (out.size() >= slice.limit)
+                break;
+            if (slice.after && !listed_before(*slice.after, {r.created_at, r.id}))
+                continue;
+            if (slice.involving && r.engineer != *slice.involving && r.created_by != *slice.involving)
+                continue;
+            if (!slice.stored_states.empty() &&
+                std::find(slice.stored_states.begin(), slice.stored_states.end(), r.state) == slice.stored_states.end())
+                continue;
+            out.push_back(std::move(r));
+        }
+        return out;
+    }
     // Pending requests whose deadline is <= now.
     virtual Result<std::vector<Request>> due_for_expiry(usec_t now) = 0;
     // Earliest pending deadline, nullopt when nothing is pending.

@@ -266,6 +266,12 @@ bool may_read(const Request& r, const Actor& actor) {
     return actor.engineer && involved(r, actor);
 }
 
+std::optional<std::string> readable_involving(const Actor& actor) {
+    if (actor.root || actor.manager || actor.approver)
+        return std::nullopt;
+    return actor.name;
+}
+
 Status authorize_read(const Request& r, const Actor& actor) {
     if (!may_read(r, actor))
         return make_error(Errc::AccessDenied, "access denied: engineers may read only their own requests");

@@ -70,6 +70,11 @@ std::optional<Request> expire_if_due(const Request& r, usec_t now);
 
 // Readers: root, managers, approvers; engineers only requests they filed or that name them.
 bool may_read(const Request& r, const Actor& actor);
+// The narrowest store filter that keeps every request may_read lets actor
+// read: nullopt (all) for root, managers and approvers, the actor's name
+// (requests they filed or that name them) for anyone else. Only spares the
+// store reading rows; may_read still decides each one.
+std::optional<std::string> readable_involving(const Actor& actor);
 // may_read as a refusal that says why.
 Status authorize_read(const Request& r, const Actor& actor);
 // The grant token of r, to the same people who may read the request, while the

@@ -24,6 +24,7 @@ public:
     Status append_audit(const std::vector<AuditEntry>& audit) override;
     Result<Request> get(const std::string& id) override;
     Result<std::vector<Request>> list(std::optional<RequestState> stored_state) override;
+    Result<std::vector<Request>> list_slice(const ListSlice& slice) override;
     Result<std::vector<Request>> due_for_expiry(usec_t now) override;
     Result<std::optional<usec_t>> next_pending_deadline() override;
     Result<std::vector<Request>> grants_for_host(const std::string& tenant,

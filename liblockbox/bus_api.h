@@ -30,9 +30,10 @@ inline constexpr const char* ERROR_ACCESS_DENIED = "org.freedesktop.DBus.Error.A
 // Upper bound for any string argument on either service; longer is refused
 // before parsing.
 inline constexpr unsigned long MAX_STRING_ARG = 16384;
-// A list reply (ListGrants, ListRequests) holds what fits this many bytes,
-// newest first: dbus-daemon refuses messages over 32 MiB and disconnects the
-// sender, which would take the daemon off the bus.
+// A list reply (ListGrants, ListRequests, and each page of ListGrantsPage and
+// ListRequestsPage) holds what fits this many bytes, newest first:
+// dbus-daemon refuses messages over 32 MiB and disconnects the sender, which
+// would take the daemon off the bus.
 inline constexpr unsigned long MAX_LIST_REPLY = 8ul << 20;
 inline constexpr unsigned long MAX_TOKEN = 65536;
 

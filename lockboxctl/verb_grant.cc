@@ -11,6 +11,8 @@
 #include <unistd.h>
 
 #include "enforcer_client.h"
+#include "list_page.h"
+#include "list_pages.h"
 #include "names.h"
 
 namespace lockboxctl {
@@ -23,6 +25,8 @@ struct GrantOptions {
     std::string token;
     std::string source;  // "", "enforcer", "approval"
     bool local = false;
+    uint32_t limit = 0;  // grant list --limit: one page; 0 = every page
+    std::string cursor;
 };
 
 bool use_enforcer(const GrantOptions& o) {
@@ -46,33 +50,83 @@ void print_object(const nlohmann::json& obj) {
         std::printf("%-14s %s\n", (k + ":").c_str(), v.is_string() ? v.get<std::string>().c_str() : v.dump().c_str());
 }
 
-lockbox::Result<nlohmann::json> fetch_grants(const Context& ctx, sd_bus* bus, const GrantOptions& o) {
+// A request carries a grant once it was signed.
+bool carries_grant(const nlohmann::json& request) {
+    const std::string st = json_str(request, "state");
+    return st == "approved" || st == "active" || st == "revoked" || st == "released" || st == "completed";
+}
+
+// lockboxd's grants (root): with o.limit one page, else every page from
+// o.cursor on. *fell_back: the daemon predates ListGrantsPage and answered
+// its one-reply list instead.
+lockbox::Result<ListPageReply> fetch_enforcer_grants(const Context& ctx, sd_bus* bus, const GrantOptions& o,
+                                                     bool* fell_back) {
     CallFailure f;
-    if (use_enforcer(o)) {
-        auto s = call_for_string(bus, ENFORCER, "ListGrants", {}, ctx.timeout_usec, &f);
-        if (!s)
-            return s.error();
-        return parse_json_reply(*s, "lockboxd");
-    }
-    auto s = call_for_string(
-        bus, APPROVAL, "ListRequests", [](sd_bus_message* m) { return sd_bus_message_append(m, "s", ""); },
-        ctx.timeout_usec, &f);
+    if (o.limit != 0)
+        return fetch_list_page(bus, ENFORCER, "ListGrantsPage", {}, o.cursor, o.limit, ctx.timeout_usec, &f);
+    auto all = fetch_all_pages(bus, ENFORCER, "ListGrantsPage", {}, o.cursor, ctx.timeout_usec, &f);
+    if (all)
+        return ListPageReply{std::move(*all), ""};
+    if (!method_unknown(f) || !o.cursor.empty())
+        return all.error();
+    *fell_back = true;
+    auto s = call_for_string(bus, ENFORCER, "ListGrants", {}, ctx.timeout_usec, &f);
     if (!s)
         return s.error();
-    auto all = parse_json_reply(*s, "lockbox-approvald");
-    if (!all || !all->is_array())
-        return lockbox::make_error(lockbox::Errc::Malformed, "malformed request list from lockbox-approvald");
-    // A request carries a grant once it was signed.
-    nlohmann::json out = nlohmann::json::array();
-    for (const auto& r : *all) {
-        std::string st = json_str(r, "state");
-        if (st == "approved" || st == "active" || st == "revoked" || st == "released" || st == "completed")
-            out.push_back(r);
+    auto one = parse_json_reply(*s, "lockboxd");
+    if (!one || !one->is_array())
+        return lockbox::make_error(lockbox::Errc::Malformed, "malformed grant list from lockboxd");
+    return ListPageReply{std::move(*one), ""};
+}
+
+// The approval service's grants: its requests that carry one. With o.limit,
+// pages are asked for until o.limit grants are found or the list ends, each
+// for no more requests than grants still missing, so the cursor of the last
+// page is exactly where the next grant page starts.
+lockbox::Result<ListPageReply> fetch_approval_grants(const Context& ctx, sd_bus* bus, const GrantOptions& o) {
+    auto all_states = [](sd_bus_message* m) { return sd_bus_message_append(m, "s", ""); };
+    CallFailure f;
+    ListPageReply out;
+    if (o.limit == 0) {
+        auto all = fetch_all_pages(bus, APPROVAL, "ListRequestsPage", all_states, o.cursor, ctx.timeout_usec, &f);
+        if (!all && method_unknown(f) && o.cursor.empty()) {
+            auto s = call_for_string(bus, APPROVAL, "ListRequests", all_states, ctx.timeout_usec, &f);
+            if (!s)
+                return s.error();
+            all = parse_json_reply(*s, "lockbox-approvald");
+            if (!all || !all->is_array())
+                return lockbox::make_error(lockbox::Errc::Malformed, "malformed request list from lockbox-approvald");
+        }
+        if (!all)
+            return all.error();
+        for (const auto& r : *all)
+            if (carries_grant(r))
+                out.items.push_back(r);
+        return out;
     }
+    out.next_cursor = o.cursor;
+    do {
+        const auto missing = static_cast<uint32_t>(o.limit - out.items.size());
+        auto page = fetch_list_page(bus, APPROVAL, "ListRequestsPage", all_states, out.next_cursor, missing,
+                                    ctx.timeout_usec, &f);
+        if (!page)
+            return page.error();
+        for (const auto& r : page->items)
+            if (carries_grant(r))
+                out.items.push_back(r);
+        out.next_cursor = page->next_cursor;
+    } while (out.items.size() < o.limit && !out.next_cursor.empty());
     return out;
 }
 
-// lockboxd lists the newest grants that fit one bus reply; Status counts all.
+lockbox::Result<ListPageReply> fetch_grants(const Context& ctx, sd_bus* bus, const GrantOptions& o,
+                                            bool* fell_back = nullptr) {
+    bool ignored = false;
+    return use_enforcer(o) ? fetch_enforcer_grants(ctx, bus, o, fell_back ? fell_back : &ignored)
+                           : fetch_approval_grants(ctx, bus, o);
+}
+
+// An older lockboxd lists the newest grants that fit one bus reply; Status counts all.
 void note_unlisted_grants(const Context& ctx, sd_bus* bus, size_t listed) {
     CallFailure f;
     auto s = call_for_string(bus, ENFORCER, "Status", {}, ctx.timeout_usec, &f);
@@ -94,15 +148,21 @@ int grant_list(Context& ctx, const GrantOptions& o) {
     auto bus = ctx.system_bus();
     if (!bus)
         return fail(bus.error());
-    auto grants = fetch_grants(ctx, bus->get(), o);
+    bool fell_back = false;
+    auto grants = fetch_grants(ctx, bus->get(), o, &fell_back);
     if (!grants)
         return fail(grants.error());
-    if (ctx.json)
-        std::printf("%s\n", grants->dump(2).c_str());
+    if (ctx.json && o.limit != 0)
+        std::printf("%s\n",
+                    nlohmann::json{{"grants", grants->items}, {"next_cursor", grants->next_cursor}}.dump(2).c_str());
+    else if (ctx.json)
+        std::printf("%s\n", grants->items.dump(2).c_str());
     else
-        print_grant_table(*grants);
-    if (use_enforcer(o))
-        note_unlisted_grants(ctx, bus->get(), grants->size());
+        print_grant_table(grants->items);
+    if (!ctx.json && o.limit != 0)
+        print_next_cursor_hint("grants", grants->next_cursor);
+    if (fell_back)
+        note_unlisted_grants(ctx, bus->get(), grants->items.size());
     return EXIT_OK;
 }
 
@@ -110,10 +170,13 @@ int grant_show(Context& ctx, const GrantOptions& o) {
     auto bus = ctx.system_bus();
     if (!bus)
         return fail(bus.error());
-    auto grants = fetch_grants(ctx, bus->get(), o);
+    GrantOptions every = o;
+    every.limit = 0;
+    every.cursor.clear();
+    auto grants = fetch_grants(ctx, bus->get(), every);
     if (!grants)
         return fail(grants.error());
-    for (const auto& g : *grants) {
+    for (const auto& g : grants->items) {
         if (json_str(g, "id") != o.id)
             continue;
         nlohmann::json obj = g;
@@ -222,7 +285,11 @@ void register_grant_verbs(CLI::App& app, Context& ctx, int& exit_code) {
             ->check(CLI::IsMember({"enforcer", "approval"}));
     };
     auto* list = grant->add_subcommand("list", "List grants");
-    list->add_flag("--json", ctx.json, "print JSON");
+    list->add_option("--limit", opts.limit,
+                     "one page of at most N grants, newest first; prints where the next page starts")
+        ->check(CLI::Range(1u, lockbox::MAX_PAGE_LIMIT));
+    list->add_option("--cursor", opts.cursor, "start after the page that printed this cursor");
+    list->add_flag("--json", ctx.json, "print JSON (with --limit: an object with grants and next_cursor)");
     add_source(list);
     list->callback([&ctx, &exit_code] { exit_code = grant_list(ctx, opts); });
 

@@ -7,6 +7,8 @@
 #include <sstream>
 
 #include "enforcer_client.h"
+#include "list_page.h"
+#include "list_pages.h"
 #include "names.h"
 #include "time_format.h"
 
@@ -26,6 +28,8 @@ struct RequestArgs {
     std::string id;
     std::string comment;
     std::string access;
+    uint32_t limit = 0;  // request list --limit: one page; 0 = every page
+    std::string cursor;
 };
 
 constexpr size_t MAX_KEY_FILE = lockbox::MAX_SSH_KEY * lockbox::MAX_SSH_KEYS;
@@ -236,19 +240,44 @@ int run_create(Context& ctx, const RequestArgs& a) {
     return rc;
 }
 
+// Without --limit, every page from --cursor (or the newest) on, printed as
+// one list; with --limit, that one page and where the next starts.
 int run_list(Context& ctx, const RequestArgs& a) {
-    std::string text;
-    int rc = call(
-        ctx, "ListRequests", [&](sd_bus_message* m) { return sd_bus_message_append(m, "s", a.state.c_str()); }, &text);
-    if (rc != EXIT_OK)
-        return rc;
-    auto list = parse_json_reply(text, "lockbox-approvald");
-    if (!list || !list->is_array())
-        return fail("malformed request list from lockbox-approvald");
-    if (ctx.json)
-        std::printf("%s\n", list->dump(2).c_str());
-    else
-        print_table(*list);
+    auto bus = ctx.system_bus();
+    if (!bus)
+        return fail(bus.error());
+    auto state = [&](sd_bus_message* m) { return sd_bus_message_append(m, "s", a.state.c_str()); };
+    CallFailure f;
+    if (a.limit == 0) {
+        auto all = fetch_all_pages(bus->get(), APPROVAL, "ListRequestsPage", state, a.cursor, ctx.timeout_usec, &f);
+        if (!all && method_unknown(f) && a.cursor.empty()) {
+            // A service older than ListRequestsPage: its one-reply list.
+            std::string text;
+            if (int rc = call(ctx, "ListRequests", state, &text); rc != EXIT_OK)
+                return rc;
+            all = parse_json_reply(text, "lockbox-approvald");
+            if (!all || !all->is_array())
+                return fail("malformed request list from lockbox-approvald");
+        }
+        if (!all)
+            return fail(all.error());
+        if (ctx.json)
+            std::printf("%s\n", all->dump(2).c_str());
+        else
+            print_table(*all);
+        return EXIT_OK;
+    }
+    auto page =
+        fetch_list_page(bus->get(), APPROVAL, "ListRequestsPage", state, a.cursor, a.limit, ctx.timeout_usec, &f);
+    if (!page)
+        return fail(page.error());
+    if (ctx.json) {
+        std::printf("%s\n",
+                    nlohmann::json{{"requests", page->items}, {"next_cursor", page->next_cursor}}.dump(2).c_str());
+    } else {
+        print_table(page->items);
+        print_next_cursor_hint("requests", page->next_cursor);
+    }
     return EXIT_OK;
 }
 
@@ -324,7 +353,11 @@ void register_request_verbs(CLI::App& app, Context& ctx, int& exit_code) {
     list->add_option("--state", a->state, "only requests in this state")
         ->check(CLI::IsMember({"pending-manager", "pending-approver", "approved", "active", "denied", "expired",
                                "cancelled", "revoked", "released", "completed"}));
-    list->add_flag("--json", ctx.json, "print a JSON array");
+    list->add_option("--limit", a->limit,
+                     "one page of at most N requests, newest first; prints where the next page starts")
+        ->check(CLI::Range(1u, lockbox::MAX_PAGE_LIMIT));
+    list->add_option("--cursor", a->cursor, "start after the page that printed this cursor");
+    list->add_flag("--json", ctx.json, "print a JSON array (with --limit: an object with requests and next_cursor)");
     list->callback([&ctx, a, &exit_code] { exit_code = run_list(ctx, *a); });
 
     auto* show = req->add_subcommand("show", "Show one request");

@@ -23,6 +23,7 @@
 #include "grant_registry.h"
 #include "grant_verifier.h"
 #include "home_provisioner.h"
+#include "list_page.h"
 #include "local_account_guard.h"
 #include "logind_client.h"
 #include "result.h"
@@ -97,8 +98,12 @@ public:
     // when another NSS source knows the name or its uid: see name_is_ours).
     std::string authorized_keys(const std::string& user);
 
-    // The grants as a JSON array, newest first, cut to max_bytes.
+    // The grants as a JSON array, newest installed first (then by jti), cut to max_bytes.
     std::string grants_json(size_t max_bytes = lockbox::bus::MAX_LIST_REPLY) const;
+    // The same list in pages (ListGrantsPage): up to limit grants listed after
+    // `after` (nullopt = from the newest), within max_bytes.
+    lockbox::ListPage grants_page(const std::optional<lockbox::ListPosition>& after, uint32_t limit,
+                                  size_t max_bytes = lockbox::bus::MAX_LIST_REPLY) const;
     std::string sessions_json() const;
     std::string status_json(bool approval_reachable) const;
 
@@ -127,6 +132,8 @@ public:
     std::string etc_dir = "/etc";
 
 private:
+    // One grant as ListGrants and ListGrantsPage show it.
+    std::string grant_json(const Grant& g) const;
     void audit(lockbox::AuditEvent event, const std::string& actor, const lockbox::GrantClaims* claims,
                std::string message, std::vector<std::pair<std::string, std::string>> fields = {});
     // Writes the last line on the engineer's terminals, then kills. cause:

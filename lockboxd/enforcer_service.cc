@@ -149,6 +149,30 @@ int method_list_grants(sd_bus_message* m, void* userdata, sd_bus_error* e) {
     return sd_bus_reply_method_return(m, "s", self->enforcer().grants_json().c_str());
 }
 
+// ListGrants in pages (docs/bus-api.md "Paging"), root only like ListGrants.
+// A malformed cursor or a limit over the bound is invalid-argument.
+int method_list_grants_page(sd_bus_message* m, void* userdata, sd_bus_error* e) {
+    auto* self = self_of(userdata);
+    lockbox::ArgReader args(m);
+    const std::string cursor = args.str("cursor", bus::MAX_STRING_ARG);
+    const uint32_t asked = args.u32("limit");
+    if (!args.ok())
+        return invalid(e, args.error().message);
+    auto after = lockbox::parse_list_cursor(cursor);
+    if (!after)
+        return error_from(e, after.error());
+    auto limit = lockbox::page_limit(asked);
+    if (!limit)
+        return error_from(e, limit.error());
+    int r;
+    if ((r = require_root(self, m, e)) <= 0)
+        return r;
+    const lockbox::ListPage page = self->enforcer().grants_page(*after, *limit);
+    if (page.full() && page.count() == 0)
+        return sd_bus_error_set(e, bus::ERROR_INTERNAL, "a grant does not fit one bus reply");
+    return sd_bus_reply_method_return(m, "ss", page.json_array().c_str(), page.next_cursor().c_str());
+}
+
 int method_list_sessions(sd_bus_message* m, void* userdata, sd_bus_error* e) {
     auto* self = self_of(userdata);
     int r;
@@ -205,6 +229,9 @@ const sd_bus_vtable enforcer_vtable[] = {
     SD_BUS_METHOD_WITH_NAMES("RevokeGrant", "ss", SD_BUS_PARAM(grant_id) SD_BUS_PARAM(reason), "", ,
                              method_revoke_grant, SD_BUS_VTABLE_UNPRIVILEGED),
     SD_BUS_METHOD_WITH_NAMES("ListGrants", "", , "s", SD_BUS_PARAM(json_array), method_list_grants,
+                             SD_BUS_VTABLE_UNPRIVILEGED),
+    SD_BUS_METHOD_WITH_NAMES("ListGrantsPage", "su", SD_BUS_PARAM(cursor) SD_BUS_PARAM(limit), "ss",
+                             SD_BUS_PARAM(json_array) SD_BUS_PARAM(next_cursor), method_list_grants_page,
                              SD_BUS_VTABLE_UNPRIVILEGED),
     SD_BUS_METHOD_WITH_NAMES("ListSessions", "", , "s", SD_BUS_PARAM(json_array), method_list_sessions,
                              SD_BUS_VTABLE_UNPRIVILEGED),

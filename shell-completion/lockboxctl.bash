@@ -47,7 +47,7 @@ _lockboxctl()
             return
             ;;
         --tenant | --ticket | --host | --duration | --reason | --engineer | --comment | --access | --since | --until | \
-            --actor | --limit)
+            --actor | --limit | --cursor)
             return
             ;;
     esac
@@ -100,11 +100,12 @@ _lockboxctl()
 
     case "$verb $sub" in
         "request create") opts="--tenant --ticket --host --duration --reason --ssh-key --engineer --start --access" ;;
-        "request list") opts="--state --json" ;;
+        "request list") opts="--state --limit --cursor --json" ;;
         "request show" | "grant show") opts="--json" ;;
         "request approve") opts="--duration --comment --access" ;;
         "request deny" | "grant revoke") opts="--reason" ;;
-        "grant list" | "session list") opts="--json" ;;
+        "grant list") opts="--limit --cursor --json" ;;
+        "session list") opts="--json" ;;
         "key generate") opts="--out" ;;
         "key id")
             _filedir

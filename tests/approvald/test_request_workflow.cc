@@ -1,6 +1,8 @@
 // The request state machine: every legal transition, every illegal one refused
 // with the right code and the input untouched, separation of duties, shortening
 // only, and pending expiry with a fixed clock.
+#include <algorithm>
+
 #include "approvald_test.h"
 #include "../errc_assert.h"
 
@@ -469,6 +471,28 @@ void test_role_gate_refuses_callers_without_any_fitting_role(void**) {
 
 }  // namespace
 
+// The store narrows a state-filtered page by stored_states_shown_as: every
+// request that reads as a state, at any time, must be in a stored state it names.
+void test_stored_states_cover_every_request_shown_in_a_state(void**) {
+    const RequestState every[] = {RequestState::PendingManager, RequestState::PendingApprover, RequestState::Approved,
+                                  RequestState::Active,         RequestState::Denied,          RequestState::Expired,
+                                  RequestState::Cancelled,      RequestState::Revoked,         RequestState::Released,
+                                  RequestState::Completed};
+    for (RequestState stored : every) {
+        Request r;
+        r.state = stored;
+        r.pending_until = T0 + HOUR;
+        r.nbf = T0 + 2 * HOUR;
+        r.exp = T0 + 3 * HOUR;
+        for (usec_t now : {T0, T0 + HOUR, T0 + 2 * HOUR, T0 + 3 * HOUR, T0 + 4 * HOUR}) {
+            const auto shown = stored_states_shown_as(effective_state(r, now));
+            if (std::find(shown.begin(), shown.end(), stored) == shown.end())
+                fail_msg("a request stored as %s reads as %s, whose stored states leave it out", state_name(stored),
+                         state_name(effective_state(r, now)));
+        }
+    }
+}
+
 int main() {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_create_by_engineer_for_self_is_pending_manager),
@@ -502,6 +526,7 @@ int main() {
         cmocka_unit_test(test_a_later_start_is_the_grants_nbf),
         cmocka_unit_test(test_a_start_in_the_past_or_over_a_week_ahead_is_refused),
         cmocka_unit_test(test_approving_after_the_requested_window_ended_is_refused),
+        cmocka_unit_test(test_stored_states_cover_every_request_shown_in_a_state),
     };
     return cmocka_run_group_tests(tests, nullptr, nullptr);
 }

@@ -3,6 +3,7 @@
 // sent yet and deletes what journald took (so a stream of records leaves the
 // file bounded), retention prunes ended requests only, with one audit record,
 // and a schema from a newer build is refused.
+#include <cstdio>
 #include <cstdlib>
 #include <string>
 #include <sys/stat.h>
@@ -229,10 +230,11 @@ void test_upgrade_drops_records_older_builds_kept_as_sent(void**) {
     }
     sqlite3* db = nullptr;
     assert_int_equal(sqlite3_open(d.db().c_str(), &db), SQLITE_OK);
-    // What a schema-2 build left: delivered rows flagged with sent_at, and no
-    // access columns (migration 4).
+    // What a schema-2 build left: delivered rows flagged with sent_at, no
+    // access columns (migration 4) and no list-order index (migration 5).
     assert_int_equal(sqlite3_exec(db,
                                   "DELETE FROM schema_version WHERE version >= 3;"
+                                  "DROP INDEX requests_by_created;"
                                   "ALTER TABLE requests DROP COLUMN requested_access;"
                                   "ALTER TABLE requests DROP COLUMN access;"
                                   "UPDATE audit_outbox SET sent_at = 1 WHERE seq = (SELECT MIN(seq) FROM audit_outbox)",
@@ -242,6 +244,84 @@ void test_upgrade_drops_records_older_builds_kept_as_sent(void**) {
     auto store = open_store(d);
     assert_int_equal(outbox_rows(d), 1);
     assert_int_equal(store->unsent_audit(10)->size(), 1);
+}
+
+// Requests filed by eve and mallory, three to a microsecond (the id orders
+// those), every fifth one denied.
+std::vector<Request> filed(SqliteRequestStore& store, int n, usec_t base, int first_id) {
+    std::vector<Request> out;
+    for (int i = 0; i < n; i++) {
+        char id[37];
+        std::snprintf(id, sizeof id, "00000000-0000-4000-8000-%012d", first_id + i);
+        auto r = create_request(new_request(), i % 2 ? mallory() : eve(), id, policy(), base + i / 3);
+        assert_true(r.ok());
+        if (i % 5 == 0) {
+            auto d = deny_request(*r, alice(), "no", policy(), base + i / 3);
+            assert_true(d.ok());
+            r = std::move(*d);
+        }
+        assert_true(store.insert(*r, {}).ok());
+        out.push_back(*r);
+    }
+    return out;
+}
+
+std::vector<std::string> ids_of(const std::vector<Request>& rs) {
+    std::vector<std::string> out;
+    for (const auto& r : rs)
+        out.push_back(r.id);
+    return out;
+}
+
+// Pages of 4 until a short one, inserting a newer request before each page.
+// by_default: RequestStore's list_slice, the one stores without an index (etcd) keep.
+std::vector<std::string> page_through(SqliteRequestStore& store, ListSlice slice, int* inserted,
+                                      bool by_default = false) {
+    std::vector<std::string> seen;
+    for (;;) {
+        auto page = by_default ? store.RequestStore::list_slice(slice) : store.list_slice(slice);
+        assert_true(page.ok());
+        for (const auto& r : *page)
+            seen.push_back(r.id);
+        if (page->size() < slice.limit)
+            return seen;
+        slice.after = ListPosition{page->back().created_at, page->back().id};
+        filed(store, 1, T0 + HOUR + *inserted, 1000 + *inserted);
+        (*inserted)++;
+    }
+}
+
+void test_list_slices_concatenate_to_the_list(void**) {
+    Dir d;
+    auto store = open_store(d);
+    filed(*store, 23, T0, 0);
+    const auto listed = store->list(std::nullopt);
+    assert_true(listed.ok());
+    const auto all = ids_of(*listed);
+    assert_int_equal(all.size(), 23);
+    int inserted = 0;
+    ListSlice slice;
+    slice.limit = 4;
+    auto seen = page_through(*store, slice, &inserted);
+    assert_true(inserted > 0);
+    assert_true(seen == all);  // the list as it was: newer ones sit before the first cursor
+    const auto again = store->list(std::nullopt);
+    assert_true(again.ok());
+    assert_true(page_through(*store, slice, &inserted, true) == ids_of(*again));
+
+    // Narrowed to one user and to stored states, in the same order.
+    std::vector<std::string> eves_pending;
+    const auto everything = store->list(std::nullopt);
+    assert_true(everything.ok());
+    for (const auto& r : *everything)
+        if ((r.engineer == "eve" || r.created_by == "eve") && r.state == RequestState::PendingManager)
+            eves_pending.push_back(r.id);
+    assert_true(eves_pending.size() >= 8);
+    slice.involving = "eve";
+    slice.stored_states = {RequestState::PendingManager, RequestState::PendingApprover};
+    seen = page_through(*store, slice, &inserted);
+    assert_true(seen == eves_pending);
+    assert_true(page_through(*store, slice, &inserted, true) == eves_pending);
 }
 
 void test_expiry_queries(void**) {
@@ -409,6 +489,7 @@ int main() {
         cmocka_unit_test(test_outbox_hands_out_unsent_entries_until_removed),
         cmocka_unit_test(test_expiry_queries),
         cmocka_unit_test(test_migrations_record_the_schema_version),
+        cmocka_unit_test(test_list_slices_concatenate_to_the_list),
         cmocka_unit_test(test_delivered_records_leave_the_file_bounded),
         cmocka_unit_test(test_upgrade_drops_records_older_builds_kept_as_sent),
         cmocka_unit_test(test_reopen_does_not_rerun_migrations),

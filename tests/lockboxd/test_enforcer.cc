@@ -477,6 +477,42 @@ void test_grant_list_is_newest_first_and_fits_one_bus_reply(void**) {
     assert_int_equal(nlohmann::json::parse(e->grants_json(1)).size(), 0);
 }
 
+// ListGrantsPage: pages of the same list, no grant twice and none left out,
+// also when a grant is installed between pages (it is newer: before the cursor).
+void test_grant_pages_concatenate_to_the_list(void**) {
+    World w;
+    auto e = w.enforcer();
+    for (int i = 0; i < 7; i++) {
+        auto c = w.claims("eng" + std::to_string(i), T0 + 60 * USEC_PER_SEC, T0 + 3600 * USEC_PER_SEC);
+        assert_true(e->install(w.token(c), "root", "test").ok());
+        if (i % 2)
+            w.clock.advance(USEC_PER_SEC);  // pairs installed in the same microsecond: the jti orders them
+    }
+    std::vector<std::string> expected, seen;
+    for (const auto& g : nlohmann::json::parse(e->grants_json()))
+        expected.push_back(g["id"].get<std::string>());
+    std::optional<lockbox::ListPosition> after;
+    for (int page_no = 0;; page_no++) {
+        assert_true(page_no < 4);
+        const lockbox::ListPage page = e->grants_page(after, 3);
+        for (const auto& g : nlohmann::json::parse(page.json_array()))
+            seen.push_back(g["id"].get<std::string>());
+        if (page.next_cursor().empty())
+            break;
+        after = **lockbox::parse_list_cursor(page.next_cursor());
+        w.clock.advance(USEC_PER_SEC);
+        auto c = w.claims("new" + std::to_string(page_no), T0 + 60 * USEC_PER_SEC, T0 + 3600 * USEC_PER_SEC);
+        assert_true(e->install(w.token(c), "root", "test").ok());
+    }
+    assert_int_equal(seen.size(), 7);
+    assert_true(seen == expected);
+    // The byte budget ends a page early; the cursor continues after what it held.
+    const lockbox::ListPage small =
+        e->grants_page(std::nullopt, 1000, 2 + nlohmann::json::parse(e->grants_json())[0].dump().size());
+    assert_int_equal(small.count(), 1);
+    assert_false(small.next_cursor().empty());
+}
+
 // NSS as it answers after an admin added a local account "eng" (uid 1777), or
 // with "eng" in the lockbox range, or while the directory is down.
 enum class EngIs { Unknown, Local, LocalInRange, Unreachable };
@@ -613,6 +649,7 @@ int main(void) {
         cmocka_unit_test(test_reload_of_a_gone_or_unsafe_directory_trusts_nothing),
         cmocka_unit_test(test_authorized_keys_carry_options_and_utc_expiry),
         cmocka_unit_test(test_grant_list_is_newest_first_and_fits_one_bus_reply),
+        cmocka_unit_test(test_grant_pages_concatenate_to_the_list),
         cmocka_unit_test(test_name_that_becomes_local_loses_keys_access_and_sessions),
         cmocka_unit_test(test_a_recent_answer_serves_until_its_ttl_or_an_edit_of_the_account_files),
         cmocka_unit_test(test_grant_for_a_name_known_elsewhere_is_refused_whatever_its_uid),

@@ -16,6 +16,7 @@ ROOT_ONLY = [
     ("ImportGrant", "s", ["v4.public.x"]),
     ("RevokeGrant", "ss", ["00000000-0000-4000-8000-000000000001", "why"]),
     ("ListGrants", "", []),
+    ("ListGrantsPage", "su", ["", "0"]),
     ("ListSessions", "", []),
     ("KillSession", "s", ["x"]),
 ]
@@ -59,9 +60,29 @@ def main(sb, uids):
         ("OpenSession", "susss", ["eng", "1", "", "host\u009b", ""], "short printable strings"),
         ("CloseSession", "s", ["s" * 65], "session_id: longer than 64 bytes"),
         ("RevokeGrant", "ss", ["00000000-0000-4000-8000-000000000001", ""], "reason: expected non-empty"),
+        ("ListGrantsPage", "su", ["garbage", "5"], "cursor: not a cursor"),
+        ("ListGrantsPage", "su", ["c1.1." + jti + "0", "5"], "cursor: not a cursor"),
+        ("ListGrantsPage", "su", ["c" * 20000, "5"], "cursor: longer than"),
+        ("ListGrantsPage", "su", ["", "1001"], "limit: at most 1000"),
     ]:
         r = t.call(sb, method, sig, *args)
         t.expect(r.returncode != 0 and says in r.stderr, f"{method} {args!r:.60}: rc={r.returncode} {r.stderr}")
+    # Root pages through the grants: the pages put together are the list.
+    for sub in ("eng2", "eng3"):
+        uids.append(t.uid_of(sb, t.import_grant(sb, t.make_grant(sb, sub, nbf=-1, exp=600)).stdout.strip()))
+    every = [g["id"] for g in json.loads(sb.ctl(["grant", "list", "--json"], check=True).stdout)]
+    t.expect(len(every) == 3, every)
+    seen, cursor = [], ""
+    while True:
+        got = json.loads(sb.ctl(["grant", "list", "--limit", "1", "--json"] + (["--cursor", cursor] if cursor else []),
+                                check=True).stdout)
+        seen += [g["id"] for g in got["grants"]]
+        cursor = got["next_cursor"]
+        if not cursor:
+            break
+    t.expect(seen == every, f"pages {seen} != list {every}")
+    r = sb.ctl(["grant", "list", "--limit", "2"], check=True)
+    t.expect(len(r.stdout.splitlines()) == 3 and "--cursor c1." in r.stderr, f"{r.stdout}{r.stderr}")
     # sshd asks for any name: one over every bound has no keys and no error.
     r = t.call(sb, "AuthorizedKeys", "s", "e" * 20000)
     t.expect(r.returncode == 0 and json.loads(r.stdout)["data"] == [""], f"AuthorizedKeys: {r.stdout} {r.stderr}")

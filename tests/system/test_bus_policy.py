@@ -186,7 +186,7 @@ def main():
         def call(uid, service, iface, member):
             return p.run(uid, "call", service[0], service[1], iface, member)
 
-        for member in ("CreateRequest", "ApproveRequest", "ListRequests", "GetHostGrants"):
+        for member in ("CreateRequest", "ApproveRequest", "ListRequests", "ListRequestsPage", "GetHostGrants"):
             rc, out = call(USER_UID, APPROVAL, APPROVAL[0], member)
             check(rc == 0, f"ordinary user reaches Approval1.{member} ({out})")
         for iface, member in (("org.freedesktop.DBus.Introspectable", "Introspect"),
@@ -198,7 +198,7 @@ def main():
         denied = "org.freedesktop.DBus.Error.AccessDenied"
         for uid, who in ((USER_UID, "ordinary user"), (APPROVAL_UID, "lockbox-approval")):
             for member in ("CheckAccess", "OpenSession", "CloseSession", "ImportGrant", "RevokeGrant",
-                           "ListGrants", "ListSessions", "KillSession"):
+                           "ListGrants", "ListGrantsPage", "ListSessions", "KillSession"):
                 rc, out = call(uid, ENFORCER, ENFORCER[0], member)
                 check(rc == 1 and out == denied, f"{who} refused by the bus for Enforcer1.{member} ({out})")
         for member in ("Status", "AuthorizedKeys"):
@@ -208,7 +208,7 @@ def main():
         check(rc == 1 and out == denied, f"ordinary user refused for interface-less CheckAccess ({out})")
         rc, out = call(USER_UID, ENFORCER, "org.freedesktop.DBus.Properties", "GetAll")
         check(rc == 1 and out == denied, f"ordinary user refused for Properties on Enforcer1 ({out})")
-        for member in ("CheckAccess", "ImportGrant", "KillSession"):
+        for member in ("CheckAccess", "ImportGrant", "KillSession", "ListGrantsPage"):
             rc, out = call(0, ENFORCER, ENFORCER[0], member)
             check(rc == 0, f"root reaches Enforcer1.{member} ({out})")
         rc, out = call(0, APPROVAL, APPROVAL[0], "GetHostGrants")

@@ -18,6 +18,8 @@ CASES = [
     (["lockboxctl", "--config", "/x", "gr"], "grant"),
     (["lockboxctl", "request", "list", "--state", "pending-"], "pending-manager pending-approver"),
     (["lockboxctl", "request", "create", "--t"], "--tenant --ticket"),
+    (["lockboxctl", "request", "list", "--"], "--state --limit --cursor --json"),
+    (["lockboxctl", "grant", "list", "--"], "--limit --cursor --json"),
     (["lockboxctl", "request", "approve", "ID", "--"], "--duration --comment --access"),
     (["lockboxctl", "audit", "--"],
      "--since --until --event --actor --engineer --host --request --json --csv --limit"),
