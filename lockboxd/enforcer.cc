@@ -4,6 +4,9 @@
 #include <csignal>
 #include <set>
 
+#include <sys/stat.h>
+#include <unistd.h>
+
 #include <nlohmann/json.hpp>
 
 #include "audit.h"
@@ -52,7 +55,9 @@ Enforcer::Enforcer(lockbox::Config config, const lockbox::Clock& clock, sd_event
       grants_(grant_policy_of(config_)),
       // The top of the range is the grantees and level groups' (nss_cache_publisher.h).
       uids_(config_.uid_min, highest_engineer_uid(config_)),
-      killer_(event, clock) {
+      killer_(event, clock),
+      nss_(std::make_unique<NssCacheRebuilder>(config_, event,
+                                               [this](const NssPublishReport& r) { on_nss_report(r); })) {
     outbox_.attach(event);
 }
 

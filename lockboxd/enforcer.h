@@ -25,6 +25,7 @@
 #include "home_provisioner.h"
 #include "local_account_guard.h"
 #include "logind_client.h"
+#include "nss_cache_rebuilder.h"
 #include "result.h"
 #include "sd_handles.h"
 #include "session_killer.h"
@@ -150,6 +151,7 @@ private:
     void activate(const Grant& grant);
     void warn_sessions(const Grant& grant, lockbox::usec_t lead);
     void publish_nss();
+    void on_nss_report(const NssPublishReport& report);
     // enforcer_damaged_state.cc: a damaged or missing enforcer.db.
     struct RangeSweep {
         std::vector<uid_t> uids;
@@ -210,6 +212,9 @@ private:
     std::map<std::string, NameVerdict> names_ours_;  // positive answers, see name_check_ttl
     std::string names_ours_stamp_;                   // local_account_files_stamp() they were taken under
     bool nss_publish_failed_ = false;                // retried at every tick()
+    bool nss_published_once_ = false;
+    // Last: destroyed first, its worker joined before anything its reports use.
+    std::unique_ptr<NssCacheRebuilder> nss_;
 };
 
 }  // namespace lockboxd
