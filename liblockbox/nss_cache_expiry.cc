@@ -72,9 +72,9 @@ Result<size_t> expire_nss_names(std::vector<uint8_t>& bytes, const std::vector<s
     for (const auto& name : names) {
         uint32_t u = find_by_name<lockbox_nss_cache_user>(base, h, h.user_name_slots, h.users, name.c_str());
         if (u != LOCKBOX_NSS_CACHE_NONE) {
-            std::memcpy(base + h.users.offset + u * sizeof(lockbox_nss_cache_user) +
-                            offsetof(lockbox_nss_cache_user, expires),
-                        &never, sizeof never);
+            std::memcpy(
+                base + h.users.offset + u * sizeof(lockbox_nss_cache_user) + offsetof(lockbox_nss_cache_user, expires),
+                &never, sizeof never);
             expired++;
         }
         uint32_t g = find_by_name<lockbox_nss_cache_group>(base, h, h.group_name_slots, h.groups, name.c_str());

@@ -174,6 +174,7 @@ private:
     void end_unowned_uid(uid_t uid, usec_t now, const char* cause);
     // Write what changed in the registries since their last write (O(changed)).
     void end_lapsed_before_verifying(const PersistedGrants& stored, usec_t now);
+    bool store_is_ours_alone(const std::string& dir) const;
     // True the first time a kill of this session is reported.
     bool note_kill_reported(const std::string& session_id);
     void persist_grants();

@@ -14,8 +14,7 @@
 
 namespace lockboxd {
 
-NssCacheRebuilder::NssCacheRebuilder(lockbox::Config config, sd_event* event, ReportSink on_report,
-                                     size_t wait_below)
+NssCacheRebuilder::NssCacheRebuilder(lockbox::Config config, sd_event* event, ReportSink on_report, size_t wait_below)
     : config_(std::move(config)), on_report_(std::move(on_report)), wait_below_(wait_below) {
     if (event) {
         reports_fd_.reset(eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK));

@@ -45,7 +45,7 @@ public:
 
     // The loop's side, O(1) each, effective at the next publish().
     void set(const std::string& jti, NssEngineer engineer);  // an active grant
-    void drop(const std::string& jti);                        // a grant no longer active (unknown: ignored)
+    void drop(const std::string& jti);                       // a grant no longer active (unknown: ignored)
     bool holds_name(const std::string& name) const { return grants_of_name_.count(name) > 0; }
 
     // Withdraws the names that lost their last grant at once, then queues the
