@@ -21,7 +21,6 @@ using lockbox::USEC_PER_SEC;
 
 namespace {
 
-
 constexpr usec_t T0 = 1'800'000'000 * USEC_PER_SEC;
 const char* SSH_KEY = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIOMqqnkVzrm0SdG6UOoqKLsabgH5C9okWi0dh2l9GKJl eng@laptop";
 

@@ -58,9 +58,8 @@ Records records_in(const std::vector<uint8_t>& bytes) {
 }
 
 // What getpwnam and getgrnam through nss_lockbox would answer now.
-// now: the time the module would compare the records' expires with.
-bool resolves(const lockbox::Config& c, const std::string& name,
-              lockbox::usec_t at = lockbox::system_clock().now()) {
+// at: the time the module compares the records' expires with.
+bool resolves(const lockbox::Config& c, const std::string& name, lockbox::usec_t at = lockbox::system_clock().now()) {
     auto bytes = read_bytes(c.nss_cache_path());
     if (bytes.empty())
         return false;

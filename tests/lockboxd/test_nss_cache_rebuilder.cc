@@ -87,7 +87,8 @@ void test_an_ended_name_stops_resolving_at_once_and_a_rebuild_in_flight_never_re
     int reports = 0;
     RebuildGate gate;
     NssCacheRebuilder rebuilder(
-        c, event.get(), [&](const NssPublishReport& r) {
+        c, event.get(),
+        [&](const NssPublishReport& r) {
             assert_true(r.written.ok());
             reports++;
         },
