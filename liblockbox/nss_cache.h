@@ -55,8 +55,15 @@ Status write_nss_cache(const std::string& path, const std::vector<NssUserEntry>&
                        const std::vector<NssGroupEntry>& groups);
 
 // The atomic replace of write_nss_cache for bytes already encoded (and perhaps
-// patched by expire_nss_names).
-Status replace_nss_cache(const std::string& path, const std::vector<uint8_t>& bytes);
+// patched by expire_nss_names). Unsynced skips both fsyncs: still atomic for
+// every reader, only not durable across a power loss. lockboxd's withdrawals
+// use it: fsyncing a 20 MB file would hold its event loop for 100 ms where
+// /run is on disk, and a withdrawal lost in a power loss matters to nobody,
+// since every process dies with the host and lockboxd rebuilds the whole
+// cache before it takes its bus name.
+enum class Durability { Synced, Unsynced };
+Status replace_nss_cache(const std::string& path, const std::vector<uint8_t>& bytes,
+                         Durability durability = Durability::Synced);
 
 // Sets `expires` to 0 in the passwd record and the group record of each name
 // found in an encoded cache, in place: the name stops resolving in the file

@@ -112,7 +112,7 @@ void NssCacheRebuilder::withdraw_locked(const std::vector<std::string>& names, u
         return give_up(expired.error().message);
     if (*expired == 0)
         return;
-    if (auto st = lockbox::replace_nss_cache(path, current_); !st)
+    if (auto st = lockbox::replace_nss_cache(path, current_, lockbox::Durability::Unsynced); !st)
         return give_up(st.error().message);
 }
 

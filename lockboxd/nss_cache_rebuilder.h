@@ -6,8 +6,9 @@
 //
 // Ends are not left to the worker. When a name loses its last active grant,
 // publish() makes it stop resolving before it returns: the last file written
-// is rewritten with that name's records expired (expire_nss_names, a few ms at
-// 100 000 engineers), and a rebuild taken before the end is patched the same
+// is rewritten with that name's records expired (expire_nss_names: no
+// encoding, but a copy of the whole file, ~55 ms for the 21 MB of 100 000
+// engineers on a loaded 2-core VM), and a rebuild taken before the end is patched the same
 // way before its rename, so no queued rebuild can bring the name back
 // (docs/enforcement.md, "NSS cache").
 #pragma once
