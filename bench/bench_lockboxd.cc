@@ -4,10 +4,14 @@
 //  2. Kill latency: from a grant's exp until /proc shows no live process of the
 //     engineer, with 1 and 100 sessions (one process each). Target <= 100 ms.
 //  3. Restart: grant ended while lockboxd was down; time from exec to processes gone.
-//  4. RSS of lockboxd at 100 000 grants.
+//  4. RSS of lockboxd and its start-up time to the bus name at 100 000 grants.
+//  5. CheckAccess one call at a time during a burst of activations at 100 000
+//     grants, median and worst, against the same calls idle just before.
+// BENCH_LOCKBOXD=PATH runs another build's lockboxd (a "before" figure).
 // Runs as root in a private mount namespace with its own dbus-daemon and
 // journald, so audit records go to a throwaway journal. Usage: bench_lockboxd [N_MAX]
 #include <algorithm>
+#include <atomic>
 #include <cerrno>
 #include <chrono>
 #include <csignal>
@@ -189,13 +193,13 @@ bool enforcer_owned() {
 pid_t start_lockboxd(double* ready_s = nullptr) {
     auto t0 = Clock::now();
     pid_t pid = spawn({g_lockboxd, "--config", g_dir + "/lockbox.conf"});
-    for (int i = 0; i < 6000; i++) {  // bounded: 10 min for 100 000 grants on a busy box
+    for (int i = 0; i < 60000; i++) {  // bounded: 10 min for 100 000 grants on a busy box
         if (enforcer_owned())
             break;
         int st;
         if (waitpid(pid, &st, WNOHANG) == pid)
             die("lockboxd exited at start; see " + g_dir);
-        usleep(100000);
+        usleep(10000);
     }
     if (!enforcer_owned())
         die("lockboxd never took its name");
@@ -220,6 +224,68 @@ double time_calls(bool check_access, int n) {
         sd_bus_error_free(&e);
     }
     return std::chrono::duration<double, std::micro>(Clock::now() - t0).count() / n;
+}
+
+struct Spread {
+    double median = 0, worst = 0;
+    size_t count = 0;
+};
+Spread spread_of(std::vector<double> v) {
+    if (v.empty())
+        die("no sample");
+    std::sort(v.begin(), v.end());
+    return {v[v.size() / 2], v.back(), v.size()};
+}
+
+double one_check_access_us() {
+    auto t0 = Clock::now();
+    time_calls(true, 1);
+    return std::chrono::duration<double, std::micro>(Clock::now() - t0).count();
+}
+
+// CheckAccess one call at a time (the wait a login feels), for seconds s.
+std::vector<double> check_access_for(double seconds) {
+    std::vector<double> out;
+    auto t0 = Clock::now();
+    while (std::chrono::duration<double>(Clock::now() - t0).count() < seconds)
+        out.push_back(one_check_access_us());
+    return out;
+}
+
+// CheckAccess one call at a time while a second connection imports `burst`
+// grants active at once, back to back (each changes the NSS cache), and for
+// `after` seconds more (a rebuild off the loop may still run then).
+std::vector<double> check_access_during_burst(int burst, int serial0, double after, double* burst_ms) {
+    std::vector<std::string> tokens;
+    for (int i = 0; i < burst; i++)
+        tokens.push_back(
+            lockbox::sign_grant(*g_key, claims("burst" + std::to_string(serial0 + i), -10, 3600, serial0 + i)));
+    std::atomic<bool> done{false};
+    std::thread importer([&] {
+        sd_bus* raw = nullptr;
+        if (sd_bus_open_system(&raw) < 0)
+            die("cannot connect the importer");
+        lockbox::BusPtr bus(raw);
+        auto t0 = Clock::now();
+        for (const auto& t : tokens) {
+            sd_bus_error e = SD_BUS_ERROR_NULL;
+            sd_bus_message* reply = nullptr;
+            if (sd_bus_call_method(bus.get(), "org.lockbox.Enforcer1", "/org/lockbox/Enforcer1",
+                                   "org.lockbox.Enforcer1", "ImportGrant", &e, &reply, "s", t.c_str()) < 0)
+                die(std::string("ImportGrant in the burst: ") + (e.message ? e.message : "failed"));
+            sd_bus_message_unref(reply);
+            sd_bus_error_free(&e);
+        }
+        *burst_ms = std::chrono::duration<double, std::milli>(Clock::now() - t0).count();
+        done = true;
+    });
+    std::vector<double> out;
+    while (!done)
+        out.push_back(one_check_access_us());
+    importer.join();
+    auto more = check_access_for(after);
+    out.insert(out.end(), more.begin(), more.end());
+    return out;
 }
 
 long rss_kb(pid_t pid) {
@@ -367,6 +433,9 @@ int main(int argc, char** argv) {
     if (readlink("/proc/self/exe", self, sizeof self - 1) < 0)
         die("readlink");
     g_lockboxd = std::filesystem::path(self).parent_path().parent_path() / "lockboxd" / "lockboxd";
+    // Another build's daemon against the same bench: the "before" of a change.
+    if (const char* other = getenv("BENCH_LOCKBOXD"))
+        g_lockboxd = other;
     setup_world();
     sd_bus* raw = nullptr;
     if (sd_bus_open_system(&raw) < 0)
@@ -396,8 +465,9 @@ int main(int argc, char** argv) {
         };
         double ping = median(pings), check = median(checks), ratio = median(round_ratios);
         ratios.push_back(ratio);
-        std::printf("grants=%-7d ping=%.1f us  check_access=%.1f us  ratio=%.2f  start-up=%.1f s  rss=%ld KiB\n", n,
-                    ping, check, ratio, ready, rss_kb(d));
+        std::printf(
+            "grants=%-7d ping=%.1f us  check_access=%.1f us  ratio=%.2f  start-up to bus name=%.2f s  rss=%ld KiB\n", n,
+            ping, check, ratio, ready, rss_kb(d));
         if (n == n_max) {
             // One grant change costs the change, not the state (incremental
             // store): ImportGrant of a grant that starts in an hour.
@@ -413,6 +483,20 @@ int main(int argc, char** argv) {
             call_string("ImportGrant", "s", lockbox::sign_grant(*g_key, now_active).c_str());
             std::printf("grants=%-7d ImportGrant round trip (grant active at once): %.1f ms\n", n,
                         std::chrono::duration<double, std::milli>(Clock::now() - t_import).count());
+            // CheckAccess while grants activate: a rebuild of the NSS cache
+            // must not hold the loop. Baseline: the same calls, idle, just before.
+            constexpr int BURST = 20;
+            Spread idle = spread_of(check_access_for(3));
+            double burst_ms = 0;
+            Spread busy = spread_of(check_access_during_burst(BURST, 860001, 3, &burst_ms));
+            std::printf("grants=%-7d CheckAccess idle: median %.0f us, worst %.0f us (%zu calls)\n", n, idle.median,
+                        idle.worst, idle.count);
+            std::printf(
+                "grants=%-7d CheckAccess during a burst of %d activations (ImportGrant of grants active at once, "
+                "%.0f ms for the burst, and 3 s after): median %.0f us, worst %.0f us (%zu calls); "
+                "ratio to idle: median %.2f, worst %.2f\n",
+                n, BURST, burst_ms, busy.median, busy.worst, busy.count, busy.median / idle.median,
+                busy.worst / idle.worst);
             // The kill while the daemon holds n_max grants: nothing it does for
             // them (NSS cache rebuild, store writes) may hold up the timer.
             for (int sessions : {1, 100}) {

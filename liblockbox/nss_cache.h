@@ -54,6 +54,26 @@ std::string encode_nss_field(std::string_view text);
 Status write_nss_cache(const std::string& path, const std::vector<NssUserEntry>& users,
                        const std::vector<NssGroupEntry>& groups);
 
+// The atomic replace of write_nss_cache for bytes already encoded (and perhaps
+// patched by expire_nss_names). Unsynced skips both fsyncs: still atomic for
+// every reader, only not durable across a power loss. lockboxd's withdrawals
+// use it: fsyncing a 20 MB file would hold its event loop for 100 ms where
+// /run is on disk, and a withdrawal lost in a power loss matters to nobody,
+// since every process dies with the host and lockboxd rebuilds the whole
+// cache before it takes its bus name.
+enum class Durability { Synced, Unsynced };
+Status replace_nss_cache(const std::string& path, const std::vector<uint8_t>& bytes,
+                         Durability durability = Durability::Synced);
+
+// Sets `expires` to 0 in the passwd record and the group record of each name
+// found in an encoded cache, in place: the name stops resolving in the file
+// written from these bytes, with no re-encoding (O(names), whatever the size of
+// the cache). Group member lists keep the name: a member that does not resolve
+// gives nobody anything. The bytes are checked as the reader checks them;
+// Errc::InvalidArgument when they are not a cache this writer could have made.
+// Returns how many records it expired.
+Result<size_t> expire_nss_names(std::vector<uint8_t>& bytes, const std::vector<std::string>& names);
+
 // Last resort when no new cache can be written: marks the current file stale
 // and removes it, so every reader (a mapping included) resolves nobody rather
 // than the records of engineers whose access ended. Success if no file is left.

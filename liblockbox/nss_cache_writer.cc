@@ -337,7 +337,10 @@ Status write_nss_cache(const std::string& path, const std::vector<NssUserEntry>&
     auto bytes = encode_nss_cache(users, groups, system_clock().now());
     if (!bytes)
         return bytes.error();
+    return replace_nss_cache(path, *bytes);
+}
 
+Status replace_nss_cache(const std::string& path, const std::vector<uint8_t>& bytes, Durability durability) {
     auto slash = path.rfind('/');
     std::string dir = slash == std::string::npos ? "." : (slash == 0 ? "/" : path.substr(0, slash));
     // Same directory, so the rename is atomic; a dot name so no glob picks it up.
@@ -349,12 +352,12 @@ Status write_nss_cache(const std::string& path, const std::vector<NssUserEntry>&
         ::unlink(tmp.c_str());
         return e;
     };
-    if (auto st = write_all(fd.get(), *bytes); !st)
+    if (auto st = write_all(fd.get(), bytes); !st)
         return fail(st.error());
     // The reader refuses group/other-writable files; 0644 lets every process read.
     if (fchmod(fd.get(), 0644) != 0)
         return fail(errno_error("fchmod " + tmp));
-    if (fsync(fd.get()) != 0)
+    if (durability == Durability::Synced && fsync(fd.get()) != 0)
         return fail(errno_error("fsync " + tmp));
     if (fd.close_checked() != 0)
         return fail(errno_error("close " + tmp));
@@ -365,6 +368,8 @@ Status write_nss_cache(const std::string& path, const std::vector<NssUserEntry>&
     if (::rename(tmp.c_str(), path.c_str()) != 0)
         return fail(errno_error("rename " + tmp + " to " + path));
 
+    if (durability == Durability::Unsynced)
+        return {};
     UniqueFd dfd(::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
     if (dfd.get() < 0)
         return errno_error("open " + dir);

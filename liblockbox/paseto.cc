@@ -131,4 +131,19 @@ Result<PasetoMessage> paseto_v4_verify(const PublicKey& key, std::string_view to
     return out;
 }
 
+Result<PasetoMessage> paseto_v4_unverified(std::string_view token) {
+    auto seg = split_token(token);
+    if (!seg)
+        return seg.error();
+    auto body = base64url_decode(seg->body);
+    if (!body)
+        return make_error(Errc::Malformed, "token body: " + body.error().message);
+    if (body->size() < SIG_BYTES)
+        return make_error(Errc::Malformed, "token body is shorter than a signature");
+    PasetoMessage out;
+    out.payload.assign(reinterpret_cast<const char*>(body->data()), body->size() - SIG_BYTES);
+    out.footer = std::move(seg->footer);
+    return out;
+}
+
 }  // namespace lockbox

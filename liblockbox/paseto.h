@@ -30,6 +30,12 @@ Result<std::string> paseto_v4_untrusted_footer(std::string_view token);
 // "bad-signature".
 Result<PasetoMessage> paseto_v4_verify(const PublicKey& key, std::string_view token, std::string_view implicit = {});
 
+// The message of a well-formed token WITHOUT checking its signature. Only for
+// tokens this host verified itself before storing them where nobody but root
+// can write (lockboxd's state at start-up, docs/enforcement.md); never for a
+// token from outside.
+Result<PasetoMessage> paseto_v4_unverified(std::string_view token);
+
 // Pre-authentication encoding (exposed for tests).
 std::string paseto_pae(std::initializer_list<std::string_view> pieces);
 

@@ -26,6 +26,7 @@
 #include "list_page.h"
 #include "local_account_guard.h"
 #include "logind_client.h"
+#include "nss_cache_rebuilder.h"
 #include "result.h"
 #include "sd_handles.h"
 #include "session_killer.h"
@@ -157,6 +158,7 @@ private:
     void activate(const Grant& grant);
     void warn_sessions(const Grant& grant, lockbox::usec_t lead);
     void publish_nss();
+    void on_nss_report(const NssPublishReport& report);
     // enforcer_damaged_state.cc: a damaged or missing enforcer.db.
     struct RangeSweep {
         std::vector<uid_t> uids;
@@ -179,6 +181,7 @@ private:
     void end_unowned_uid(uid_t uid, usec_t now, const char* cause);
     // Write what changed in the registries since their last write (O(changed)).
     void end_lapsed_before_verifying(const PersistedGrants& stored, usec_t now);
+    bool store_is_ours_alone(const std::string& dir) const;
     // True the first time a kill of this session is reported.
     bool note_kill_reported(const std::string& session_id);
     void persist_grants();
@@ -217,6 +220,9 @@ private:
     std::map<std::string, NameVerdict> names_ours_;  // positive answers, see name_check_ttl
     std::string names_ours_stamp_;                   // local_account_files_stamp() they were taken under
     bool nss_publish_failed_ = false;                // retried at every tick()
+    bool nss_published_once_ = false;
+    // Last: destroyed first, its worker joined before anything its reports use.
+    std::unique_ptr<NssCacheRebuilder> nss_;
 };
 
 }  // namespace lockboxd

@@ -100,24 +100,34 @@ void Enforcer::end_unowned_uid(uid_t uid, usec_t now, const char* cause) {
     });
 }
 
+// O(changed) on the event loop: the registry names the grants whose state
+// changed, the rebuilder withdraws the names that lost their last grant before
+// this returns and rebuilds the rest off the loop (nss_cache_rebuilder.h).
 void Enforcer::publish_nss() {
-    std::vector<NssEngineer> engineers;
     usec_t now = clock_.now();
-    std::map<std::string, const lockbox::GrantClaims*> claims_of;
-    for (const Grant* g : grants_.all()) {
-        if (g->state != GrantState::Active || now >= g->claims.exp)
-            continue;
-        auto uid = uids_.find(g->claims.sub);
-        if (uid) {
-            engineers.push_back({g->claims.sub, *uid, g->claims.ticket, g->claims.exp,
-                                 lockbox::effective_access_level(config_.access_levels, g->claims.access)});
-            claims_of[g->claims.sub] = &g->claims;
-        }
+    for (const auto& jti : grants_.take_state_changes()) {
+        const Grant* g = grants_.find(jti);
+        auto uid = g ? uids_.find(g->claims.sub) : std::nullopt;
+        if (g && g->state == GrantState::Active && now < g->claims.exp && uid)
+            nss_->set(jti, {g->claims.sub, *uid, g->claims.ticket, g->claims.exp,
+                            lockbox::effective_access_level(config_.access_levels, g->claims.access)});
+        else
+            nss_->drop(jti);
     }
-    NssPublishReport report = publish_nss_cache(engineers, config_);
+    // The first publish after start-up replaces the file a previous lockboxd
+    // left (which may list engineers whose grants ended or were dropped while
+    // it was down), even with no grant at all, before the bus name is taken.
+    if (nss_publish_failed_ || !nss_published_once_)
+        nss_->request_full_rebuild();
+    nss_->publish(/*wait=*/!nss_published_once_);
+    nss_published_once_ = true;
+}
+
+void Enforcer::on_nss_report(const NssPublishReport& report) {
+    usec_t now = clock_.now();
     for (const auto& [name, why] : report.dropped) {
-        auto it = claims_of.find(name);
-        audit(AuditEvent::NssCacheFailed, "lockboxd", it == claims_of.end() ? nullptr : it->second,
+        auto active = grants_.active_grants_of(name, now);
+        audit(AuditEvent::NssCacheFailed, "lockboxd", active.empty() ? nullptr : &active.front()->claims,
               "the NSS record of " + name + " was left out of the cache: " + why, {{"REASON", why}});
     }
     nss_publish_failed_ = !report.written;

@@ -81,6 +81,7 @@ bool GrantRegistry::insert(Grant grant, usec_t now) {
     note_ended(it->second);
     changes_.removed.erase(jti);
     changes_.written.insert(jti);
+    state_changed_.insert(jti);
     return true;
 }
 
@@ -97,6 +98,7 @@ std::optional<GrantState> GrantRegistry::revoke(const std::string& jti, usec_t n
         schedule(it->second);
         note_ended(it->second);
         changes_.written.insert(jti);
+        state_changed_.insert(jti);
     }
     return before;
 }
@@ -183,6 +185,7 @@ std::vector<GrantEvent> GrantRegistry::advance(usec_t now) {
         if (it->second.state != before) {
             note_ended(it->second);
             changes_.written.insert(jti);
+            state_changed_.insert(jti);
         }
         schedule(it->second);
     }
@@ -308,6 +311,12 @@ PersistedGrant GrantRegistry::persisted(const Grant& g) {
 void GrantRegistry::restore_revoked(const std::vector<std::string>& jtis) {
     for (const auto& jti : jtis)
         revoke(jti, 0);
+}
+
+std::vector<std::string> GrantRegistry::take_state_changes() {
+    std::vector<std::string> out(state_changed_.begin(), state_changed_.end());
+    state_changed_.clear();
+    return out;
 }
 
 }  // namespace lockboxd

@@ -141,6 +141,10 @@ public:
     // Warnings are not changes: they are recomputed from exp after a restart.
     const GrantChanges& changes() const { return changes_; }
     void clear_changes() { changes_ = {}; }
+    // Ids inserted or whose state changed since the last call (pruned ids may
+    // be among them): the NSS cache follows the registry in O(changed) with
+    // them, and since every state change passes through here none is missed.
+    std::vector<std::string> take_state_changes();
 
 private:
     bool is_live(const Grant& g, usec_t now) const;
@@ -160,6 +164,7 @@ private:
     // (exp, jti) of revoked and completed grants: what prune() may forget next.
     std::set<std::pair<usec_t, std::string>> ended_by_exp_;
     GrantChanges changes_;
+    std::unordered_set<std::string> state_changed_;
 };
 
 }  // namespace lockboxd

@@ -67,7 +67,10 @@ NssRecords build_nss_records(const std::vector<NssEngineer>& engineers, const lo
         out.groups.push_back(std::move(grantees));
     // Every grant counts here, not only the latest of each engineer: the
     // customer's rules give the rights of each level the engineer holds.
+    // Members gathered in a set: with every engineer at the default level, a
+    // linear search per engineer made this O(n^2), ten seconds at 100 000.
     std::map<size_t, lockbox::NssGroupEntry> by_rank;
+    std::map<size_t, std::set<std::string>> members_by_rank;
     for (const auto& e : engineers) {
         auto rank = lockbox::access_level_rank(config.access_levels, e.access_level);
         if (!rank || is_lockbox_group_name(config, e.name))
@@ -75,26 +78,26 @@ NssRecords build_nss_records(const std::vector<NssEngineer>& engineers, const lo
         auto& g = by_rank[*rank];
         g.name = lockbox::access_group_name(e.access_level);
         g.gid = access_group_gid(config, *rank);
-        if (std::find(g.members.begin(), g.members.end(), e.name) == g.members.end())
-            g.members.push_back(e.name);
+        members_by_rank[*rank].insert(e.name);
         g.expires = std::max(g.expires, e.expires);
     }
     for (auto& [rank, g] : by_rank) {
-        std::sort(g.members.begin(), g.members.end());
+        const auto& members = members_by_rank[rank];
+        g.members.assign(members.begin(), members.end());  // sorted, each once
         out.groups.push_back(std::move(g));
     }
     return out;
 }
 
-NssPublishReport publish_nss_cache(const std::vector<NssEngineer>& engineers, const lockbox::Config& config) {
-    NssPublishReport report;
+PreparedNssCache prepare_nss_cache(const std::vector<NssEngineer>& engineers, const lockbox::Config& config) {
+    PreparedNssCache out;
     NssRecords records = build_nss_records(engineers, config);
     // An engineer goes whole: user and personal group share the name.
     std::set<std::string> refused;
     for (const auto& u : records.users)
         if (auto st = lockbox::validate_nss_user(u); !st) {
             refused.insert(u.name);
-            report.dropped.emplace_back(u.name, st.error().message);
+            out.dropped.emplace_back(u.name, st.error().message);
         }
     // A refused engineer leaves the shared lockbox-grantees group too, so that
     // one bad record never takes the group (and every engineer's sshd match) along.
@@ -102,16 +105,29 @@ NssPublishReport publish_nss_cache(const std::vector<NssEngineer>& engineers, co
         std::erase_if(g.members, [&](const std::string& m) { return refused.count(m) > 0; });
     for (const auto& g : records.groups)
         if (auto st = lockbox::validate_nss_group(g); !st && refused.insert(g.name).second)
-            report.dropped.emplace_back(g.name, st.error().message);
+            out.dropped.emplace_back(g.name, st.error().message);
     if (!refused.empty()) {
         std::erase_if(records.users, [&](const auto& u) { return refused.count(u.name) > 0; });
         std::erase_if(records.groups, [&](const auto& g) { return refused.count(g.name) > 0; });
     }
+    auto bytes = lockbox::encode_nss_cache(records.users, records.groups, lockbox::system_clock().now());
+    if (bytes)
+        out.bytes = std::move(*bytes);
+    else
+        out.encoded = bytes.error();
+    return out;
+}
+
+NssPublishReport write_nss_cache_file(const PreparedNssCache& prepared, const lockbox::Config& config) {
+    NssPublishReport report;
+    report.dropped = prepared.dropped;
     const std::string path = config.nss_cache_path();
     // /run/lockbox is lockboxd's alone; the module refuses a writable-by-others cache.
-    report.written = ensure_directory(config.runtime_dir, 0755);
+    report.written = prepared.encoded;
     if (report.written)
-        report.written = lockbox::write_nss_cache(path, records.users, records.groups);
+        report.written = ensure_directory(config.runtime_dir, 0755);
+    if (report.written)
+        report.written = lockbox::replace_nss_cache(path, prepared.bytes);
     if (report.written)
         return report;
     // Remove first, then add: a cache that cannot be rebuilt must not keep
@@ -122,6 +138,10 @@ NssPublishReport publish_nss_cache(const std::vector<NssEngineer>& engineers, co
     if (auto st = lockbox::withdraw_nss_cache(path); !st)
         report.withdraw_error = st.error().message;
     return report;
+}
+
+NssPublishReport publish_nss_cache(const std::vector<NssEngineer>& engineers, const lockbox::Config& config) {
+    return write_nss_cache_file(prepare_nss_cache(engineers, config), config);
 }
 
 }  // namespace lockboxd

@@ -65,6 +65,17 @@ struct NssPublishReport {
     std::string withdraw_error;  // set when even the withdrawal failed
 };
 
+// The two halves of publish_nss_cache, so that the slow one (building and
+// encoding every record: about a second at 100 000 engineers) can run off the
+// event loop (nss_cache_rebuilder.h) and the bytes be patched before the write.
+struct PreparedNssCache {
+    std::vector<uint8_t> bytes;  // the encoded file, when encoded is a success
+    lockbox::Status encoded;
+    std::vector<std::pair<std::string, std::string>> dropped;  // as in NssPublishReport
+};
+PreparedNssCache prepare_nss_cache(const std::vector<NssEngineer>& engineers, const lockbox::Config& config);
+NssPublishReport write_nss_cache_file(const PreparedNssCache& prepared, const lockbox::Config& config);
+
 // Never keeps a stale cache: records that fail validation are dropped one by
 // one, and when the file cannot be written at all the old one is replaced by an
 // empty cache, or else removed.
