@@ -168,6 +168,10 @@ def main():
         # 7. No trusted key left.
         aside = os.path.join(sb.dir, "approval.public")
         shutil.move("/etc/lockbox/trusted.d/approval.public", aside)
+        # lockboxd watches trusted.d and drops eve's grant, whose key is gone.
+        # Wait for it: a check that saw eve resolve and then asked sshd about
+        # her after the drop would fail the sshd lines for a reason of its own.
+        e2e.wait_for(lambda: e2e.getent("passwd", "eve") is None, 15, "lockboxd to drop eve's grant with its key")
         expect_only_failure(sb, baseline, "trusted keys", "signing.public")
         shutil.move(aside, "/etc/lockbox/trusted.d/approval.public")
 
