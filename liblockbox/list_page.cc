@@ -62,16 +62,10 @@ Result<uint32_t> page_limit(uint32_t asked) {
 }
 
 bool ListPage::add(const ListPosition& pos, const std::string& item) {
-    const bool first = count_ == 0;
-    // ',' before the item, ']' after the array.
-    if (full_ || count_ >= limit_ || text_.size() + (first ? 0 : 1) + item.size() + 1 > max_bytes_) {
+    if (full_ || array_.count() >= limit_ || !array_.add(item)) {
         full_ = true;
         return false;
     }
-    if (!first)
-        text_ += ',';
-    text_ += item;
-    count_++;
     last_ = pos;
     return true;
 }

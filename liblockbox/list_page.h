@@ -18,6 +18,7 @@
 #include <string_view>
 
 #include "clock.h"
+#include "bounded_json_array.h"
 #include "result.h"
 
 namespace lockbox {
@@ -53,7 +54,7 @@ Result<uint32_t> page_limit(uint32_t asked);
 // holds fewer than limit items and the JSON array stays within max_bytes.
 class ListPage {
 public:
-    ListPage(uint32_t limit, size_t max_bytes) : limit_(limit), max_bytes_(max_bytes) {}
+    ListPage(uint32_t limit, size_t max_bytes) : limit_(limit), array_(max_bytes) {}
 
     // item: one serialized JSON value. False once the page is full: this item
     // and everything after it belong to the next page.
@@ -62,17 +63,15 @@ public:
     // caller fails the call, as an empty page with no cursor would read as
     // the end of the list.
     bool full() const { return full_; }
-    size_t count() const { return count_; }
-    std::string json_array() const { return text_ + "]"; }
+    size_t count() const { return array_.count(); }
+    std::string json_array() const { return array_.finish(); }
     // Where the next page starts: after the last item taken, when an offered
     // item did not fit; "" when the list ended on this page.
-    std::string next_cursor() const { return full_ && count_ > 0 ? format_list_cursor(last_) : std::string(); }
+    std::string next_cursor() const { return full_ && count() > 0 ? format_list_cursor(last_) : std::string(); }
 
 private:
     uint32_t limit_;
-    size_t max_bytes_;
-    std::string text_ = "[";
-    size_t count_ = 0;
+    BoundedJsonArray array_;  // the byte budget
     bool full_ = false;
     ListPosition last_;
 };

@@ -109,16 +109,28 @@ Result<std::string> paseto_v4_untrusted_footer(std::string_view token) {
     return std::move(seg->footer);
 }
 
+namespace {
+
+// The decoded body (message, then signature) of a token's segments.
+Result<std::vector<uint8_t>> signed_body(std::string_view body_b64) {
+    auto body = base64url_decode(body_b64);
+    if (!body)
+        return make_error(Errc::Malformed, "token body: " + body.error().message);
+    if (body->size() < SIG_BYTES)
+        return make_error(Errc::Malformed, "token body is shorter than a signature");
+    return body;
+}
+
+}  // namespace
+
 Result<PasetoMessage> paseto_v4_verify(const PublicKey& key, std::string_view token, std::string_view implicit) {
     ensure_sodium_initialized();
     auto seg = split_token(token);
     if (!seg)
         return seg.error();
-    auto body = base64url_decode(seg->body);
+    auto body = signed_body(seg->body);
     if (!body)
-        return make_error(Errc::Malformed, "token body: " + body.error().message);
-    if (body->size() < SIG_BYTES)
-        return make_error(Errc::Malformed, "token body is shorter than a signature");
+        return body.error();
     const size_t msg_len = body->size() - SIG_BYTES;
     std::string_view message(reinterpret_cast<const char*>(body->data()), msg_len);
     const std::string m2 = pae_for(message, seg->footer, implicit);
@@ -135,11 +147,9 @@ Result<PasetoMessage> paseto_v4_unverified(std::string_view token) {
     auto seg = split_token(token);
     if (!seg)
         return seg.error();
-    auto body = base64url_decode(seg->body);
+    auto body = signed_body(seg->body);
     if (!body)
-        return make_error(Errc::Malformed, "token body: " + body.error().message);
-    if (body->size() < SIG_BYTES)
-        return make_error(Errc::Malformed, "token body is shorter than a signature");
+        return body.error();
     PasetoMessage out;
     out.payload.assign(reinterpret_cast<const char*>(body->data()), body->size() - SIG_BYTES);
     out.footer = std::move(seg->footer);
