@@ -52,7 +52,7 @@ std::vector<fleet::Op> EtcdRequestStore::outbox_puts(const std::vector<AuditEntr
     return ops;
 }
 
-bool EtcdRequestStore::stored_as(const std::string& key, const std::string& value) {
+bool EtcdRequestStore::holds(const std::string& key, const std::string& value) {
     auto now = client_->get(key);
     return now && now->kvs.size() == 1 && now->kvs[0].value == value;
 }
@@ -66,7 +66,7 @@ Status EtcdRequestStore::insert(const Request& r, const std::vector<AuditEntry>&
     auto t = client_->txn({{fleet::Compare::Target::ModRevision, key, 0, {}}}, ops);
     if (!t)
         return t.error();
-    if (!t->succeeded && !stored_as(key, value))
+    if (!t->succeeded && !holds(key, value))
         return make_error(Errc::Conflict, "request " + r.id + " exists already");
     return {};
 }
@@ -101,7 +101,7 @@ Status EtcdRequestStore::update_with(const Request& r, const std::vector<AuditEn
     auto t = client_->txn(compares, ops);
     if (!t)
         return t.error();
-    if (!t->succeeded && !stored_as(key, value))
+    if (!t->succeeded && !holds(key, value))
         return conflict(r);
     return {};
 }

@@ -51,14 +51,16 @@ public:
     Status update_with(const Request& r, const std::vector<AuditEntry>& audit,
                        const std::vector<fleet::Compare>& also_compare, const std::vector<fleet::Op>& also_do);
 
+    // After a transaction whose compare failed: does key hold exactly value,
+    // i.e. did our own earlier attempt land (see above)?
+    bool holds(const std::string& key, const std::string& value);
+
     fleet::EtcdClient& client() { return *client_; }
     const fleet::TenantLayout& layout() const { return layout_; }
 
 private:
     Result<std::vector<Request>> load_all();
     std::vector<fleet::Op> outbox_puts(const std::vector<AuditEntry>& audit);
-    // After a failed compare: did our own earlier attempt land? (see above)
-    bool stored_as(const std::string& key, const std::string& value);
 
     std::unique_ptr<fleet::EtcdClient> client_;
     fleet::TenantLayout layout_;

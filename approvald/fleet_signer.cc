@@ -113,10 +113,7 @@ void FleetSigner::campaign() {
         return;
     auto t =
         etcd.txn({{fleet::Compare::Target::ModRevision, lock, 0, {}}}, {{fleet::Op::Kind::Put, lock, id_, *lease}});
-    const bool won = t && (t->succeeded || [&] {
-                         auto now = etcd.get(lock);  // our own attempt may have landed
-                         return now && now->kvs.size() == 1 && now->kvs[0].value == id_;
-                     }());
+    const bool won = t && (t->succeeded || store_.holds(lock, id_));  // our own attempt may have landed
     if (!won) {
         (void)etcd.lease_revoke(*lease);
         return;
@@ -263,12 +260,11 @@ Result<int64_t> FleetSigner::record_lease(usec_t exp) {
 
 int FleetSigner::on_timer(sd_event_source* s, uint64_t usec, void* userdata) {
     auto* self = static_cast<FleetSigner*>(userdata);
-    static thread_local usec_t last_scan = 0;
     try {
         const bool was_active = self->active();
         self->campaign();
-        if (was_active && self->active() && usec - last_scan >= FULL_SCAN_PERIOD) {
-            last_scan = usec;
+        if (was_active && self->active() && usec - self->last_scan_ >= FULL_SCAN_PERIOD) {
+            self->last_scan_ = usec;
             self->sign_due();
         }
     } catch (...) {

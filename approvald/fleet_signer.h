@@ -70,6 +70,7 @@ private:
     EventSourcePtr timer_;
     std::unique_ptr<fleet::IssuedFollower> follower_;
     std::set<std::string> refused_;  // logged once each
+    usec_t last_scan_ = 0;           // CLOCK_MONOTONIC of the last full scan
 };
 
 }  // namespace lockbox::approval
