@@ -23,6 +23,17 @@ def say(text):
     print(f"\n{BOLD}== {text}{RESET}", flush=True)
 
 
+def keep_until_enter(hints):
+    """--keep: the sandbox stays up, with how to get into it, until Enter."""
+    say("The sandbox stays up until you press Enter")
+    for line in hints:
+        print(f"  {line}")
+    try:
+        input()
+    except EOFError:
+        pass
+
+
 def show(who, argv, result):
     print(f"{DIM}{who}$ {' '.join(argv)}{RESET}")
     out = (result.stdout or "").rstrip()
@@ -109,14 +120,9 @@ def main():
             print(f"  replay with: tlog-play -r journal -M TLOG_REC={rec}")
 
         if keep:
-            say("The sandbox stays up until you press Enter")
-            print(f"  In another terminal: nsenter --target {os.getpid()} --mount --net\n"
-                  f"  then e.g.: lockboxctl request list; journalctl -t lockboxd; "
-                  f"ssh -p {e2e.SSH_PORT} -i {key} eve@127.0.0.1")
-            try:
-                input()
-            except EOFError:
-                pass
+            keep_until_enter([f"In another terminal: nsenter --target {os.getpid()} --mount --net",
+                              f"then e.g.: lockboxctl request list; journalctl -t lockboxd; "
+                              f"ssh -p {e2e.SSH_PORT} -i {key} eve@127.0.0.1"])
         say("Tearing the sandbox down")
     return 0
 

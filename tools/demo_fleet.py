@@ -8,7 +8,7 @@ import time
 import lockbox_e2e as e2e
 import lockbox_fixture as lf
 import lockbox_scenario as sc
-from demo import say, show
+from demo import keep_until_enter, say, show
 from etcd_cluster import have_etcd
 from lockbox_fleet import on_signer, prepare, setup_instance, setup_signer
 from lockbox_fleet_hosts import FleetHosts, gateways
@@ -116,14 +116,9 @@ def main(keep):
         show("eve", ["ssh", "eve@db01", "id"], fleet["db01"].ssh("eve", key, "id"))
 
         if keep:
-            say("The sandbox stays up until you press Enter")
-            print(f"  In another terminal: nsenter --target {os.getpid()} --mount --net  (etcd, the signer, wf1)")
-            for host in hosts:
-                print(f"  {host.name}: nsenter --target {host.init_pid} --mount --net --uts --pid"
-                      f"  (ssh -p {e2e.SSH_PORT} -i {key} eve@{host.address})")
-            try:
-                input()
-            except EOFError:
-                pass
+            keep_until_enter(
+                [f"In another terminal: nsenter --target {os.getpid()} --mount --net  (etcd, the signer, wf1)"] +
+                [f"{host.name}: nsenter --target {host.init_pid} --mount --net --uts --pid"
+                 f"  (ssh -p {e2e.SSH_PORT} -i {key} eve@{host.address})" for host in hosts])
         say("Tearing the sandbox down")
     return 0
