@@ -36,17 +36,24 @@ namespace {
 constexpr usec_t KEEP_ENDED = 24 * 3600 * lockbox::USEC_PER_SEC;
 
 // The registry's warning leads: WarnBefore, plus KillGrace, when SIGTERM goes
-// out. Access ends, and the kill starts, KillLead before exp whatever the
-// engineer does with SIGTERM (ignore it, or have their processes stopped).
+// out, plus the last line's lead when the grace does not carry it. Access
+// ends, and the kill starts, KillLead before exp whatever the engineer does
+// with SIGTERM (ignore it, or have their processes stopped).
 GrantPolicy grant_policy_of(const lockbox::Config& config) {
     GrantPolicy policy{config.clock_skew, config.warn_before, config.kill_lead};
-    if (config.kill_grace > 0 &&
-        std::find(policy.warn_before.begin(), policy.warn_before.end(), config.kill_grace) == policy.warn_before.end())
-        policy.warn_before.push_back(config.kill_grace);
+    for (usec_t lead : {config.kill_grace, notice_lead(config)})
+        if (lead > 0 &&
+            std::find(policy.warn_before.begin(), policy.warn_before.end(), lead) == policy.warn_before.end())
+            policy.warn_before.push_back(lead);
     return policy;
 }
 
 }  // namespace
+
+usec_t notice_lead(const lockbox::Config& config) {
+    usec_t lead = config.kill_lead + NOTICE_PAUSE;
+    return config.kill_grace >= lead ? 0 : lead;
+}
 
 Enforcer::Enforcer(lockbox::Config config, const lockbox::Clock& clock, sd_event* event)
     : config_(std::move(config)),

@@ -35,6 +35,15 @@
 
 namespace lockboxd {
 
+// The pause between the engineer's last line and the signal that ends the
+// session (Enforcer::last_line_then).
+inline constexpr lockbox::usec_t NOTICE_PAUSE = 100 * lockbox::USEC_PER_MSEC;
+
+// How long before exp an expiry's last line goes out when no KillGrace
+// SIGTERM comes earlier (which the line precedes instead): NOTICE_PAUSE ahead
+// of the kill, so that the kill starts on time. 0: the grace covers it.
+lockbox::usec_t notice_lead(const lockbox::Config& config);
+
 class EnforcerStore;
 struct EnforcerState;
 
@@ -145,8 +154,10 @@ private:
     // Writes the last line (terminal_notice.h) to uid's terminals and runs
     // next NOTICE_PAUSE later (at once when no terminal took it), so that
     // sshd's session process, which runs as the engineer and dies in the
-    // kill or at the grace's SIGTERM, forwards it first.
-    static constexpr lockbox::usec_t NOTICE_PAUSE = 100 * lockbox::USEC_PER_MSEC;
+    // kill or at the grace's SIGTERM, forwards it first. An expiry's line goes
+    // out NOTICE_PAUSE before the kill is due (notice_lead), so that its kill
+    // keeps the KillLead schedule; a revocation's cannot be foreseen.
+    size_t write_last_line(uid_t uid, const std::string& user, const std::string& text);
     void last_line_then(uid_t uid, const std::string& user, const std::string& text, std::function<void()> next);
     std::set<std::string> last_line_sent_;  // jtis whose grace SIGTERM came after the last line
     void start_kill(const std::string& user, uid_t uid, const std::string& jti, lockbox::usec_t deadline,

@@ -40,6 +40,11 @@ void Enforcer::warn_sessions(const Grant& grant, usec_t lead) {
             last_line_then(*uid, grant.claims.sub, access_ended_text(grant.claims.ticket, "expired"), sigterm);
         }
     }
+    // No grace before it: the last line alone, NOTICE_PAUSE before the kill
+    // is due, which then starts at once (end_access).
+    if (lead == notice_lead(config_) && !grants_.has_active_grant(grant.claims.sub, clock_.now(), grant.claims.jti) &&
+        last_line_sent_.insert(grant.claims.jti).second)
+        write_last_line(*uid, grant.claims.sub, access_ended_text(grant.claims.ticket, "expired"));
     if (std::find(config_.warn_before.begin(), config_.warn_before.end(), lead) == config_.warn_before.end())
         return;  // the grace alone: no terminal line
     std::vector<std::string> pam_ttys;
@@ -83,13 +88,17 @@ void Enforcer::end_access(const std::string& user, const std::string& jti, usec_
     last_line_then(*uid, user, access_ended_text(g ? g->claims.ticket : "", why_access_ended(cause, by)), kill);
 }
 
-void Enforcer::last_line_then(uid_t uid, const std::string& user, const std::string& text, std::function<void()> next) {
-    // The writes never wait (terminal_notice.h); the pause after them is
-    // fixed, whatever the terminals do, and only taken when a line went out.
+size_t Enforcer::write_last_line(uid_t uid, const std::string& user, const std::string& text) {
     std::vector<std::string> pam_ttys;
     for (const auto& s : sessions_.of_user(user))
         pam_ttys.push_back(s.tty);
-    size_t told = write_to_terminals(engineer_terminals(uid, pam_ttys), uid, text);
+    return write_to_terminals(engineer_terminals(uid, pam_ttys), uid, text);
+}
+
+void Enforcer::last_line_then(uid_t uid, const std::string& user, const std::string& text, std::function<void()> next) {
+    // The writes never wait (terminal_notice.h); the pause after them is
+    // fixed, whatever the terminals do, and only taken when a line went out.
+    size_t told = write_last_line(uid, user, text);
     sd_event_source* raw = nullptr;
     if (told == 0 || !event_ ||
         sd_event_add_time_relative(event_, &raw, CLOCK_MONOTONIC, NOTICE_PAUSE, 1000, on_notice_pause, this) < 0) {
