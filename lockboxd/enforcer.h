@@ -151,15 +151,19 @@ private:
     // revoked or released, when known.
     void end_access(const std::string& user, const std::string& jti, lockbox::usec_t deadline, const char* cause,
                     const std::string& by = {});
-    // Writes the last line (terminal_notice.h) to uid's terminals and runs
-    // next NOTICE_PAUSE later (at once when no terminal took it), so that
-    // sshd's session process, which runs as the engineer and dies in the
-    // kill or at the grace's SIGTERM, forwards it first. An expiry's line goes
-    // out NOTICE_PAUSE before the kill is due (notice_lead), so that its kill
-    // keeps the KillLead schedule; a revocation's cannot be foreseen.
-    size_t write_last_line(uid_t uid, const std::string& user, const std::string& text);
+    // Writes text once to every terminal of the engineer (terminal_notice.h:
+    // theirs and those PAM named); returns how many took it.
+    size_t tell_engineer(uid_t uid, const std::string& user, const std::string& text);
+    // Writes the last line to uid's terminals and runs next NOTICE_PAUSE later
+    // (at once when no terminal took it), so that sshd's session process,
+    // which runs as the engineer and dies in the kill or at the grace's
+    // SIGTERM, forwards it first. An expiry's line goes out ahead instead
+    // (warn_sessions, notice_lead), so that its kill keeps the KillLead
+    // schedule; a revocation's cannot be foreseen.
     void last_line_then(uid_t uid, const std::string& user, const std::string& text, std::function<void()> next);
-    std::set<std::string> last_line_sent_;  // jtis whose grace SIGTERM came after the last line
+    // jtis whose last line went out ahead of the kill (with the grace's
+    // SIGTERM or at the notice lead): their kill starts without the pause.
+    std::set<std::string> last_line_sent_;
     void start_kill(const std::string& user, uid_t uid, const std::string& jti, lockbox::usec_t deadline,
                     const std::vector<Session>& sessions, const std::string& cause);
     static int on_notice_pause(sd_event_source* s, uint64_t usec, void* userdata);

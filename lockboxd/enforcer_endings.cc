@@ -23,35 +23,35 @@ void Enforcer::warn_sessions(const Grant& grant, usec_t lead) {
     auto uid = uids_.find(grant.claims.sub);
     if (!uid || !uids_.in_range(*uid))
         return;
+    // The last line goes out once, ahead of the kill: with the KillGrace
+    // SIGTERM, which ends sshd's session process too, so the line precedes it;
+    // without a grace, at the notice lead, NOTICE_PAUSE before the kill is due
+    // (which then starts at once: end_access). None while another grant of
+    // theirs goes on.
+    bool grace = config_.kill_grace > 0 && lead <= config_.kill_grace;
+    bool line_now = (grace || lead == notice_lead(config_)) &&
+                    !grants_.has_active_grant(grant.claims.sub, clock_.now(), grant.claims.jti) &&
+                    last_line_sent_.insert(grant.claims.jti).second;
+    std::string last_line = line_now ? access_ended_text(grant.claims.ticket, "expired") : "";
     // KillGrace before exp: SIGTERM, from root, so programs that handle it can
     // end cleanly. A lead that passed while lockboxd was down folds into a later
     // one, so any lead inside the grace sends it.
-    // The last line goes first: SIGTERM ends sshd's session process too.
-    if (config_.kill_grace > 0 && lead <= config_.kill_grace) {
+    if (grace) {
         auto sigterm = [this, u = *uid, sub = grant.claims.sub, lead] {
             size_t n = signal_processes_of_uid(u, SIGTERM);
             log_info("SIGTERM to " + std::to_string(n) + " processes of " + sub + ", " +
                      std::to_string(lead / lockbox::USEC_PER_MSEC) + " ms before the end");
         };
-        if (grants_.has_active_grant(grant.claims.sub, clock_.now(), grant.claims.jti) ||
-            !last_line_sent_.insert(grant.claims.jti).second) {
+        if (line_now)
+            last_line_then(*uid, grant.claims.sub, last_line, sigterm);
+        else
             sigterm();
-        } else {
-            last_line_then(*uid, grant.claims.sub, access_ended_text(grant.claims.ticket, "expired"), sigterm);
-        }
+    } else if (line_now) {
+        tell_engineer(*uid, grant.claims.sub, last_line);
     }
-    // No grace before it: the last line alone, NOTICE_PAUSE before the kill
-    // is due, which then starts at once (end_access).
-    if (lead == notice_lead(config_) && !grants_.has_active_grant(grant.claims.sub, clock_.now(), grant.claims.jti) &&
-        last_line_sent_.insert(grant.claims.jti).second)
-        write_last_line(*uid, grant.claims.sub, access_ended_text(grant.claims.ticket, "expired"));
     if (std::find(config_.warn_before.begin(), config_.warn_before.end(), lead) == config_.warn_before.end())
-        return;  // the grace alone: no terminal line
-    std::vector<std::string> pam_ttys;
-    for (const auto& s : sessions_.of_user(grant.claims.sub))
-        pam_ttys.push_back(s.tty);
-    write_to_terminals(engineer_terminals(*uid, pam_ttys), *uid,
-                       expiry_warning_text(grant.claims.jti, lead / lockbox::USEC_PER_SEC));
+        return;  // the grace or the notice lead alone: no warning line
+    tell_engineer(*uid, grant.claims.sub, expiry_warning_text(grant.claims.jti, lead / lockbox::USEC_PER_SEC));
 }
 
 namespace {
@@ -88,7 +88,7 @@ void Enforcer::end_access(const std::string& user, const std::string& jti, usec_
     last_line_then(*uid, user, access_ended_text(g ? g->claims.ticket : "", why_access_ended(cause, by)), kill);
 }
 
-size_t Enforcer::write_last_line(uid_t uid, const std::string& user, const std::string& text) {
+size_t Enforcer::tell_engineer(uid_t uid, const std::string& user, const std::string& text) {
     std::vector<std::string> pam_ttys;
     for (const auto& s : sessions_.of_user(user))
         pam_ttys.push_back(s.tty);
@@ -98,7 +98,7 @@ size_t Enforcer::write_last_line(uid_t uid, const std::string& user, const std::
 void Enforcer::last_line_then(uid_t uid, const std::string& user, const std::string& text, std::function<void()> next) {
     // The writes never wait (terminal_notice.h); the pause after them is
     // fixed, whatever the terminals do, and only taken when a line went out.
-    size_t told = write_last_line(uid, user, text);
+    size_t told = tell_engineer(uid, user, text);
     sd_event_source* raw = nullptr;
     if (told == 0 || !event_ ||
         sd_event_add_time_relative(event_, &raw, CLOCK_MONOTONIC, NOTICE_PAUSE, 1000, on_notice_pause, this) < 0) {
