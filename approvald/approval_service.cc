@@ -238,10 +238,22 @@ std::optional<Request> ApprovalService::expire(const Request& r, usec_t now) {
 Status ApprovalService::commit_transition(const Request& prev, const Request& next, std::vector<AuditEntry> audit) {
     if (auto s = store_->update(next, prev.state, audit); !s)
         return s;
+    after_transition(next);
+    return {};
+}
+
+Status ApprovalService::commit_ending(const Request& prev, const Request& next, std::vector<AuditEntry> audit) {
+    if (fleet_signer_ && fleet_signer_->sign_with_ending(next, audit)) {
+        after_transition(next);
+        return {};
+    }
+    return commit_transition(prev, next, std::move(audit));
+}
+
+void ApprovalService::after_transition(const Request& next) {
     forward_outbox();
     emit("RequestChanged", next.id, state_name(next.state));
     notify_for(next);
-    return {};
 }
 
 void ApprovalService::forward_outbox() {

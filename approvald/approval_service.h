@@ -75,6 +75,11 @@ private:
     // Stores next (compare-and-set against prev's stored state) with its audit
     // entries, then forwards the outbox, emits RequestChanged and sends mail.
     Status commit_transition(const Request& prev, const Request& next, std::vector<AuditEntry> audit);
+    // commit_transition for a grant ended early: on the tenant's active signer
+    // the signed revocation goes out in the same transaction (fleet_signer.h).
+    Status commit_ending(const Request& prev, const Request& next, std::vector<AuditEntry> audit);
+    // What follows a stored transition: the outbox, RequestChanged, mail.
+    void after_transition(const Request& next);
 
     void forward_outbox();
     // Writes a calls-refused-summary record for every limiter window that closed

@@ -175,38 +175,54 @@ Status FleetSigner::signable(const Request& r) const {
     return {};
 }
 
-void FleetSigner::sign_grant(const Request& r) {
+Result<FleetSigner::SignedGrant> FleetSigner::prepare_grant(const Request& r) {
     if (auto ok = signable(r); !ok) {
         if (refused_.insert(r.id).second)
             log_error("fleet: signer refuses to sign request {}: {}", r.id, ok.error().message);
-        return;
+        return ok.error();
     }
     auto token = issuer_.issue(r);
     if (!token) {
         log_error("fleet: cannot sign request {}: {}", r.id, token.error().message);
-        return;
+        return token.error();
     }
-    Request next = r;
-    next.token = std::move(*token);
-    next.updated_at = clock_.now();
-    const std::string actor = r.approver->approval.user;
-    auto g = audit_for(AuditEvent::GrantIssued, actor, next,
-                       "grant " + r.id + " issued for " + next.engineer + ", access " +
-                           effective_access_level(policy_.access_levels, next.access) + ", valid " +
-                           format_rfc3339(next.nbf) + " to " + format_rfc3339(next.exp));
-    g.fields["NBF"] = format_rfc3339(next.nbf);
-    g.fields["EXP"] = format_rfc3339(next.exp);
+    SignedGrant out{r, {}, 0};
+    out.request.token = std::move(*token);
+    out.request.updated_at = clock_.now();
+    auto g = audit_for(AuditEvent::GrantIssued, r.approver->approval.user, out.request,
+                       "grant " + r.id + " issued for " + r.engineer + ", access " +
+                           effective_access_level(policy_.access_levels, r.access) + ", valid " +
+                           format_rfc3339(r.nbf) + " to " + format_rfc3339(r.exp));
+    g.fields["NBF"] = format_rfc3339(r.nbf);
+    g.fields["EXP"] = format_rfc3339(r.exp);
     g.fields["SIGNER"] = id_;
-    const auto& layout = store_.layout();
+    out.audit = std::move(g);
     auto lease = record_lease(r.exp);
     if (!lease)
-        return;
-    auto s = store_.update_with(next, {g},
+        return lease.error();
+    out.lease = *lease;
+    return out;
+}
+
+Status FleetSigner::publish_grant(const SignedGrant& g, std::vector<AuditEntry> audit) {
+    const auto& layout = store_.layout();
+    audit.push_back(g.audit);
+    auto s = store_.update_with(g.request, audit,
                                 {{fleet::Compare::Target::Value, layout.signer_lock, 0, id_},
-                                 {fleet::Compare::Target::ModRevision, layout.grant_key(r.id), 0, {}}},
-                                {{fleet::Op::Kind::Put, layout.grant_key(r.id), next.token, *lease}});
-    if (!s) {
-        (void)store_.client().lease_revoke(*lease);
+                                 {fleet::Compare::Target::ModRevision, layout.grant_key(g.request.id), 0, {}}},
+                                {{fleet::Op::Kind::Put, layout.grant_key(g.request.id), g.request.token, g.lease}});
+    if (!s)
+        (void)store_.client().lease_revoke(g.lease);
+    else
+        log_info("fleet: signed and published grant {} (signer {})", g.request.id, id_);
+    return s;
+}
+
+void FleetSigner::sign_grant(const Request& r) {
+    auto g = prepare_grant(r);
+    if (!g)
+        return;
+    if (auto s = publish_grant(*g, {}); !s) {
         // Conflict: changed meanwhile (revoked before it was signed, or another
         // signer's) or we lost the election key; the next change or scan decides.
         if (s.error().code != Errc::Conflict)
@@ -218,31 +234,69 @@ void FleetSigner::sign_grant(const Request& r) {
                 r.id, id_);
         return;
     }
-    log_info("fleet: signed and published grant {} (signer {})", r.id, id_);
     signed_grant_(r.id);
 }
 
-void FleetSigner::sign_revocation(const Request& r) {
+bool FleetSigner::sign_with_approval(Request& approved, std::vector<AuditEntry>& audit) {
+    if (!active() || approved.state != RequestState::Approved || !approved.token.empty())
+        return false;
+    auto g = prepare_grant(approved);
+    if (!g || !publish_grant(*g, audit))
+        return false;
+    approved = g->request;
+    audit.push_back(g->audit);
+    return true;
+}
+
+Result<FleetSigner::SignedRevocation> FleetSigner::prepare_revocation(const Request& r) {
     auto key = load_secret_key_file(config_.signing_key, expected_key_owner(config_));
     if (!key) {
         log_error("fleet: cannot sign the revocation of {}: {}", r.id, key.error().message);
-        return;
+        return key.error();
     }
-    const auto& layout = store_.layout();
-    const std::string token = lockbox::sign_revocation(
-        *key, RevocationClaims{config_.tenant, r.id, state_name(r.state), r.closed_by, clock_.now(), r.exp});
+    SignedRevocation out{lockbox::sign_revocation(*key, RevocationClaims{config_.tenant, r.id, state_name(r.state),
+                                                                         r.closed_by, clock_.now(), r.exp}),
+                         0};
     auto lease = record_lease(r.exp);
     if (!lease)
+        return lease.error();
+    out.lease = *lease;
+    return out;
+}
+
+void FleetSigner::sign_revocation(const Request& r) {
+    auto v = prepare_revocation(r);
+    if (!v)
         return;
+    const auto& layout = store_.layout();
     auto t = store_.client().txn({{fleet::Compare::Target::Value, layout.signer_lock, 0, id_},
                                   {fleet::Compare::Target::ModRevision, layout.revocation_key(r.id), 0, {}}},
-                                 {{fleet::Op::Kind::Put, layout.revocation_key(r.id), token, *lease}});
+                                 {{fleet::Op::Kind::Put, layout.revocation_key(r.id), v->token, v->lease}});
     if (!t || !t->succeeded)
-        (void)store_.client().lease_revoke(*lease);
+        (void)store_.client().lease_revoke(v->lease);
     if (!t)
         log_warning("fleet: cannot publish the revocation of {}: {}", r.id, t.error().message);
     else if (t->succeeded)
         log_info("fleet: signed and published the revocation of {} ({})", r.id, state_name(r.state));
+}
+
+bool FleetSigner::sign_with_ending(const Request& ended, const std::vector<AuditEntry>& audit) {
+    if (!active() || !is_ended_early(ended.state) || ended.token.empty() || ended.exp <= clock_.now())
+        return false;
+    auto v = prepare_revocation(ended);
+    if (!v)
+        return false;
+    const auto& layout = store_.layout();
+    auto s = store_.update_with(ended, audit,
+                                {{fleet::Compare::Target::Value, layout.signer_lock, 0, id_},
+                                 {fleet::Compare::Target::ModRevision, layout.revocation_key(ended.id), 0, {}}},
+                                {{fleet::Op::Kind::Put, layout.revocation_key(ended.id), v->token, v->lease}});
+    if (!s) {
+        (void)store_.client().lease_revoke(v->lease);
+        return false;
+    }
+    log_info("fleet: signed and published the revocation of {} ({}) with it", ended.id, state_name(ended.state));
+    return true;
 }
 
 // Retention of issued/ (docs/fleet.md): a record lives until its grant's exp

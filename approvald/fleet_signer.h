@@ -20,9 +20,11 @@
 #include <memory>
 #include <set>
 #include <string>
+#include <vector>
 
 #include <systemd/sd-event.h>
 
+#include "audit_entry.h"
 #include "clock.h"
 #include "config.h"
 #include "etcd_request_store.h"
@@ -47,11 +49,41 @@ public:
     Status start();
     bool active() const { return lease_ != 0; }
 
+    // The final approval reaching the active signer itself: the approval
+    // (approved, with its audit entries), the token and its publication in one
+    // transaction, which saves the watch hop and a transaction (docs/fleet.md).
+    // True when it landed: approved then carries the token and audit the
+    // grant-issued entry. False when this instance did not sign (not the
+    // active signer, not signable, the transaction failed) and wrote nothing:
+    // the caller commits the approval alone, as a workflow instance does, and
+    // the active signer's watch decides.
+    bool sign_with_approval(Request& approved, std::vector<AuditEntry>& audit);
+    // The same for a grant ended early (revoked, released) on the active
+    // signer: the ended request, its audit entries and the signed revocation
+    // in one transaction. False when it wrote nothing (as above).
+    bool sign_with_ending(const Request& ended, const std::vector<AuditEntry>& audit);
+
 private:
+    struct SignedGrant {
+        Request request;   // with its token
+        AuditEntry audit;  // grant-issued
+        int64_t lease;     // the issued/ record's (record_lease)
+    };
     void campaign();
     void resign();
     void sign_due();
+    // Checks, signs and takes the record's lease; logs why not.
+    Result<SignedGrant> prepare_grant(const Request& r);
+    // The request with its token, audit and the grant-issued entry, and
+    // issued/grants/<id>, in one transaction fenced on the election key and on
+    // the grant's absence; the lease is given back when it fails.
+    Status publish_grant(const SignedGrant& g, std::vector<AuditEntry> audit);
     void sign_grant(const Request& r);
+    struct SignedRevocation {
+        std::string token;
+        int64_t lease;
+    };
+    Result<SignedRevocation> prepare_revocation(const Request& r);
     void sign_revocation(const Request& r);
     Result<int64_t> record_lease(usec_t exp);
     // What the signer checks itself before signing, whoever wrote the record.

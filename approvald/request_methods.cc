@@ -237,6 +237,14 @@ int ApprovalService::approve_request(sd_bus_message* m, sd_bus_error* e) {
         g.fields["EXP"] = format_rfc3339(next->exp);
         audit.push_back(g);
     }
+    // The final approval on the tenant's active signer is signed and published
+    // in its own transaction; on any other instance, or when that fails, the
+    // approval is stored alone and the active signer's watch signs it.
+    if (final_stage && fleet_signer_ && fleet_signer_->sign_with_approval(*next, audit)) {
+        after_transition(*next);
+        emit("GrantIssued", id);
+        return reply_string(m, state_name(next->state));
+    }
     if (auto s = commit_transition(r, *next, audit); !s)
         return call.refuse(commit_error(s.error()));
     if (sign_here)
@@ -378,7 +386,7 @@ int ApprovalService::revoke_grant(sd_bus_message* m, sd_bus_error* e) {
         return call.refuse(next.error());
     auto a = audit_for(AuditEvent::GrantRevoked, actor.name, *next, actor.name + " revoked grant " + id);
     a.fields["REASON"] = reason;
-    if (auto s = commit_transition(r, *next, {a}); !s)
+    if (auto s = commit_ending(r, *next, {a}); !s)
         return call.refuse(commit_error(s.error()));
     emit("GrantRevoked", id);
     return sd_bus_reply_method_return(m, "");
@@ -398,7 +406,7 @@ int ApprovalService::release_grant(sd_bus_message* m, sd_bus_error* e) {
         return call.refuse(next.error());
     auto a = audit_for(AuditEvent::GrantReleased, actor.name, *next, actor.name + " released grant " + id);
     a.fields["REASON"] = next->close_reason;
-    if (auto s = commit_transition(r, *next, {a}); !s)
+    if (auto s = commit_ending(r, *next, {a}); !s)
         return call.refuse(commit_error(s.error()));
     emit("GrantRevoked", id);
     return sd_bus_reply_method_return(m, "");

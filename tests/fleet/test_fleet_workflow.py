@@ -7,7 +7,8 @@ and approval2, its standby), each an approval service on a bus of its own. A
 request filed on wf1, approved by the manager on wf2 and by the approver on wf1,
 is signed once by the active signer and published. Two approvers approving the
 same request at the same moment on wf1 and wf2: exactly one wins, the other is
-told it lost. Whoever writes the store past the workflow (here the workflow's
+told it lost. The final approval and a revocation made on the active signer's
+own bus are signed and published in their own transaction. Whoever writes the store past the workflow (here the workflow's
 own etcd identity) cannot get a self-approved request signed. A revocation on
 a workflow instance is signed and published. The active signer is killed
 (SIGKILL, no resignation): the standby takes over when its lease lapses and
@@ -28,7 +29,7 @@ import lockbox_e2e as e2e
 import lockbox_fixture as lf
 import lockbox_scenario as sc
 from etcd_cluster import have_etcd
-from lockbox_fleet import on_signer, prepare, setup_instance, setup_signer, start_signer
+from lockbox_fleet import SIGNER_CONF, on_signer, prepare, setup_instance, setup_signer, start_signer
 
 lf.enter_namespace()
 if not have_etcd():
@@ -70,7 +71,7 @@ def wait_signed(cluster, rid, timeout=20):
 
 
 def race(sb, w1, w2, rid):
-    """APPROVER on wf1 and SECOND_APPROVER on wf2 approve rid at once."""
+    """APPROVER on instance w1 and SECOND_APPROVER on w2 (bus, config) approve rid at once."""
     results = {}
     go = threading.Barrier(2)
 
@@ -122,13 +123,38 @@ def main():
         assert r.stdout.strip() == published, "the exported token is not the published one"
         assert f"signed and published grant {rid}" in signer_a.log_text()
 
-        # 2. Two approvers at once on two instances: exactly one wins.
+        # 1b. The final approval on the active signer's own bus is signed in the
+        # approval's transaction: when lockboxctl returns, the grant is in
+        # issued/ already, written at the very revision of the approved record.
+        signer = (a_bus, SIGNER_CONF)
+        rid_inline = file_request(sb, *signer, key, "eve", "INC-4002")
+        r = on_signer(sb, w1_bus, ["request", "approve", rid_inline], sc.MANAGER, w1_conf)
+        assert r.returncode == 0, r.stderr
+        r = on_signer(sb, a_bus, ["request", "approve", rid_inline], sc.APPROVER)
+        assert r.returncode == 0, r.stderr
+        grant_kv = etcd_get(cluster, PREFIX + "issued/grants/" + rid_inline).get(PREFIX + "issued/grants/" + rid_inline)
+        request_kv = etcd_get(cluster, PREFIX + "requests/" + rid_inline)[PREFIX + "requests/" + rid_inline]
+        assert grant_kv is not None, "the final approval on the active signer returned before its grant was published"
+        assert grant_kv[2] == request_kv[2], ("not one transaction", grant_kv[2], request_kv[2])
+        assert json.loads(request_kv[0])["token"] == grant_kv[0]
+        # The same for a revocation made there.
+        r = on_signer(sb, a_bus, ["grant", "revoke", rid_inline, "--reason", "inline test"], sc.APPROVER)
+        assert r.returncode == 0, r.stderr
+        revocation_kv = etcd_get(cluster, PREFIX + "issued/revocations/" + rid_inline).get(
+            PREFIX + "issued/revocations/" + rid_inline)
+        request_kv = etcd_get(cluster, PREFIX + "requests/" + rid_inline)[PREFIX + "requests/" + rid_inline]
+        assert revocation_kv is not None and revocation_kv[2] == request_kv[2], (revocation_kv, request_kv[2])
+        print("final approval and revocation on the active signer: each published in its own transaction")
+
+        # 2. Two approvers at once on two instances: exactly one wins. Every
+        # other race has one of them on the active signer, whose attempt to
+        # sign inline loses like any other write and then falls back.
         conflicts = 0
         for i in range(6):
             rid_race = file_request(sb, *w1, key, "fred", f"INC-41{i:02d}")
             r = on_signer(sb, w1_bus, ["request", "approve", rid_race], sc.MANAGER, w1_conf)
             assert r.returncode == 0, r.stderr
-            results = race(sb, w1, w2, rid_race)
+            results = race(sb, signer if i % 2 else w1, w2, rid_race)
             winners = [who for who, res in results.items() if res.returncode == 0]
             assert len(winners) == 1, {w: (res.returncode, res.stderr) for w, res in results.items()}
             loser = results[sc.APPROVER if winners[0] == SECOND_APPROVER else SECOND_APPROVER]
@@ -220,7 +246,7 @@ def main():
                 assert g and g[0] == rec["token"] and g[1] == 1, (rec["id"], g)
             else:
                 assert g is None, rec["id"]
-        assert signed == 9, signed
+        assert signed == 10, signed
         print(f"{signed} grants, each written once with its request's token")
 
         # 7. Retention of issued/: each record lives until exp + MaxGrant +
