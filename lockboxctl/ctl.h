@@ -30,6 +30,12 @@ struct Context {
     lockbox::Result<BusPtr> system_bus() const;
 };
 
+// --config and --version, the same in lockboxctl and lockboxctl-fleet.
+void add_global_options(CLI::App& app, Context& ctx);
+// Parses argv, which runs the chosen verb's callback; returns the exit code
+// (the one the verb set in exit_code, or the usage error's).
+int parse_and_run(CLI::App& app, int argc, char** argv, const int& exit_code);
+
 // Prints "lockboxctl: <message>" to stderr and returns EXIT_FAILED.
 int fail(const std::string& message);
 int fail(const lockbox::Error& error);
@@ -46,6 +52,5 @@ void register_session_verbs(CLI::App& app, Context& ctx, int& exit_code);
 void register_authorized_keys_verb(CLI::App& app, Context& ctx, int& exit_code);
 void register_status_verb(CLI::App& app, Context& ctx, int& exit_code);
 void register_audit_verb(CLI::App& app, Context& ctx, int& exit_code);
-void register_fleet_verbs(CLI::App& app, Context& ctx, int& exit_code);
 
 }  // namespace lockboxctl

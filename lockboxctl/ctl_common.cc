@@ -2,9 +2,11 @@
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <exception>
 
 #include "bus_api.h"
 #include "ctl.h"
+#include "lockbox_build_config.h"
 
 namespace lockboxctl {
 
@@ -32,6 +34,34 @@ int fail(const std::string& message) {
 }
 
 int fail(const lockbox::Error& error) { return fail(error.message); }
+
+void add_global_options(CLI::App& app, Context& ctx) {
+    ctx.config_path = LOCKBOX_CONFIG_PATH;
+    app.name("lockboxctl");
+    app.require_subcommand(1);
+    app.option_defaults()->always_capture_default();
+    app.add_option("--config", ctx.config_path, "configuration file")->capture_default_str();
+    app.set_version_flag("--version", LOCKBOX_VERSION);
+}
+
+int parse_and_run(CLI::App& app, int argc, char** argv, const int& exit_code) {
+    try {
+        app.parse(argc, argv);
+    } catch (const CLI::CallForHelp& e) {
+        return app.exit(e);
+    } catch (const CLI::CallForAllHelp& e) {
+        return app.exit(e);
+    } catch (const CLI::CallForVersion& e) {
+        return app.exit(e);
+    } catch (const CLI::ParseError& e) {
+        app.exit(e);
+        return EXIT_USAGE;
+    } catch (const std::exception& e) {
+        std::fprintf(stderr, "lockboxctl: %s\n", e.what());
+        return EXIT_FAILED;
+    }
+    return exit_code;
+}
 
 std::string describe_bus_error(const sd_bus_error* error, int r, const char* service) {
     if (error && sd_bus_error_is_set(error)) {

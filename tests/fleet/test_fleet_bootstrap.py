@@ -4,8 +4,11 @@ certificates (docs/fleet.md): it creates the tenant's roles and users and turns
 auth on; a second run changes nothing and succeeds; afterwards a host's identity
 reads what was issued and is refused by etcd when it writes, a workflow identity
 cannot write grants, the signer can; fleet status names the members and the leader.
+lockboxctl hands the fleet verbs to lockboxctl-fleet and links no gRPC itself.
 """
 import json
+import os
+import subprocess
 import sys
 
 import lockbox_fixture as fx
@@ -72,6 +75,18 @@ def main():
         plain = sb.ctl(["fleet", "status", "--endpoints", "http://127.0.0.1:23791", "--cacert", cluster.ca.cert,
                         "--cert", cluster.identity("web-1")[0], "--key", cluster.identity("web-1")[1]])
         assert plain.returncode == 1 and "only https://" in plain.stderr, plain.stderr
+
+        # The fleet verbs run in lockboxctl-fleet; lockboxctl itself loads no
+        # gRPC (lockboxctl/fleet_verbs.h), and says so when the helper is missing.
+        ldd = subprocess.run(["ldd", fx.build_path("lockboxctl/lockboxctl")], capture_output=True, text=True)
+        assert ldd.returncode == 0 and "libgrpc" not in ldd.stdout and "libprotobuf" not in ldd.stdout, ldd.stdout
+        cert, key = cluster.identity("web-1")
+        missing = subprocess.run([fx.build_path("lockboxctl/lockboxctl"), "--config", sb.config_path, "fleet",
+                                  "status", "--endpoints", cluster.endpoints[0], "--cacert", cluster.ca.cert,
+                                  "--cert", cert, "--key", key], capture_output=True, text=True, timeout=30,
+                                 env=dict(os.environ, LOCKBOX_LIBEXEC_DIR="/nonexistent"))
+        assert missing.returncode == 1, (missing.returncode, missing.stderr)
+        assert "cannot run /nonexistent/lockboxctl-fleet, which runs the fleet verbs" in missing.stderr, missing.stderr
     fx.log("PASS")
 
 

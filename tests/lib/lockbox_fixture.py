@@ -463,7 +463,9 @@ class Sandbox:
     def ctl(self, args, user=None, check=False, input=None, timeout=30):
         argv = [build_path("lockboxctl/lockboxctl"), "--config", self.config_path] + list(args)
         argv = self._as_user(argv, user)
-        r = subprocess.run(argv, capture_output=True, text=True, input=input, timeout=timeout)
+        # The build tree's lockboxctl-fleet, not an installed one (lockboxctl/main.cc).
+        env = dict(os.environ, LOCKBOX_LIBEXEC_DIR=build_path("lockboxctl"))
+        r = subprocess.run(argv, capture_output=True, text=True, input=input, timeout=timeout, env=env)
         if check and r.returncode != 0:
             raise AssertionError(f"lockboxctl {' '.join(args)} exited {r.returncode}: {r.stderr}")
         return r
