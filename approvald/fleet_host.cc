@@ -30,7 +30,11 @@ bool starts_with(const std::string& s, const std::string& prefix) { return s.com
 FleetHost::FleetHost(const Config& config, const Clock& clock, sd_event* event, Emit emit)
     : config_(config), clock_(clock), event_(event), emit_(std::move(emit)), layout_(config.tenant) {}
 
-FleetHost::~FleetHost() = default;
+FleetHost::~FleetHost() {
+    follower_.reset();  // no more changes
+    if (save_pending_)
+        save_mirror();
+}
 
 std::string FleetHost::mirror_path() const { return config_.approval_dir() + "/fleet-mirror.json"; }
 
@@ -156,11 +160,38 @@ void FleetHost::on_change(const fleet::IssuedChange& change) {
     }
     drop_expired();
     revision_ = std::max(revision_, change.revision);
-    save_mirror();  // the revision moved even when nothing of ours did
     (void)changed;
     for (const auto& [signal, jti] : signals)
         if (is_valid_uuid(jti))
             emit_(signal, jti);
+    save_soon();  // the revision moved even when nothing of ours did
+}
+
+void FleetHost::save_soon() {
+    if (save_pending_)
+        return;
+    if (!save_source_) {
+        sd_event_source* raw = nullptr;
+        if (!event_ || sd_event_add_defer(event_, &raw, on_save, this) < 0) {
+            save_mirror();  // no loop to defer to: now
+            return;
+        }
+        save_source_.reset(raw);
+        sd_event_source_set_priority(raw, SD_EVENT_PRIORITY_IDLE);
+    }
+    save_pending_ = true;
+    sd_event_source_set_enabled(save_source_.get(), SD_EVENT_ONESHOT);
+}
+
+int FleetHost::on_save(sd_event_source* /*s*/, void* userdata) {
+    auto* self = static_cast<FleetHost*>(userdata);
+    self->save_pending_ = false;
+    try {
+        self->save_mirror();
+    } catch (const std::exception& e) {  // nothing may unwind into sd-event
+        log_warning("fleet: cannot write {}: {}", self->mirror_path(), e.what());
+    }
+    return 0;
 }
 
 void FleetHost::drop_expired() {

@@ -17,10 +17,13 @@
 #include <utility>
 #include <vector>
 
+#include <systemd/sd-event.h>
+
 #include "clock.h"
 #include "config.h"
 #include "grant_verifier.h"
 #include "issued_follower.h"
+#include "sd_handles.h"
 #include "tenant_layout.h"
 
 namespace lockbox::approval {
@@ -73,7 +76,14 @@ private:
     void drop_expired();
     void reload_keys();
     Status load_mirror();
+    // The mirror file is written after the signals went out, once the loop has
+    // nothing else pending (coalescing a burst of changes into one write):
+    // lockboxd hears of a grant or revocation without waiting for an fsync.
+    // GetHostGrants answers from memory; the file serves a restart, and a
+    // restart lists etcd again anyway.
+    void save_soon();
     void save_mirror();
+    static int on_save(sd_event_source* s, void* userdata);
     std::string mirror_path() const;
 
     const Config& config_;
@@ -88,6 +98,8 @@ private:
     int64_t revision_ = 0;
     bool connected_ = false;
     std::unique_ptr<fleet::IssuedFollower> follower_;
+    EventSourcePtr save_source_;
+    bool save_pending_ = false;
 };
 
 }  // namespace lockbox::approval

@@ -73,7 +73,12 @@ private:
     std::map<std::string, Seen> seen_;
 };
 
+// Each follower holds a connection and an eventfd: 10 000 of them need more
+// than a login's hard limit, which root may raise.
 void raise_fd_limit() {
+    rlimit want{1 << 16, 1 << 16};
+    if (setrlimit(RLIMIT_NOFILE, &want) == 0)
+        return;
     rlimit rl{};
     if (getrlimit(RLIMIT_NOFILE, &rl) == 0) {
         rl.rlim_cur = rl.rlim_max;
@@ -89,10 +94,14 @@ int run_bare(size_t n, const std::string& endpoint, const std::string& ca, const
         return 1;
     }
     Tally tally(n);
-    std::atomic<size_t> ready{0};
+    std::atomic<size_t> ready{0}, failed{0};
     std::vector<std::unique_ptr<fleet::EtcdClient>> clients;
     std::vector<std::unique_ptr<grpc::ClientContext>> contexts;
     std::vector<std::thread> threads;
+    // Reserved: the threads index these while the loop still appends.
+    clients.reserve(n);
+    contexts.reserve(n);
+    threads.reserve(n);
     const double started = now_ms();
     for (size_t i = 0; i < n; i++) {
         auto c = fleet::EtcdClient::open({endpoint}, *identity);
@@ -106,19 +115,30 @@ int run_bare(size_t n, const std::string& endpoint, const std::string& ca, const
             etcdserverpb::WatchRequest req;
             req.mutable_create_request()->set_key(prefix);
             req.mutable_create_request()->set_range_end(fleet::prefix_end(prefix));
-            if (!stream->Write(req))
-                return;
-            etcdserverpb::WatchResponse resp;
-            while (stream->Read(&resp)) {
-                if (resp.created())
-                    ready++;
-                for (const auto& ev : resp.events())
-                    tally.saw(ev.kv().key(), "put");
+            bool created = false;
+            if (stream->Write(req)) {
+                etcdserverpb::WatchResponse resp;
+                while (stream->Read(&resp)) {
+                    if (resp.created() && !created) {
+                        created = true;
+                        ready++;
+                    }
+                    for (const auto& ev : resp.events())
+                        tally.saw(ev.kv().key(), "put");
+                }
             }
+            if (!created)
+                failed++;  // counted, so the driver hears of it instead of waiting
         });
     }
-    while (ready.load() < n)
+    while (ready.load() + failed.load() < n)
         std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    if (failed.load() > 0) {
+        std::fprintf(stderr, "%zu of %zu watch streams could not be created\n", failed.load(), n);
+        std::printf("{\"failed\":%zu}\n", failed.load());
+        std::fflush(stdout);
+        return 1;
+    }
     std::printf("{\"ready\":%zu,\"setup_ms\":%.0f}\n", n, now_ms() - started);
     std::fflush(stdout);
     auto writer = fleet::EtcdClient::open({endpoint}, *identity);
