@@ -3,6 +3,7 @@
 // failed) or 2 (bad usage), results to stdout.
 #pragma once
 
+#include <functional>
 #include <memory>
 #include <string>
 
@@ -30,11 +31,11 @@ struct Context {
     lockbox::Result<BusPtr> system_bus() const;
 };
 
-// --config and --version, the same in lockboxctl and lockboxctl-fleet.
-void add_global_options(CLI::App& app, Context& ctx);
-// Parses argv, which runs the chosen verb's callback; returns the exit code
-// (the one the verb set in exit_code, or the usage error's).
-int parse_and_run(CLI::App& app, int argc, char** argv, const int& exit_code);
+// main() of lockboxctl and of lockboxctl-fleet: the global options (--config,
+// --version), the verbs register_verbs adds, then argv parsed, which runs the
+// chosen verb; returns its exit code (or the usage error's).
+using VerbRegistration = std::function<void(CLI::App& app, Context& ctx, int& exit_code)>;
+int run_cli(int argc, char** argv, const char* description, const VerbRegistration& register_verbs);
 
 // Prints "lockboxctl: <message>" to stderr and returns EXIT_FAILED.
 int fail(const std::string& message);

@@ -35,6 +35,8 @@ int fail(const std::string& message) {
 
 int fail(const lockbox::Error& error) { return fail(error.message); }
 
+namespace {
+
 void add_global_options(CLI::App& app, Context& ctx) {
     ctx.config_path = LOCKBOX_CONFIG_PATH;
     app.name("lockboxctl");
@@ -61,6 +63,17 @@ int parse_and_run(CLI::App& app, int argc, char** argv, const int& exit_code) {
         return EXIT_FAILED;
     }
     return exit_code;
+}
+
+}  // namespace
+
+int run_cli(int argc, char** argv, const char* description, const VerbRegistration& register_verbs) {
+    Context ctx;
+    int exit_code = EXIT_OK;
+    CLI::App app{description};
+    add_global_options(app, ctx);
+    register_verbs(app, ctx, exit_code);
+    return parse_and_run(app, argc, argv, exit_code);
 }
 
 std::string describe_bus_error(const sd_bus_error* error, int r, const char* service) {

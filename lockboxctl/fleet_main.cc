@@ -5,13 +5,11 @@
 
 int main(int argc, char** argv) {
     using namespace lockboxctl;
-    Context ctx;
-    int exit_code = EXIT_OK;
-
-    CLI::App app{"Lockbox: the fleet verbs of lockboxctl (run them as lockboxctl fleet ...)"};
-    add_global_options(app, ctx);
-    register_fleet_verbs(app, ctx, exit_code, [&ctx](FleetVerb verb, const FleetArgs& args) {
-        return verb == FleetVerb::Bootstrap ? run_fleet_bootstrap(ctx, args) : run_fleet_status(ctx, args);
-    });
-    return parse_and_run(app, argc, argv, exit_code);
+    return run_cli(argc, argv, "Lockbox: the fleet verbs of lockboxctl (run them as lockboxctl fleet ...)",
+                   [](CLI::App& app, Context& ctx, int& exit_code) {
+                       register_fleet_verbs(app, ctx, exit_code, [&ctx](FleetVerb verb, const FleetArgs& args) {
+                           return verb == FleetVerb::Bootstrap ? run_fleet_bootstrap(ctx, args)
+                                                               : run_fleet_status(ctx, args);
+                       });
+                   });
 }

@@ -29,19 +29,17 @@ int exec_fleet_helper(char** argv) {
 
 int main(int argc, char** argv) {
     using namespace lockboxctl;
-    Context ctx;
-    int exit_code = EXIT_OK;
-
-    CLI::App app{"Lockbox: customer-approved, time-bounded engineer access to this host"};
-    add_global_options(app, ctx);
-    register_key_verbs(app, ctx, exit_code);
-    register_request_verbs(app, ctx, exit_code);
-    register_watch_verb(app, ctx, exit_code);
-    register_grant_verbs(app, ctx, exit_code);
-    register_session_verbs(app, ctx, exit_code);
-    register_authorized_keys_verb(app, ctx, exit_code);
-    register_status_verb(app, ctx, exit_code);
-    register_audit_verb(app, ctx, exit_code);
-    register_fleet_verbs(app, ctx, exit_code, [argv](FleetVerb, const FleetArgs&) { return exec_fleet_helper(argv); });
-    return parse_and_run(app, argc, argv, exit_code);
+    return run_cli(argc, argv, "Lockbox: customer-approved, time-bounded engineer access to this host",
+                   [argv](CLI::App& app, Context& ctx, int& exit_code) {
+                       register_key_verbs(app, ctx, exit_code);
+                       register_request_verbs(app, ctx, exit_code);
+                       register_watch_verb(app, ctx, exit_code);
+                       register_grant_verbs(app, ctx, exit_code);
+                       register_session_verbs(app, ctx, exit_code);
+                       register_authorized_keys_verb(app, ctx, exit_code);
+                       register_status_verb(app, ctx, exit_code);
+                       register_audit_verb(app, ctx, exit_code);
+                       register_fleet_verbs(app, ctx, exit_code,
+                                            [argv](FleetVerb, const FleetArgs&) { return exec_fleet_helper(argv); });
+                   });
 }
