@@ -114,7 +114,12 @@ def measure(sb, cluster, signer_bus, key_pub, n, conf):
         bare.stdin.flush()
         t0 = last = None
         while t0 is None or last is None:  # the watchers may report before the put returns
-            j = read_line(bare, 60, "bare put")
+            try:
+                j = read_line(bare, 60, "bare put")
+            except TimeoutError:
+                bare.stdin.write(b"report\n")
+                bare.stdin.flush()
+                raise TimeoutError(f"bare put: not all {n} watchers saw it in 60 s: {read_line(bare, 30, 'report')}")
             t0 = j.get("t0_ms", t0)
             last = j.get("last_ms", last)
         bare_ms.append(last - t0)

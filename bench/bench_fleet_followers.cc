@@ -63,6 +63,19 @@ public:
         }
     }
 
+    // How many saw each key so far: what the driver prints when it gave up.
+    void report(size_t streams_ended) {
+        std::lock_guard lock(mutex_);
+        std::printf("{\"report\":{");
+        const char* sep = "";
+        for (const auto& [key, t] : seen_) {
+            std::printf("%s\"%s\":%zu", sep, key.c_str(), t.count);
+            sep = ",";
+        }
+        std::printf("},\"streams_ended\":%zu}\n", streams_ended);
+        std::fflush(stdout);
+    }
+
 private:
     struct Seen {
         size_t count = 0;
@@ -74,6 +87,7 @@ private:
 };
 
 constexpr size_t SETUP_IN_FLIGHT = 200;
+constexpr int SETUP_ATTEMPTS = 5;  // per bare watcher, 100 ms apart
 
 // Each follower holds a connection and an eventfd: 10 000 of them need more
 // than a login's hard limit, which root may raise.
@@ -88,6 +102,30 @@ void raise_fd_limit() {
     }
 }
 
+// One bare watcher's current call, so that the main thread can cancel it.
+class BareWatcher {
+public:
+    // A fresh context for the next watch, or nullptr once stopped.
+    grpc::ClientContext* start() {
+        std::lock_guard lock(mutex_);
+        if (stopped_)
+            return nullptr;
+        context_ = std::make_unique<grpc::ClientContext>();
+        return context_.get();
+    }
+    void stop() {
+        std::lock_guard lock(mutex_);
+        stopped_ = true;
+        if (context_)
+            context_->TryCancel();
+    }
+
+private:
+    std::mutex mutex_;
+    std::unique_ptr<grpc::ClientContext> context_;
+    bool stopped_ = false;
+};
+
 int run_bare(size_t n, const std::string& endpoint, const std::string& ca, const std::string& cert,
              const std::string& key, const std::string& prefix) {
     auto identity = fleet::load_tls_identity(ca, cert, key, ::geteuid());
@@ -96,13 +134,13 @@ int run_bare(size_t n, const std::string& endpoint, const std::string& ca, const
         return 1;
     }
     Tally tally(n);
-    std::atomic<size_t> ready{0}, failed{0};
+    std::atomic<size_t> ready{0}, failed{0}, ended{0};
     std::vector<std::unique_ptr<fleet::EtcdClient>> clients;
-    std::vector<std::unique_ptr<grpc::ClientContext>> contexts;
+    std::vector<std::unique_ptr<BareWatcher>> watchers;
     std::vector<std::thread> threads;
     // Reserved: the threads index these while the loop still appends.
     clients.reserve(n);
-    contexts.reserve(n);
+    watchers.reserve(n);
     threads.reserve(n);
     const double started = now_ms();
     for (size_t i = 0; i < n; i++) {
@@ -114,27 +152,47 @@ int run_bare(size_t n, const std::string& endpoint, const std::string& ca, const
         if (!c)
             return 1;
         clients.push_back(std::move(*c));
-        contexts.push_back(std::make_unique<grpc::ClientContext>());
+        watchers.push_back(std::make_unique<BareWatcher>());
         threads.emplace_back([&, i] {
             auto stub = etcdserverpb::Watch::NewStub(clients[i]->current_channel());
-            auto stream = stub->Watch(contexts[i].get());
-            etcdserverpb::WatchRequest req;
-            req.mutable_create_request()->set_key(prefix);
-            req.mutable_create_request()->set_range_end(fleet::prefix_end(prefix));
-            bool created = false;
-            if (stream->Write(req)) {
-                etcdserverpb::WatchResponse resp;
-                while (stream->Read(&resp)) {
-                    if (resp.created() && !created) {
-                        created = true;
-                        ready++;
+            BareWatcher& w = *watchers[i];
+            // A stream that ends (at 10 000 connections on 2 cores, keepalive
+            // pings go unanswered) is watched again from the next revision, as
+            // any etcd watcher does: nothing is missed, nothing seen twice.
+            int64_t next_revision = 0;
+            bool came_up = false;
+            int attempts = 0;
+            for (;;) {
+                grpc::ClientContext* context = w.start();
+                if (!context)
+                    break;
+                auto stream = stub->Watch(context);
+                etcdserverpb::WatchRequest req;
+                req.mutable_create_request()->set_key(prefix);
+                req.mutable_create_request()->set_range_end(fleet::prefix_end(prefix));
+                req.mutable_create_request()->set_start_revision(next_revision);
+                if (stream->Write(req)) {
+                    etcdserverpb::WatchResponse resp;
+                    while (stream->Read(&resp)) {
+                        if (resp.created() && !came_up) {
+                            came_up = true;
+                            ready++;
+                        }
+                        if (resp.created())
+                            next_revision = std::max(next_revision, resp.header().revision() + 1);
+                        for (const auto& ev : resp.events()) {
+                            tally.saw(ev.kv().key(), "put");
+                            next_revision = std::max(next_revision, ev.kv().mod_revision() + 1);
+                        }
                     }
-                    for (const auto& ev : resp.events())
-                        tally.saw(ev.kv().key(), "put");
                 }
+                if (!came_up && ++attempts == SETUP_ATTEMPTS) {
+                    failed++;  // counted, so the driver hears of it instead of waiting
+                    break;
+                }
+                ended += came_up;
+                std::this_thread::sleep_for(std::chrono::milliseconds(100));
             }
-            if (!created)
-                failed++;  // counted, so the driver hears of it instead of waiting
         });
     }
     while (ready.load() + failed.load() < n)
@@ -150,6 +208,10 @@ int run_bare(size_t n, const std::string& endpoint, const std::string& ca, const
     auto writer = fleet::EtcdClient::open({endpoint}, *identity);
     std::string line;
     while (std::getline(std::cin, line)) {
+        if (line == "report") {
+            tally.report(ended.load());
+            continue;
+        }
         char k[512];
         size_t size = 0;
         if (std::sscanf(line.c_str(), "put %511s %zu", k, &size) != 2)
@@ -160,8 +222,8 @@ int run_bare(size_t n, const std::string& endpoint, const std::string& ca, const
         std::printf("{\"put\":\"%s\",\"t0_ms\":%.3f}\n", k, t0);
         std::fflush(stdout);
     }
-    for (auto& c : contexts)
-        c->TryCancel();
+    for (auto& w : watchers)
+        w->stop();
     for (auto& t : threads)
         t.join();
     return 0;
