@@ -57,7 +57,7 @@ def main():
             check(False, f"expected (add to install-manifest.txt or stop installing): {path}")
         check(installed == expected, f"installed tree matches the manifest ({len(installed)} files)")
 
-        executables = {dirs["bindir"], dirs["sbindir"]}
+        executables = {dirs["bindir"], dirs["sbindir"], dirs["lockboxlibexecdir"]}
         for path in sorted(installed & expected):
             st = os.lstat(destdir + path)
             mode = stat.S_IMODE(st.st_mode)
