@@ -175,6 +175,11 @@ Status FleetSigner::signable(const Request& r) const {
     return {};
 }
 
+std::vector<fleet::Compare> FleetSigner::fence(const std::string& issued_key) const {
+    return {{fleet::Compare::Target::Value, store_.layout().signer_lock, 0, id_},
+            {fleet::Compare::Target::ModRevision, issued_key, 0, {}}};
+}
+
 Result<FleetSigner::SignedGrant> FleetSigner::prepare_grant(const Request& r) {
     if (auto ok = signable(r); !ok) {
         if (refused_.insert(r.id).second)
@@ -205,12 +210,9 @@ Result<FleetSigner::SignedGrant> FleetSigner::prepare_grant(const Request& r) {
 }
 
 Status FleetSigner::publish_grant(const SignedGrant& g, std::vector<AuditEntry> audit) {
-    const auto& layout = store_.layout();
+    const std::string key = store_.layout().grant_key(g.request.id);
     audit.push_back(g.audit);
-    auto s = store_.update_with(g.request, audit,
-                                {{fleet::Compare::Target::Value, layout.signer_lock, 0, id_},
-                                 {fleet::Compare::Target::ModRevision, layout.grant_key(g.request.id), 0, {}}},
-                                {{fleet::Op::Kind::Put, layout.grant_key(g.request.id), g.request.token, g.lease}});
+    auto s = store_.update_with(g.request, audit, fence(key), {{fleet::Op::Kind::Put, key, g.request.token, g.lease}});
     if (!s)
         (void)store_.client().lease_revoke(g.lease);
     else
@@ -268,10 +270,8 @@ void FleetSigner::sign_revocation(const Request& r) {
     auto v = prepare_revocation(r);
     if (!v)
         return;
-    const auto& layout = store_.layout();
-    auto t = store_.client().txn({{fleet::Compare::Target::Value, layout.signer_lock, 0, id_},
-                                  {fleet::Compare::Target::ModRevision, layout.revocation_key(r.id), 0, {}}},
-                                 {{fleet::Op::Kind::Put, layout.revocation_key(r.id), v->token, v->lease}});
+    const std::string key = store_.layout().revocation_key(r.id);
+    auto t = store_.client().txn(fence(key), {{fleet::Op::Kind::Put, key, v->token, v->lease}});
     if (!t || !t->succeeded)
         (void)store_.client().lease_revoke(v->lease);
     if (!t)
@@ -286,11 +286,8 @@ bool FleetSigner::sign_with_ending(const Request& ended, const std::vector<Audit
     auto v = prepare_revocation(ended);
     if (!v)
         return false;
-    const auto& layout = store_.layout();
-    auto s = store_.update_with(ended, audit,
-                                {{fleet::Compare::Target::Value, layout.signer_lock, 0, id_},
-                                 {fleet::Compare::Target::ModRevision, layout.revocation_key(ended.id), 0, {}}},
-                                {{fleet::Op::Kind::Put, layout.revocation_key(ended.id), v->token, v->lease}});
+    const std::string key = store_.layout().revocation_key(ended.id);
+    auto s = store_.update_with(ended, audit, fence(key), {{fleet::Op::Kind::Put, key, v->token, v->lease}});
     if (!s) {
         (void)store_.client().lease_revoke(v->lease);
         return false;

@@ -72,6 +72,9 @@ private:
     void campaign();
     void resign();
     void sign_due();
+    // What every signing transaction compares (see above): this instance
+    // holds the election key, and issued_key was never written.
+    std::vector<fleet::Compare> fence(const std::string& issued_key) const;
     // Checks, signs and takes the record's lease; logs why not.
     Result<SignedGrant> prepare_grant(const Request& r);
     // The request with its token, audit and the grant-issued entry, and

@@ -240,14 +240,12 @@ int ApprovalService::approve_request(sd_bus_message* m, sd_bus_error* e) {
     // The final approval on the tenant's active signer is signed and published
     // in its own transaction; on any other instance, or when that fails, the
     // approval is stored alone and the active signer's watch signs it.
-    if (final_stage && fleet_signer_ && fleet_signer_->sign_with_approval(*next, audit)) {
+    const bool signed_inline = final_stage && fleet_signer_ && fleet_signer_->sign_with_approval(*next, audit);
+    if (signed_inline)
         after_transition(*next);
-        emit("GrantIssued", id);
-        return reply_string(m, state_name(next->state));
-    }
-    if (auto s = commit_transition(r, *next, audit); !s)
+    else if (auto s = commit_transition(r, *next, audit); !s)
         return call.refuse(commit_error(s.error()));
-    if (sign_here)
+    if (sign_here || signed_inline)
         emit("GrantIssued", id);
     return reply_string(m, state_name(next->state));
 }
