@@ -139,6 +139,8 @@ public:
     std::vector<EndpointStatus> status_of_each();
 
     const std::vector<std::string>& endpoints() const { return endpoints_; }
+    const std::string& current_endpoint() const { return endpoints_[current_]; }
+    std::chrono::milliseconds call_timeout() const { return call_timeout_; }
     // The channel of the endpoint that answered last (for watch streams).
     std::shared_ptr<grpc::Channel> current_channel();
     // Moves on to the next endpoint (a watch whose stream broke calls this).

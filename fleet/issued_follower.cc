@@ -1,13 +1,8 @@
 #include "issued_follower.h"
 
-#include <sys/eventfd.h>
-#include <unistd.h>
-
-#include <cerrno>
-#include <chrono>
-#include <cstring>
 #include <random>
 
+#include <grpcpp/alarm.h>
 #include <grpcpp/grpcpp.h>
 
 #include "daemon_log.h"
@@ -23,57 +18,190 @@ constexpr auto BACKOFF_CAP = std::chrono::seconds(5);
 
 }  // namespace
 
+// What the operation in flight needs kept alive until it completes.
+struct IssuedFollower::Calls {
+    std::unique_ptr<grpc::ClientContext> context;
+    grpc::Status status;
+    // A listing.
+    std::unique_ptr<etcdserverpb::KV::Stub> kv;
+    std::unique_ptr<grpc::ClientAsyncResponseReader<etcdserverpb::RangeResponse>> range_call;
+    etcdserverpb::RangeResponse range;
+    // A watch stream.
+    std::unique_ptr<etcdserverpb::Watch::Stub> watcher;
+    std::unique_ptr<grpc::ClientAsyncReaderWriter<etcdserverpb::WatchRequest, etcdserverpb::WatchResponse>> stream;
+    etcdserverpb::WatchRequest request;
+    etcdserverpb::WatchResponse response;
+    bool finishing = false;
+    // The backoff.
+    std::unique_ptr<grpc::Alarm> alarm;
+};
+
 IssuedFollower::IssuedFollower(std::unique_ptr<EtcdClient> client, std::string prefix, sd_event* event, Handler handler)
     : client_(std::move(client)), prefix_(std::move(prefix)), event_(event), handler_(std::move(handler)) {}
 
 IssuedFollower::~IssuedFollower() {
-    {
-        std::lock_guard lock(mutex_);
-        stopping_ = true;
-        if (active_context_)
-            static_cast<grpc::ClientContext*>(active_context_)->TryCancel();
-    }
-    stop_cv_.notify_all();
-    if (thread_.joinable())
-        thread_.join();
+    std::unique_lock lock(mutex_);
+    stopping_ = true;
+    if (calls_ && calls_->context)
+        calls_->context->TryCancel();
+    if (calls_ && calls_->alarm)
+        calls_->alarm->Cancel();
+    // Bounded: a cancelled call or alarm completes at once.
+    idle_cv_.wait(lock, [this] { return !in_flight_; });
+    calls_.reset();
+    if (mailbox_)
+        mailbox_->forget(this);
 }
 
 Status IssuedFollower::start() {
-    wakeup_ = UniqueFd(::eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK));
-    if (!wakeup_.valid())
-        return make_error(Errc::Internal, std::string("eventfd: ") + std::strerror(errno));
-    sd_event_source* raw = nullptr;
-    int r = sd_event_add_io(event_, &raw, wakeup_.get(), EPOLLIN, on_wakeup, this);
-    if (r < 0)
-        return make_error(Errc::Internal, std::string("cannot watch the eventfd: ") + std::strerror(-r));
-    wakeup_source_.reset(raw);
-    thread_ = std::thread([this] { run(); });
+    auto mailbox = LoopMailbox::of(event_);
+    if (!mailbox)
+        return mailbox.error();
+    mailbox_ = std::move(*mailbox);
+    completions_ = CompletionThread::shared();
+    std::lock_guard lock(mutex_);
+    list();
     return {};
 }
 
 void IssuedFollower::post(IssuedChange change) {
-    {
-        std::lock_guard lock(mutex_);
-        queue_.push_back(std::move(change));
-    }
-    uint64_t one = 1;
-    // A full counter (2^64-2 wakeups unread) cannot happen; EAGAIN would only
-    // mean the loop has a wakeup pending anyway.
-    (void)!::write(wakeup_.get(), &one, sizeof one);
+    mailbox_->post(this, [this, change = std::move(change)] { handler_(change); });
 }
 
-int IssuedFollower::on_wakeup(sd_event_source* /*s*/, int fd, uint32_t /*revents*/, void* userdata) {
-    auto* self = static_cast<IssuedFollower*>(userdata);
-    uint64_t n = 0;
-    (void)!::read(fd, &n, sizeof n);
-    std::deque<IssuedChange> batch;
-    {
-        std::lock_guard lock(self->mutex_);
-        batch.swap(self->queue_);
+void IssuedFollower::step(const std::function<void()>& then) {
+    std::unique_lock lock(mutex_);
+    in_flight_ = false;
+    if (stopping_) {
+        // A stream is finished before it is dropped, even when cancelled.
+        if (calls_ && calls_->stream && !calls_->finishing) {
+            finish_watch();
+            return;
+        }
+        idle_cv_.notify_all();
+        return;
     }
-    for (const auto& change : batch)
-        self->handler_(change);
-    return 0;
+    then();
+}
+
+void IssuedFollower::list() {
+    calls_ = std::make_unique<Calls>();
+    calls_->context = std::make_unique<grpc::ClientContext>();
+    calls_->context->set_deadline(std::chrono::system_clock::now() + client_->call_timeout());
+    etcdserverpb::RangeRequest req;
+    req.set_key(prefix_);
+    req.set_range_end(prefix_end(prefix_));
+    calls_->kv = etcdserverpb::KV::NewStub(client_->current_channel());
+    calls_->range_call = calls_->kv->PrepareAsyncRange(calls_->context.get(), req, completions_->queue());
+    calls_->range_call->StartCall();
+    in_flight_ = true;
+    calls_->range_call->Finish(&calls_->range, &calls_->status,
+                               CompletionThread::tag([this](bool) { step([this] { on_listed(); }); }));
+}
+
+void IssuedFollower::on_listed() {
+    if (!calls_->status.ok()) {
+        post({IssuedChange::Kind::Lost,
+              {},
+              revision_.load(),
+              "listing " + prefix_ + " at " + client_->current_endpoint() + ": " + calls_->status.error_message()});
+        client_->next_endpoint();
+        backoff();
+        return;
+    }
+    relists_++;
+    const auto& resp = calls_->range;
+    std::vector<KeyValue> kvs;
+    kvs.reserve(static_cast<size_t>(resp.kvs_size()));
+    for (const auto& kv : resp.kvs())
+        kvs.push_back({kv.key(), kv.value(), kv.create_revision(), kv.mod_revision(), kv.lease()});
+    revision_ = resp.header().revision();
+    post({IssuedChange::Kind::Snapshot, std::move(kvs), resp.header().revision(), ""});
+    need_list_ = false;
+    watch();
+}
+
+void IssuedFollower::watch() {
+    calls_ = std::make_unique<Calls>();
+    calls_->context = std::make_unique<grpc::ClientContext>();
+    calls_->watcher = etcdserverpb::Watch::NewStub(client_->current_channel());
+    delivered_ = false;
+    compacted_ = false;
+    why_.clear();
+    watched_from_ = revision_.load() + 1;
+    auto* create = calls_->request.mutable_create_request();
+    create->set_key(prefix_);
+    create->set_range_end(prefix_end(prefix_));
+    create->set_start_revision(watched_from_);
+    create->set_progress_notify(true);
+    calls_->stream = calls_->watcher->PrepareAsyncWatch(calls_->context.get(), completions_->queue());
+    in_flight_ = true;
+    calls_->stream->StartCall(CompletionThread::tag([this](bool ok) {
+        step([this, ok] {
+            if (!ok)
+                return finish_watch();
+            in_flight_ = true;
+            calls_->stream->Write(calls_->request, CompletionThread::tag([this](bool written) {
+                                      step([this, written] { written ? read_next() : finish_watch(); });
+                                  }));
+        });
+    }));
+}
+
+void IssuedFollower::read_next() {
+    in_flight_ = true;
+    calls_->stream->Read(&calls_->response, CompletionThread::tag([this](bool ok) {
+        step([this, ok] { ok ? on_response() : finish_watch(); });
+    }));
+}
+
+void IssuedFollower::on_response() {
+    const auto& resp = calls_->response;
+    delivered_ = true;
+    if (resp.compact_revision() > 0) {
+        compacted_ = true;
+        why_ = "revision " + std::to_string(watched_from_) + " was compacted (now " +
+               std::to_string(resp.compact_revision()) + "); listing again";
+    } else if (resp.canceled()) {
+        why_ = "etcd cancelled the watch: " + resp.cancel_reason();
+    }
+    if (!why_.empty()) {  // we stop reading ourselves: end the call first
+        calls_->context->TryCancel();
+        return finish_watch();
+    }
+    for (const auto& ev : resp.events()) {
+        KeyValue kv{ev.kv().key(), ev.kv().value(), ev.kv().create_revision(), ev.kv().mod_revision(), ev.kv().lease()};
+        auto kind = ev.type() == mvccpb::Event::DELETE ? IssuedChange::Kind::Delete : IssuedChange::Kind::Put;
+        revision_ = std::max(revision_.load(), kv.mod_revision);
+        const int64_t at = kv.mod_revision;
+        post({kind, {std::move(kv)}, at, ""});
+    }
+    // Progress notices carry the store's revision with no event.
+    if (resp.events_size() == 0 && resp.header().revision() > revision_.load() && !resp.created())
+        revision_ = resp.header().revision();
+    read_next();
+}
+
+void IssuedFollower::finish_watch() {
+    calls_->finishing = true;
+    in_flight_ = true;
+    calls_->stream->Finish(&calls_->status,
+                           CompletionThread::tag([this](bool) { step([this] { on_watch_finished(); }); }));
+}
+
+void IssuedFollower::on_watch_finished() {
+    if (delivered_)
+        attempt_ = 0;  // the stream delivered something: start the backoff afresh
+    if (compacted_) {
+        log_info(why_);
+        need_list_ = true;
+        return list();
+    }
+    if (why_.empty())
+        why_ = "watch stream ended: " + calls_->status.error_message();
+    post({IssuedChange::Kind::Lost, {}, revision_.load(), why_});
+    reconnects_++;
+    client_->next_endpoint();
+    backoff();
 }
 
 void IssuedFollower::backoff() {
@@ -81,106 +209,11 @@ void IssuedFollower::backoff() {
     attempt_++;
     static thread_local std::mt19937 rng(std::random_device{}());
     std::uniform_int_distribution<long> pick(0, cap.count());
-    std::unique_lock lock(mutex_);
-    stop_cv_.wait_for(lock, std::chrono::milliseconds(pick(rng)), [this] { return stopping_; });
-}
-
-void IssuedFollower::run() {
-    bool need_list = true;
-    while (true) {
-        {
-            std::lock_guard lock(mutex_);
-            if (stopping_)
-                return;
-        }
-        if (need_list) {
-            auto listed = client_->get_prefix(prefix_);
-            if (!listed) {
-                post({IssuedChange::Kind::Lost, {}, revision_.load(), listed.error().message});
-                backoff();
-                continue;
-            }
-            relists_++;
-            revision_ = listed->revision;
-            post({IssuedChange::Kind::Snapshot, std::move(listed->kvs), listed->revision, ""});
-            need_list = false;
-        }
-        bool compacted = false;
-        if (watch_from(revision_.load() + 1, &compacted))
-            attempt_ = 0;  // the stream delivered something: start the backoff afresh
-        if (compacted) {
-            need_list = true;
-            continue;
-        }
-        reconnects_++;
-        client_->next_endpoint();
-        backoff();
-    }
-}
-
-// Returns whether the stream carried any response; sets *compacted when etcd
-// no longer has the revision asked for.
-bool IssuedFollower::watch_from(int64_t revision, bool* compacted) {
-    grpc::ClientContext ctx;
-    {
-        std::lock_guard lock(mutex_);
-        if (stopping_)
-            return false;
-        active_context_ = &ctx;
-    }
-    auto stub = etcdserverpb::Watch::NewStub(client_->current_channel());
-    auto stream = stub->Watch(&ctx);
-    etcdserverpb::WatchRequest req;
-    auto* create = req.mutable_create_request();
-    create->set_key(prefix_);
-    create->set_range_end(prefix_end(prefix_));
-    create->set_start_revision(revision);
-    create->set_progress_notify(true);
-    bool any = false;
-    std::string why;
-    if (stream->Write(req)) {
-        etcdserverpb::WatchResponse resp;
-        while (stream->Read(&resp)) {
-            any = true;
-            if (resp.compact_revision() > 0) {
-                *compacted = true;
-                why = "revision " + std::to_string(revision) + " was compacted (now " +
-                      std::to_string(resp.compact_revision()) + "); listing again";
-                break;
-            }
-            if (resp.canceled()) {
-                why = "etcd cancelled the watch: " + resp.cancel_reason();
-                break;
-            }
-            for (const auto& ev : resp.events()) {
-                KeyValue kv{ev.kv().key(), ev.kv().value(), ev.kv().create_revision(), ev.kv().mod_revision(),
-                            ev.kv().lease()};
-                auto kind = ev.type() == mvccpb::Event::DELETE ? IssuedChange::Kind::Delete : IssuedChange::Kind::Put;
-                revision_ = std::max(revision_.load(), kv.mod_revision);
-                const int64_t at = kv.mod_revision;
-                post({kind, {std::move(kv)}, at, ""});
-            }
-            // Progress notices carry the store's revision with no event.
-            if (resp.events_size() == 0 && resp.header().revision() > revision_.load() && !resp.created())
-                revision_ = resp.header().revision();
-        }
-    }
-    if (!why.empty())  // we stopped reading ourselves: end the call first
-        ctx.TryCancel();
-    auto status = stream->Finish();
-    {
-        std::lock_guard lock(mutex_);
-        active_context_ = nullptr;
-        if (stopping_)
-            return any;
-    }
-    if (why.empty())
-        why = "watch stream ended: " + status.error_message();
-    if (!*compacted)
-        post({IssuedChange::Kind::Lost, {}, revision_.load(), why});
-    else
-        log_info(why);
-    return any;
+    calls_ = std::make_unique<Calls>();
+    calls_->alarm = std::make_unique<grpc::Alarm>();
+    in_flight_ = true;
+    calls_->alarm->Set(completions_->queue(), std::chrono::system_clock::now() + std::chrono::milliseconds(pick(rng)),
+                       CompletionThread::tag([this](bool) { step([this] { need_list_ ? list() : watch(); }); }));
 }
 
 }  // namespace lockbox::fleet

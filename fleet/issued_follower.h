@@ -1,28 +1,32 @@
 // Follows what a tenant's signer issued (docs/fleet.md): lists the tenant's
 // issued/ prefix, then watches it from the next revision, and hands every
-// change to the sd-event loop that owns it. Runs on its own thread, because
-// gRPC calls block; the loop is woken through an eventfd and never waits on
-// etcd. On a broken stream it reconnects to the next endpoint with jittered
-// backoff and resumes from the last revision it saw; when etcd has compacted
-// that revision away, it lists everything again.
+// change to the sd-event loop that owns it. Its calls are asynchronous, driven
+// by the process's CompletionThread; changes reach the loop through its
+// LoopMailbox, and the loop never waits on etcd. On a broken stream it reconnects to the next endpoint
+// with jittered backoff and resumes from the last revision it saw; when etcd
+// has compacted that revision away, it lists everything again.
+//
+// One operation at a time is in flight (a listing, a step of the watch
+// stream, or the backoff alarm), and each one's continuation starts the next:
+// a state machine on the completion thread, guarded by mutex_ against the
+// destructor, which cancels that one operation and waits for it to end.
 #pragma once
 
 #include <atomic>
+#include <chrono>
 #include <condition_variable>
 #include <cstdint>
-#include <deque>
 #include <functional>
 #include <memory>
 #include <mutex>
 #include <string>
-#include <thread>
 #include <vector>
 
 #include <systemd/sd-event.h>
 
+#include "completion_thread.h"
 #include "etcd_client.h"
-#include "libc_handles.h"
-#include "sd_handles.h"
+#include "loop_mailbox.h"
 
 namespace lockbox::fleet {
 
@@ -46,7 +50,7 @@ public:
     // follower lists anyway on start, so a mirror older than etcd's compaction
     // cannot miss anything; then it watches from the listing's revision.
     IssuedFollower(std::unique_ptr<EtcdClient> client, std::string prefix, sd_event* event, Handler handler);
-    ~IssuedFollower();  // stops the thread, cancelling its etcd call
+    ~IssuedFollower();  // cancels its etcd call and waits for it to end
     IssuedFollower(const IssuedFollower&) = delete;
     IssuedFollower& operator=(const IssuedFollower&) = delete;
 
@@ -58,30 +62,46 @@ public:
     uint64_t relists() const { return relists_.load(); }
 
 private:
-    void run();
-    bool watch_from(int64_t revision, bool* compacted);
-    void post(IssuedChange change);
+    struct Calls;  // the gRPC objects of the operation in flight
+
+    // Each starts one operation, with mutex_ held; its continuation, on the
+    // completion thread, goes through step() and decides what comes next.
+    void list();
+    void on_listed();
+    void watch();
+    void read_next();
+    void on_response();
+    void finish_watch();
+    void on_watch_finished();
     void backoff();
-    static int on_wakeup(sd_event_source* s, int fd, uint32_t revents, void* userdata);
+    // Runs a continuation under mutex_; when stopping, ends instead (a watch
+    // stream still gets its Finish) and wakes the destructor.
+    void step(const std::function<void()>& then);
+
+    void post(IssuedChange change);
 
     std::unique_ptr<EtcdClient> client_;
     std::string prefix_;
     sd_event* event_;
     Handler handler_;
-    UniqueFd wakeup_;
-    EventSourcePtr wakeup_source_;
+    std::shared_ptr<LoopMailbox> mailbox_;
+    std::shared_ptr<CompletionThread> completions_;
 
     std::mutex mutex_;
-    std::condition_variable stop_cv_;
-    std::deque<IssuedChange> queue_;
+    std::condition_variable idle_cv_;
     bool stopping_ = false;
-    void* active_context_ = nullptr;  // grpc::ClientContext of the running watch, to cancel
-    std::thread thread_;
+    bool in_flight_ = false;  // an operation is pending on the completion queue
+    std::unique_ptr<Calls> calls_;
+    bool need_list_ = true;
+    bool delivered_ = false;  // the current stream carried a response
+    bool compacted_ = false;
+    std::string why_;  // why this follower ended the current stream itself
+    int64_t watched_from_ = 0;
+    unsigned attempt_ = 0;
 
     std::atomic<int64_t> revision_{0};
     std::atomic<uint64_t> reconnects_{0};
     std::atomic<uint64_t> relists_{0};
-    unsigned attempt_ = 0;
 };
 
 }  // namespace lockbox::fleet
