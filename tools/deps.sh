@@ -20,7 +20,7 @@ LOCKBOX_PACKAGES=(
   scdoc bash-completion groff-base
   # fleet mode: etcd's gRPC API (client generated from Debian's etcd .proto files),
   # a real 3-member etcd cluster in the tests
-  libgrpc++-dev protobuf-compiler-grpc protobuf-compiler golang-etcd-server-dev
+  libgrpc++-dev libabsl-dev protobuf-compiler-grpc protobuf-compiler golang-etcd-server-dev
   etcd-server etcd-client
   nftables  # the fleet test cuts a host's link to etcd inside its own network namespace
   systemd-journal-remote  # audit across the fleet: a host's journal shipped to a collector
