@@ -3,7 +3,8 @@
 // every key they all see, the wall-clock time the last of them saw it.
 //
 //   bench_fleet_followers bare  N ENDPOINT CA CERT KEY PREFIX
-//     N bare gRPC watch streams on PREFIX, nothing else: the baseline. Reads
+//     N bare gRPC watch streams on PREFIX, nothing else: the baseline,
+//     asynchronous on one completion thread as the followers are. Reads
 //     "put KEY SIZE" lines on stdin and puts SIZE bytes at KEY itself, so the
 //     time counts from the put call.
 //   bench_fleet_followers hosts N CONFIG STATE_BASE
@@ -19,6 +20,7 @@
 #include <sys/stat.h>
 
 #include <atomic>
+#include <condition_variable>
 #include <cstdio>
 #include <iostream>
 #include <map>
@@ -28,10 +30,12 @@
 #include <thread>
 #include <vector>
 
+#include <grpcpp/alarm.h>
 #include <grpcpp/grpcpp.h>
 #include <systemd/sd-event.h>
 
 #include "clock.h"
+#include "completion_thread.h"
 #include "config.h"
 #include "etcd_client.h"
 #include "fleet_host.h"
@@ -102,28 +106,119 @@ void raise_fd_limit() {
     }
 }
 
-// One bare watcher's current call, so that the main thread can cancel it.
+// One bare watch stream, asynchronous on the process's CompletionThread as
+// the host followers' are: create the watch, read until the stream ends, and
+// watch again from the next revision when it does (as any etcd watcher does:
+// nothing is missed, nothing seen twice).
 class BareWatcher {
 public:
-    // A fresh context for the next watch, or nullptr once stopped.
-    grpc::ClientContext* start() {
+    struct Counters {
+        std::atomic<size_t> ready{0}, failed{0}, ended{0};
+    };
+    BareWatcher(std::shared_ptr<grpc::Channel> channel, std::string prefix, fleet::CompletionThread& completions,
+                Tally& tally, Counters& counters)
+        : stub_(etcdserverpb::Watch::NewStub(std::move(channel))),
+          prefix_(std::move(prefix)),
+          completions_(completions),
+          tally_(tally),
+          counters_(counters) {}
+
+    void start() {
         std::lock_guard lock(mutex_);
-        if (stopped_)
-            return nullptr;
-        context_ = std::make_unique<grpc::ClientContext>();
-        return context_.get();
+        watch();
     }
     void stop() {
-        std::lock_guard lock(mutex_);
-        stopped_ = true;
+        std::unique_lock lock(mutex_);
+        stopping_ = true;
         if (context_)
             context_->TryCancel();
+        if (alarm_)
+            alarm_->Cancel();
+        idle_.wait(lock, [this] { return !in_flight_; });
     }
 
 private:
+    using Tag = fleet::CompletionThread;
+
+    void watch() {
+        context_ = std::make_unique<grpc::ClientContext>();
+        stream_ = stub_->PrepareAsyncWatch(context_.get(), completions_.queue());
+        finishing_ = false;
+        in_flight_ = true;
+        stream_->StartCall(Tag::tag([this](bool ok) {
+            step([this, ok] {
+                if (!ok)
+                    return finish();
+                etcdserverpb::WatchRequest req;
+                req.mutable_create_request()->set_key(prefix_);
+                req.mutable_create_request()->set_range_end(fleet::prefix_end(prefix_));
+                req.mutable_create_request()->set_start_revision(next_revision_);
+                in_flight_ = true;
+                stream_->Write(
+                    req, Tag::tag([this](bool written) { step([this, written] { written ? read() : finish(); }); }));
+            });
+        }));
+    }
+    void read() {
+        in_flight_ = true;
+        stream_->Read(&response_, Tag::tag([this](bool ok) { step([this, ok] { ok ? on_response() : finish(); }); }));
+    }
+    void on_response() {
+        if (response_.created()) {
+            if (!came_up_)
+                counters_.ready++;
+            came_up_ = true;
+            next_revision_ = std::max(next_revision_, response_.header().revision() + 1);
+        }
+        for (const auto& ev : response_.events()) {
+            tally_.saw(ev.kv().key(), "put");
+            next_revision_ = std::max(next_revision_, ev.kv().mod_revision() + 1);
+        }
+        read();
+    }
+    void finish() {
+        finishing_ = true;
+        in_flight_ = true;
+        stream_->Finish(&status_, Tag::tag([this](bool) { step([this] { on_finished(); }); }));
+    }
+    void on_finished() {
+        if (!came_up_ && ++attempts_ == SETUP_ATTEMPTS) {
+            counters_.failed++;  // counted, so the driver hears of it instead of waiting
+            return;
+        }
+        counters_.ended += came_up_;
+        alarm_ = std::make_unique<grpc::Alarm>();
+        in_flight_ = true;
+        alarm_->Set(completions_.queue(), std::chrono::system_clock::now() + std::chrono::milliseconds(100),
+                    Tag::tag([this](bool) { step([this] { watch(); }); }));
+    }
+    void step(const std::function<void()>& then) {
+        std::unique_lock lock(mutex_);
+        in_flight_ = false;
+        if (stopping_) {
+            if (stream_ && !finishing_)
+                return finish();
+            idle_.notify_all();
+            return;
+        }
+        then();
+    }
+
+    std::unique_ptr<etcdserverpb::Watch::Stub> stub_;
+    std::string prefix_;
+    fleet::CompletionThread& completions_;
+    Tally& tally_;
+    Counters& counters_;
     std::mutex mutex_;
+    std::condition_variable idle_;
+    bool stopping_ = false, in_flight_ = false, finishing_ = false, came_up_ = false;
+    int attempts_ = 0;
+    int64_t next_revision_ = 0;
     std::unique_ptr<grpc::ClientContext> context_;
-    bool stopped_ = false;
+    std::unique_ptr<grpc::ClientAsyncReaderWriter<etcdserverpb::WatchRequest, etcdserverpb::WatchResponse>> stream_;
+    etcdserverpb::WatchResponse response_;
+    grpc::Status status_;
+    std::unique_ptr<grpc::Alarm> alarm_;
 };
 
 int run_bare(size_t n, const std::string& endpoint, const std::string& ca, const std::string& cert,
@@ -134,73 +229,32 @@ int run_bare(size_t n, const std::string& endpoint, const std::string& ca, const
         return 1;
     }
     Tally tally(n);
-    std::atomic<size_t> ready{0}, failed{0}, ended{0};
+    BareWatcher::Counters counters;
+    auto completions = fleet::CompletionThread::shared();
     std::vector<std::unique_ptr<fleet::EtcdClient>> clients;
     std::vector<std::unique_ptr<BareWatcher>> watchers;
-    std::vector<std::thread> threads;
-    // Reserved: the threads index these while the loop still appends.
-    clients.reserve(n);
-    watchers.reserve(n);
-    threads.reserve(n);
     const double started = now_ms();
     for (size_t i = 0; i < n; i++) {
         // At most SETUP_IN_FLIGHT handshakes at once: 10 000 started together
         // time out in gRPC's connect deadline (most of them did, measured).
-        while (i >= ready.load() + failed.load() + SETUP_IN_FLIGHT)
+        while (i >= counters.ready.load() + counters.failed.load() + SETUP_IN_FLIGHT)
             std::this_thread::sleep_for(std::chrono::milliseconds(1));
         auto c = fleet::EtcdClient::open({endpoint}, *identity);
         if (!c)
             return 1;
         clients.push_back(std::move(*c));
-        watchers.push_back(std::make_unique<BareWatcher>());
-        threads.emplace_back([&, i] {
-            auto stub = etcdserverpb::Watch::NewStub(clients[i]->current_channel());
-            BareWatcher& w = *watchers[i];
-            // A stream that ends (at 10 000 connections on 2 cores, keepalive
-            // pings go unanswered) is watched again from the next revision, as
-            // any etcd watcher does: nothing is missed, nothing seen twice.
-            int64_t next_revision = 0;
-            bool came_up = false;
-            int attempts = 0;
-            for (;;) {
-                grpc::ClientContext* context = w.start();
-                if (!context)
-                    break;
-                auto stream = stub->Watch(context);
-                etcdserverpb::WatchRequest req;
-                req.mutable_create_request()->set_key(prefix);
-                req.mutable_create_request()->set_range_end(fleet::prefix_end(prefix));
-                req.mutable_create_request()->set_start_revision(next_revision);
-                if (stream->Write(req)) {
-                    etcdserverpb::WatchResponse resp;
-                    while (stream->Read(&resp)) {
-                        if (resp.created() && !came_up) {
-                            came_up = true;
-                            ready++;
-                        }
-                        if (resp.created())
-                            next_revision = std::max(next_revision, resp.header().revision() + 1);
-                        for (const auto& ev : resp.events()) {
-                            tally.saw(ev.kv().key(), "put");
-                            next_revision = std::max(next_revision, ev.kv().mod_revision() + 1);
-                        }
-                    }
-                }
-                if (!came_up && ++attempts == SETUP_ATTEMPTS) {
-                    failed++;  // counted, so the driver hears of it instead of waiting
-                    break;
-                }
-                ended += came_up;
-                std::this_thread::sleep_for(std::chrono::milliseconds(100));
-            }
-        });
+        watchers.push_back(
+            std::make_unique<BareWatcher>(clients.back()->current_channel(), prefix, *completions, tally, counters));
+        watchers.back()->start();
     }
-    while (ready.load() + failed.load() < n)
+    while (counters.ready.load() + counters.failed.load() < n)
         std::this_thread::sleep_for(std::chrono::milliseconds(10));
-    if (failed.load() > 0) {
-        std::fprintf(stderr, "%zu of %zu watch streams could not be created\n", failed.load(), n);
-        std::printf("{\"failed\":%zu}\n", failed.load());
+    if (counters.failed.load() > 0) {
+        std::fprintf(stderr, "%zu of %zu watch streams could not be created\n", counters.failed.load(), n);
+        std::printf("{\"failed\":%zu}\n", counters.failed.load());
         std::fflush(stdout);
+        for (auto& w : watchers)
+            w->stop();
         return 1;
     }
     std::printf("{\"ready\":%zu,\"setup_ms\":%.0f}\n", n, now_ms() - started);
@@ -209,7 +263,7 @@ int run_bare(size_t n, const std::string& endpoint, const std::string& ca, const
     std::string line;
     while (std::getline(std::cin, line)) {
         if (line == "report") {
-            tally.report(ended.load());
+            tally.report(counters.ended.load());
             continue;
         }
         char k[512];
@@ -224,8 +278,6 @@ int run_bare(size_t n, const std::string& endpoint, const std::string& ca, const
     }
     for (auto& w : watchers)
         w->stop();
-    for (auto& t : threads)
-        t.join();
     return 0;
 }
 
