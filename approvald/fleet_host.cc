@@ -105,12 +105,11 @@ bool FleetHost::take_revocation(const std::string& jti, const std::string& token
     return true;
 }
 
-bool FleetHost::forget(const std::string& key) {
+void FleetHost::forget(const std::string& key) {
     if (starts_with(key, layout_.grants))
-        return grants_.erase(key.substr(layout_.grants.size())) > 0;
-    if (starts_with(key, layout_.revocations))
-        return revocations_.erase(key.substr(layout_.revocations.size())) > 0;
-    return false;
+        grants_.erase(key.substr(layout_.grants.size()));
+    else if (starts_with(key, layout_.revocations))
+        revocations_.erase(key.substr(layout_.revocations.size()));
 }
 
 void FleetHost::on_change(const fleet::IssuedChange& change) {
@@ -125,20 +124,15 @@ void FleetHost::on_change(const fleet::IssuedChange& change) {
         log_info("fleet: following {} from revision {}", layout_.issued, change.revision);
     connected_ = true;
     std::vector<std::pair<const char*, std::string>> signals;
-    bool changed = false;
     auto take = [&](const fleet::KeyValue& kv) {
         if (starts_with(kv.key, layout_.grants)) {
             std::string jti = kv.key.substr(layout_.grants.size());
-            if (take_grant(jti, kv.value)) {
-                changed = true;
+            if (take_grant(jti, kv.value))
                 signals.emplace_back("GrantIssued", jti);
-            }
         } else if (starts_with(kv.key, layout_.revocations)) {
             std::string jti = kv.key.substr(layout_.revocations.size());
-            if (take_revocation(jti, kv.value)) {
-                changed = true;
+            if (take_revocation(jti, kv.value))
                 signals.emplace_back("GrantRevoked", jti);
-            }
         }
     };
     if (change.kind == Kind::Snapshot) {
@@ -147,20 +141,18 @@ void FleetHost::on_change(const fleet::IssuedChange& change) {
         for (const auto& kv : change.kvs)
             present[kv.key] = true;
         for (auto it = grants_.begin(); it != grants_.end();)
-            it = present.count(layout_.grant_key(it->first)) ? std::next(it) : (changed = true, grants_.erase(it));
+            it = present.count(layout_.grant_key(it->first)) ? std::next(it) : grants_.erase(it);
         for (auto it = revocations_.begin(); it != revocations_.end();)
-            it = present.count(layout_.revocation_key(it->first)) ? std::next(it)
-                                                                  : (changed = true, revocations_.erase(it));
+            it = present.count(layout_.revocation_key(it->first)) ? std::next(it) : revocations_.erase(it);
         for (const auto& kv : change.kvs)
             take(kv);
     } else if (change.kind == Kind::Put) {
         take(change.kvs.front());
     } else if (change.kind == Kind::Delete) {
-        changed = forget(change.kvs.front().key) || changed;
+        forget(change.kvs.front().key);
     }
     drop_expired();
     revision_ = std::max(revision_, change.revision);
-    (void)changed;
     for (const auto& [signal, jti] : signals)
         if (is_valid_uuid(jti))
             emit_(signal, jti);

@@ -69,10 +69,10 @@ private:
     };
 
     void on_change(const fleet::IssuedChange& change);
-    // Each returns whether the mirror changed.
+    // Each returns whether the mirror changed (a signal is due).
     bool take_grant(const std::string& jti, const std::string& token);
     bool take_revocation(const std::string& jti, const std::string& token);
-    bool forget(const std::string& key);
+    void forget(const std::string& key);
     void drop_expired();
     void reload_keys();
     Status load_mirror();
