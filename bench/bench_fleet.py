@@ -78,6 +78,22 @@ def etcd_rss_kib(cluster):
     return total
 
 
+def distinct_sources(endpoint):
+    """How many distinct local addresses have an established connection to
+    endpoint's port: the kernel's view of bench_fleet_followers' source
+    addresses (/proc/net/tcp and tcp6 of this network namespace)."""
+    port = int(endpoint.rsplit(":", 1)[1])
+    sources = set()
+    for table in ("/proc/net/tcp", "/proc/net/tcp6"):
+        with open(table) as f:
+            next(f)
+            for line in f:
+                local, remote, state = line.split()[1:4]
+                if state == "01" and int(remote.rsplit(":", 1)[1], 16) == port:
+                    sources.add(local.rsplit(":", 1)[0][-8:])  # the IPv4 part, also of ::ffff:a.b.c.d
+    return len(sources)
+
+
 def start(sb, argv, ready_timeout):
     # Each follower logs its start to the log; only its end matters here.
     log_path = os.path.join(sb.dir, f"followers-{argv[0]}-{argv[1]}.log")
@@ -92,7 +108,7 @@ def start(sb, argv, ready_timeout):
             if "failed" in j:
                 raise RuntimeError(f"{j['failed']} of the followers' watch streams could not be created")
             if "setup_ms" in j:
-                return proc, j["setup_ms"]
+                return proc, j
     except (RuntimeError, TimeoutError) as e:
         with open(log_path, "rb") as log:
             tail = log.read()[-2000:].decode(errors="replace")
@@ -111,9 +127,10 @@ def stop(proc):
 def measure(sb, cluster, signer_bus, key_pub, n, conf):
     root_cert, root_key = cluster.identity("root")
     before = etcd_rss_kib(cluster)
-    bare, setup_bare = start(sb, ["bare", str(n), cluster.endpoints[0], cluster.ca.cert, root_cert, root_key,
+    bare, ready_bare = start(sb, ["bare", str(n), cluster.endpoints[0], cluster.ca.cert, root_cert, root_key,
                                   f"/bench/{n}/"], SETUP_TIMEOUT)
     per_watcher = (etcd_rss_kib(cluster) - before) / n
+    seen_bare = distinct_sources(cluster.endpoints[0])
     bare_ms = []
     for i in range(ROUNDS):
         bare.stdin.write(f"put /bench/{n}/k{i} {TOKEN_BYTES}\n".encode())
@@ -133,7 +150,8 @@ def measure(sb, cluster, signer_bus, key_pub, n, conf):
 
     base = f"/var/lib/lockbox-bench/{n}"
     os.makedirs(base)
-    hosts, setup_hosts = start(sb, ["hosts", str(n), conf, base], SETUP_TIMEOUT)
+    hosts, ready_hosts = start(sb, ["hosts", str(n), conf, base], SETUP_TIMEOUT)
+    seen_hosts = distinct_sources(cluster.endpoints[0])
     approve_ms, revoke_ms = [], []
     # Where the time goes: the lockboxctl call returned (the workflow's
     # transaction committed), then the first follower, then the last.
@@ -164,7 +182,9 @@ def measure(sb, cluster, signer_bus, key_pub, n, conf):
             "revoke": statistics.median(revoke_ms), "kib_per_watcher": per_watcher,
             "approve_parts": [statistics.median(x) for x in (approve_call, approve_first)],
             "revoke_parts": [statistics.median(x) for x in (revoke_call, revoke_first)],
-            "setup_bare": setup_bare, "setup_hosts": setup_hosts}
+            "setup_bare": ready_bare["setup_ms"], "setup_hosts": ready_hosts["setup_ms"],
+            "sources": (ready_bare["sources"], ready_hosts["sources"]), "seen": (seen_bare, seen_hosts),
+            "source_failures": ready_bare["source_failures"] + ready_hosts["source_failures"]}
 
 
 def main():
@@ -194,6 +214,10 @@ def main():
               f"revocation {r['revoke_parts'][0]:.1f} / {r['revoke_parts'][1]:.1f} / {r['revoke']:.1f}")
     print("setting up (s): " + "; ".join(f"{r['n']} bare watchers {r['setup_bare'] / 1000:.1f}, host followers "
                                          f"{r['setup_hosts'] / 1000:.1f}" for r in rows))
+    print("connections bound to a source address of their own in 127.0.0.0/8, bare / followers (distinct source "
+          "addresses connected to etcd, from /proc/net/tcp): " +
+          "; ".join(f"{r['n']}: {r['sources'][0]} / {r['sources'][1]} ({r['seen'][0]} / {r['seen'][1]}), "
+                    f"{r['source_failures']} failed" for r in rows))
     print(f"(median of {ROUNDS}; approval counts from the approver's lockboxctl call, revocation from lockboxctl "
           "grant revoke, bare from the put call; targets: <= 1.3x bare, <= 1000 ms at 1000 hosts)")
     return 0

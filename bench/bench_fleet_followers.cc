@@ -13,7 +13,12 @@
 //     h00001… in group "bench", configured from CONFIG's [Fleet], [Keys] and
 //     [Host] Tenant=, mirrors under STATE_BASE.
 //
-// Prints JSON lines: {"ready":N,"setup_ms":…} once every watcher is in place,
+// Every connection comes from a source address of its own in 127.0.0.0/8
+// (spread_source_address.h).
+//
+// Prints JSON lines: {"ready":N,"setup_ms":…,"sources":…,"source_failures":…}
+// once every watcher is in place (how many connections were bound to a
+// source address of their own, and how many binds failed),
 // then {"key":…,"event":…,"first_ms":…,"last_ms":…,"count":N} per key, times in
 // ms since the epoch (CLOCK_REALTIME, as the driver's time.time()).
 #include <sys/resource.h>
@@ -41,6 +46,7 @@
 #include "fleet_host.h"
 #include "rpc.grpc.pb.h"
 #include "sd_handles.h"
+#include "spread_source_address.h"
 #include "tls_identity.h"
 
 namespace {
@@ -89,6 +95,12 @@ private:
     std::mutex mutex_;
     std::map<std::string, Seen> seen_;
 };
+
+void announce_ready(size_t n, double started) {
+    std::printf("{\"ready\":%zu,\"setup_ms\":%.0f,\"sources\":%zu,\"source_failures\":%zu}\n", n, now_ms() - started,
+                bench::source_addresses_bound(), bench::source_address_failures());
+    std::fflush(stdout);
+}
 
 constexpr size_t SETUP_IN_FLIGHT = 200;
 constexpr int SETUP_ATTEMPTS = 5;  // per bare watcher, 100 ms apart
@@ -257,8 +269,7 @@ int run_bare(size_t n, const std::string& endpoint, const std::string& ca, const
             w->stop();
         return 1;
     }
-    std::printf("{\"ready\":%zu,\"setup_ms\":%.0f}\n", n, now_ms() - started);
-    std::fflush(stdout);
+    announce_ready(n, started);
     auto writer = fleet::EtcdClient::open({endpoint}, *identity);
     std::string line;
     while (std::getline(std::cin, line)) {
@@ -338,8 +349,7 @@ int run_hosts(size_t n, const std::string& config_path, const std::string& state
         while (listed < hosts.size() && hosts[listed]->revision() > 0)
             listed++;
         if (!announced && listed == n) {
-            std::printf("{\"ready\":%zu,\"setup_ms\":%.0f}\n", n, now_ms() - started);
-            std::fflush(stdout);
+            announce_ready(n, started);
             announced = true;
         }
     }
@@ -351,6 +361,7 @@ int run_hosts(size_t n, const std::string& config_path, const std::string& state
 
 int main(int argc, char** argv) {
     raise_fd_limit();
+    bench::spread_source_addresses();
     std::vector<std::string> a(argv + 1, argv + argc);
     if (a.size() == 7 && a[0] == "bare")
         return run_bare(std::stoul(a[1]), a[2], a[3], a[4], a[5], a[6]);
