@@ -32,6 +32,17 @@ in_addr_t next_source() {
     return htonl((127u << 24) | ((1u + i / (254u * 256u)) << 16) | (((i / 254u) % 256u) << 8) | (1u + i % 254u));
 }
 
+// A socket no one bound yet: getsockname says the any-address.
+bool unbound(int fd) {
+    sockaddr_storage local{};
+    socklen_t len = sizeof local;
+    if (::getsockname(fd, reinterpret_cast<sockaddr*>(&local), &len) != 0)
+        return false;
+    if (local.ss_family == AF_INET)
+        return reinterpret_cast<sockaddr_in*>(&local)->sin_addr.s_addr == htonl(INADDR_ANY);
+    return IN6_IS_ADDR_UNSPECIFIED(&reinterpret_cast<sockaddr_in6*>(&local)->sin6_addr);
+}
+
 bool bind_source(int fd, sa_family_t family) {
     const int one = 1;
     // The port is chosen at connect(), per destination: no ephemeral port is
@@ -69,15 +80,7 @@ extern "C" int connect(int fd, const sockaddr* to, socklen_t len) {
     socklen_t type_len = sizeof type;
     // TCP only: gRPC's resolver connect()s a UDP socket to sort addresses.
     if (spreading && to && is_loopback(to, len) && ::getsockopt(fd, SOL_SOCKET, SO_TYPE, &type, &type_len) == 0 &&
-        type == SOCK_STREAM) {
-        sockaddr_storage local{};
-        socklen_t local_len = sizeof local;
-        // Only a socket not bound yet (getsockname says port 0, any address).
-        if (::getsockname(fd, reinterpret_cast<sockaddr*>(&local), &local_len) == 0 &&
-            (local.ss_family == AF_INET
-                 ? reinterpret_cast<sockaddr_in*>(&local)->sin_addr.s_addr == htonl(INADDR_ANY)
-                 : IN6_IS_ADDR_UNSPECIFIED(&reinterpret_cast<sockaddr_in6*>(&local)->sin6_addr)))
-            (bind_source(fd, to->sa_family) ? bound : failed)++;
-    }
+        type == SOCK_STREAM && unbound(fd))
+        (bind_source(fd, to->sa_family) ? bound : failed)++;
     return real(fd, to, len);
 }
