@@ -17,7 +17,7 @@ Result<std::shared_ptr<LoopMailbox>> LoopMailbox::of(sd_event* event) {
     std::lock_guard lock(registry_mutex);
     if (auto alive = registry[event].lock())
         return alive;
-    std::shared_ptr<LoopMailbox> box(new LoopMailbox(event));
+    std::shared_ptr<LoopMailbox> box(new LoopMailbox());
     box->wakeup_ = UniqueFd(::eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK));
     if (!box->wakeup_.valid())
         return make_error(Errc::Internal, std::string("eventfd: ") + std::strerror(errno));

@@ -37,10 +37,9 @@ public:
     void forget(const void* owner);
 
 private:
-    explicit LoopMailbox(sd_event* event) : event_(event) {}
+    LoopMailbox() = default;
     static int on_wakeup(sd_event_source* s, int fd, uint32_t revents, void* userdata);
 
-    sd_event* event_;
     UniqueFd wakeup_;
     EventSourcePtr source_;
     std::mutex mutex_;
