@@ -150,30 +150,28 @@ public:
     }
 
 private:
-    using Tag = fleet::CompletionThread;
-
+    // As IssuedFollower::when_done: the operation about to start is in
+    // flight (stop() waits for it), and next runs through step().
+    void* when_done(std::function<void(bool ok)> next) {
+        in_flight_ = true;
+        return fleet::CompletionThread::tag([this, next = std::move(next)](bool ok) { step([&] { next(ok); }); });
+    }
     void watch() {
         context_ = std::make_unique<grpc::ClientContext>();
         stream_ = stub_->PrepareAsyncWatch(context_.get(), completions_.queue());
         finishing_ = false;
-        in_flight_ = true;
-        stream_->StartCall(Tag::tag([this](bool ok) {
-            step([this, ok] {
-                if (!ok)
-                    return finish();
-                etcdserverpb::WatchRequest req;
-                req.mutable_create_request()->set_key(prefix_);
-                req.mutable_create_request()->set_range_end(fleet::prefix_end(prefix_));
-                req.mutable_create_request()->set_start_revision(next_revision_);
-                in_flight_ = true;
-                stream_->Write(
-                    req, Tag::tag([this](bool written) { step([this, written] { written ? read() : finish(); }); }));
-            });
+        stream_->StartCall(when_done([this](bool started) {
+            if (!started)
+                return finish();
+            etcdserverpb::WatchRequest req;
+            req.mutable_create_request()->set_key(prefix_);
+            req.mutable_create_request()->set_range_end(fleet::prefix_end(prefix_));
+            req.mutable_create_request()->set_start_revision(next_revision_);
+            stream_->Write(req, when_done([this](bool written) { written ? read() : finish(); }));
         }));
     }
     void read() {
-        in_flight_ = true;
-        stream_->Read(&response_, Tag::tag([this](bool ok) { step([this, ok] { ok ? on_response() : finish(); }); }));
+        stream_->Read(&response_, when_done([this](bool ok) { ok ? on_response() : finish(); }));
     }
     void on_response() {
         if (response_.created()) {
@@ -190,8 +188,7 @@ private:
     }
     void finish() {
         finishing_ = true;
-        in_flight_ = true;
-        stream_->Finish(&status_, Tag::tag([this](bool) { step([this] { on_finished(); }); }));
+        stream_->Finish(&status_, when_done([this](bool) { on_finished(); }));
     }
     void on_finished() {
         if (!came_up_ && ++attempts_ == SETUP_ATTEMPTS) {
@@ -200,9 +197,8 @@ private:
         }
         counters_.ended += came_up_;
         alarm_ = std::make_unique<grpc::Alarm>();
-        in_flight_ = true;
         alarm_->Set(completions_.queue(), std::chrono::system_clock::now() + std::chrono::milliseconds(100),
-                    Tag::tag([this](bool) { step([this] { watch(); }); }));
+                    when_done([this](bool) { watch(); }));
     }
     void step(const std::function<void()>& then) {
         std::unique_lock lock(mutex_);

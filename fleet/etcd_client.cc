@@ -48,10 +48,6 @@ Error translate(const char* what, const std::string& endpoint, const grpc::Statu
     }
 }
 
-KeyValue from_proto(const mvccpb::KeyValue& kv) {
-    return KeyValue{kv.key(), kv.value(), kv.create_revision(), kv.mod_revision(), kv.lease()};
-}
-
 void to_proto(const Op& op, etcdserverpb::RequestOp* out) {
     switch (op.kind) {
     case Op::Kind::Put: {
@@ -85,6 +81,10 @@ void switch_off_abseil_deadlock_detection() {
 }
 
 }  // namespace
+
+KeyValue from_proto(const mvccpb::KeyValue& kv) {
+    return KeyValue{kv.key(), kv.value(), kv.create_revision(), kv.mod_revision(), kv.lease()};
+}
 
 std::string prefix_end(const std::string& prefix) {
     std::string end = prefix;

@@ -29,6 +29,10 @@ namespace grpc {
 class Channel;
 }  // namespace grpc
 
+namespace mvccpb {
+class KeyValue;
+}  // namespace mvccpb
+
 namespace lockbox::fleet {
 
 struct KeyValue {
@@ -88,6 +92,9 @@ enum class Permission { Read, Write, ReadWrite };
 // The smallest key after every key that starts with prefix: etcd's range_end
 // for "every key under prefix" (ranges, watches, permissions, deletes).
 std::string prefix_end(const std::string& prefix);
+
+// etcd's key-value message as Lockbox holds it (listings and watch events).
+KeyValue from_proto(const mvccpb::KeyValue& kv);
 
 // "https://h:p" -> "h:p" (the form gRPC's target takes).
 std::string grpc_target(const std::string& endpoint);

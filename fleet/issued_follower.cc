@@ -83,6 +83,11 @@ void IssuedFollower::step(const std::function<void()>& then) {
     then();
 }
 
+void* IssuedFollower::when_done(std::function<void(bool ok)> next) {
+    in_flight_ = true;
+    return CompletionThread::tag([this, next = std::move(next)](bool ok) { step([&] { next(ok); }); });
+}
+
 void IssuedFollower::list() {
     calls_ = std::make_unique<Calls>();
     calls_->context = std::make_unique<grpc::ClientContext>();
@@ -93,9 +98,7 @@ void IssuedFollower::list() {
     calls_->kv = etcdserverpb::KV::NewStub(client_->current_channel());
     calls_->range_call = calls_->kv->PrepareAsyncRange(calls_->context.get(), req, completions_->queue());
     calls_->range_call->StartCall();
-    in_flight_ = true;
-    calls_->range_call->Finish(&calls_->range, &calls_->status,
-                               CompletionThread::tag([this](bool) { step([this] { on_listed(); }); }));
+    calls_->range_call->Finish(&calls_->range, &calls_->status, when_done([this](bool) { on_listed(); }));
 }
 
 void IssuedFollower::on_listed() {
@@ -113,7 +116,7 @@ void IssuedFollower::on_listed() {
     std::vector<KeyValue> kvs;
     kvs.reserve(static_cast<size_t>(resp.kvs_size()));
     for (const auto& kv : resp.kvs())
-        kvs.push_back({kv.key(), kv.value(), kv.create_revision(), kv.mod_revision(), kv.lease()});
+        kvs.push_back(from_proto(kv));
     revision_ = resp.header().revision();
     post({IssuedChange::Kind::Snapshot, std::move(kvs), resp.header().revision(), ""});
     need_list_ = false;
@@ -134,24 +137,16 @@ void IssuedFollower::watch() {
     create->set_start_revision(watched_from_);
     create->set_progress_notify(true);
     calls_->stream = calls_->watcher->PrepareAsyncWatch(calls_->context.get(), completions_->queue());
-    in_flight_ = true;
-    calls_->stream->StartCall(CompletionThread::tag([this](bool ok) {
-        step([this, ok] {
-            if (!ok)
-                return finish_watch();
-            in_flight_ = true;
-            calls_->stream->Write(calls_->request, CompletionThread::tag([this](bool written) {
-                                      step([this, written] { written ? read_next() : finish_watch(); });
-                                  }));
-        });
+    calls_->stream->StartCall(when_done([this](bool started) {
+        if (!started)
+            return finish_watch();
+        calls_->stream->Write(calls_->request,
+                              when_done([this](bool written) { written ? read_next() : finish_watch(); }));
     }));
 }
 
 void IssuedFollower::read_next() {
-    in_flight_ = true;
-    calls_->stream->Read(&calls_->response, CompletionThread::tag([this](bool ok) {
-        step([this, ok] { ok ? on_response() : finish_watch(); });
-    }));
+    calls_->stream->Read(&calls_->response, when_done([this](bool ok) { ok ? on_response() : finish_watch(); }));
 }
 
 void IssuedFollower::on_response() {
@@ -169,7 +164,7 @@ void IssuedFollower::on_response() {
         return finish_watch();
     }
     for (const auto& ev : resp.events()) {
-        KeyValue kv{ev.kv().key(), ev.kv().value(), ev.kv().create_revision(), ev.kv().mod_revision(), ev.kv().lease()};
+        KeyValue kv = from_proto(ev.kv());
         auto kind = ev.type() == mvccpb::Event::DELETE ? IssuedChange::Kind::Delete : IssuedChange::Kind::Put;
         revision_ = std::max(revision_.load(), kv.mod_revision);
         const int64_t at = kv.mod_revision;
@@ -183,9 +178,7 @@ void IssuedFollower::on_response() {
 
 void IssuedFollower::finish_watch() {
     calls_->finishing = true;
-    in_flight_ = true;
-    calls_->stream->Finish(&calls_->status,
-                           CompletionThread::tag([this](bool) { step([this] { on_watch_finished(); }); }));
+    calls_->stream->Finish(&calls_->status, when_done([this](bool) { on_watch_finished(); }));
 }
 
 void IssuedFollower::on_watch_finished() {
@@ -211,9 +204,8 @@ void IssuedFollower::backoff() {
     std::uniform_int_distribution<long> pick(0, cap.count());
     calls_ = std::make_unique<Calls>();
     calls_->alarm = std::make_unique<grpc::Alarm>();
-    in_flight_ = true;
     calls_->alarm->Set(completions_->queue(), std::chrono::system_clock::now() + std::chrono::milliseconds(pick(rng)),
-                       CompletionThread::tag([this](bool) { step([this] { need_list_ ? list() : watch(); }); }));
+                       when_done([this](bool) { need_list_ ? list() : watch(); }));
 }
 
 }  // namespace lockbox::fleet

@@ -2,9 +2,10 @@
 // issued/ prefix, then watches it from the next revision, and hands every
 // change to the sd-event loop that owns it. Its calls are asynchronous, driven
 // by the process's CompletionThread; changes reach the loop through its
-// LoopMailbox, and the loop never waits on etcd. On a broken stream it reconnects to the next endpoint
-// with jittered backoff and resumes from the last revision it saw; when etcd
-// has compacted that revision away, it lists everything again.
+// LoopMailbox, and the loop never waits on etcd. On a broken stream it
+// reconnects to the next endpoint with jittered backoff and resumes from the
+// last revision it saw; when etcd has compacted that revision away, it lists
+// everything again.
 //
 // One operation at a time is in flight (a listing, a step of the watch
 // stream, or the backoff alarm), and each one's continuation starts the next:
@@ -74,6 +75,9 @@ private:
     void finish_watch();
     void on_watch_finished();
     void backoff();
+    // The tag for the operation about to start: marks it in flight (so the
+    // destructor waits for it) and runs next through step() when it ends.
+    void* when_done(std::function<void(bool ok)> next);
     // Runs a continuation under mutex_; when stopping, ends instead (a watch
     // stream still gets its Finish) and wakes the destructor.
     void step(const std::function<void()>& then);
